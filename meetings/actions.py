@@ -1,0 +1,34 @@
+"""Action items: their status on a given day and which of them the next meeting must review."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date, datetime
+
+from meetings.errors import InvalidState
+from meetings.model import ActionItem, ActionStatus
+
+
+def status(item: ActionItem, *, today: date, local_done: date | None = None) -> ActionStatus:
+    """Where the item stands on ``today`` (a local date).
+
+    ``local_done`` is the local date it was done on; the shell converts ``done_at`` to the council's
+    zone, because "on time" means by the end of the due day where the council sits.
+    """
+    if item.done_at is not None:
+        done_day = local_done if local_done is not None else item.done_at.date()
+        return ActionStatus.DONE_ON_TIME if done_day <= item.due else ActionStatus.DONE_LATE
+    return ActionStatus.OVERDUE if today > item.due else ActionStatus.OPEN
+
+
+def complete(item: ActionItem, *, now: datetime, note: str = "") -> ActionItem:
+    if item.done_at is not None:
+        raise InvalidState(f"action A{item.id} is already done")
+    return replace(item, done_at=now, done_note=note)
+
+
+def carried_over(items: Iterable[ActionItem], *, today: date) -> list[ActionItem]:
+    """Open items for the next meeting's review: overdue first (oldest due first), then by due."""
+    open_items = [i for i in items if i.done_at is None]
+    return sorted(open_items, key=lambda i: (today <= i.due, i.due, i.id))

@@ -1,0 +1,256 @@
+"""The council's vocabulary as immutable values.
+
+Every datetime here is timezone-aware UTC; local time exists only at the edges (scheduling takes the
+council's zone, the shell renders it). An ``id`` of 0 means "not stored yet": repositories hand back
+the stored value with its real id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+NEW = 0
+
+
+class Role(StrEnum):
+    CHAIR = "chair"
+    SECRETARY = "secretary"
+    CIO = "cio"
+    EXPERT = "expert"
+    OBSERVER = "observer"
+
+
+class MajorityRule(StrEnum):
+    """How a motion passes."""
+
+    SIMPLE = "simple"  # more yes than no among votes cast (abstentions do not count either way)
+    ABSOLUTE = "absolute"  # more than half of the eligible departments vote yes
+    TWO_THIRDS = "two_thirds"  # at least two thirds of yes+no votes are yes
+
+
+class MeetingKind(StrEnum):
+    REGULAR = "regular"
+    EXTRAORDINARY = "extraordinary"
+
+
+class MeetingState(StrEnum):
+    SCHEDULED = "scheduled"
+    AGENDA_OPEN = "agenda_open"
+    AGENDA_CLOSED = "agenda_closed"
+    IN_PROGRESS = "in_progress"
+    ENDED = "ended"
+    MINUTES_APPROVED = "minutes_approved"
+    CANCELLED = "cancelled"
+
+
+class AgendaState(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DEFERRED = "deferred"
+    REJECTED = "rejected"
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"
+    PROXY = "proxy"
+    EXCUSED = "excused"
+    ABSENT = "absent"
+
+
+class NoteKind(StrEnum):
+    INFO = "info"
+    IDEA = "idea"
+
+
+class MotionKind(StrEnum):
+    NAMED = "named"
+    SECRET = "secret"  # noqa: S105 -- a secret ballot, not a credential
+    CIRCULAR = "circular"
+
+
+class MotionState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Choice(StrEnum):
+    YES = "yes"
+    NO = "no"
+    ABSTAIN = "abstain"
+
+
+class ActionStatus(StrEnum):
+    """Where an action item stands on a given day (derived, never stored)."""
+
+    OPEN = "open"
+    OVERDUE = "overdue"
+    DONE_ON_TIME = "done_on_time"
+    DONE_LATE = "done_late"
+
+
+@dataclass(frozen=True, slots=True)
+class Council:
+    name: str
+    timezone: str = "Asia/Shanghai"
+    language: str = "en"
+    holiday_country: str = "CN"
+    majority_rule: MajorityRule = MajorityRule.SIMPLE
+    quorum: float = 0.5  # share of eligible departments that must cast a vote for a result to stand
+    max_major_issues: int = 2
+    agenda_call_days: int = 14
+    agenda_deadline_days: int = 3
+    chat_id: int | None = None
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    council_id: int
+    code: str
+    name: str
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    council_id: int
+    name: str
+    role: Role
+    telegram_id: int | None = None
+    username: str | None = None
+    department_id: int | None = None
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """The regular meeting series: an RFC 5545 RRULE anchored at a local wall-clock start."""
+
+    council_id: int
+    rrule: str
+    local_start: datetime  # naive, in the council's zone: the first occurrence's wall-clock time
+    duration_minutes: int = 120
+    location: str = ""
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    council_id: int
+    kind: MeetingKind
+    starts_at: datetime
+    duration_minutes: int = 120
+    title: str = ""
+    location: str = ""
+    state: MeetingState = MeetingState.SCHEDULED
+    # A regular meeting remembers which occurrence of the series it is (its original local date), so
+    # moving or cancelling it never makes the series produce it again.
+    occurrence: date | None = None
+    moved_reason: str = ""
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaItem:
+    meeting_id: int
+    title: str
+    proposer_id: int
+    department_id: int | None
+    proposed_at: datetime
+    description: str = ""
+    state: AgendaState = AgendaState.PROPOSED
+    major: bool = False
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    meeting_id: int
+    department_id: int
+    status: AttendanceStatus
+    member_id: int | None = None
+    proxy_name: str = ""
+    reason: str = ""
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    meeting_id: int
+    kind: NoteKind
+    text: str
+    author_id: int
+    created_at: datetime
+    agenda_item_id: int | None = None
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    council_id: int
+    text: str
+    created_at: datetime
+    meeting_id: int | None = None
+    agenda_item_id: int | None = None
+    motion_id: int | None = None
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    council_id: int
+    kind: MotionKind
+    text: str
+    rule: MajorityRule
+    quorum: float
+    opened_at: datetime
+    meeting_id: int | None = None
+    agenda_item_id: int | None = None
+    closes_at: datetime | None = None  # circular votes close themselves here
+    state: MotionState = MotionState.OPEN
+    closed_at: datetime | None = None
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Ballot:
+    """One cast vote. A department's later ballot on the same motion supersedes its earlier one;
+    superseded ballots stay in history with ``current=False``."""
+
+    motion_id: int
+    member_id: int
+    department_id: int
+    choice: Choice
+    cast_at: datetime
+    current: bool = True
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItem:
+    council_id: int
+    department_id: int
+    text: str
+    due: date
+    created_at: datetime
+    meeting_id: int | None = None
+    done_at: datetime | None = None
+    done_note: str = ""
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """An append-only, hash-chained record of something that changed the council's state."""
+
+    council_id: int
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    payload: str  # canonical JSON
+    prev_hash: str
+    hash: str
+    id: int = NEW

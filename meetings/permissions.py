@@ -1,0 +1,97 @@
+"""Who may do what: the council's role x action matrix.
+
+The matrix is data, so the chat `/help`, the authorisation checks and the tests all read one table.
+Voting eligibility is narrower than the VOTE permission (presence, proxies, department): votes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from meetings.errors import NotAllowed
+from meetings.model import Member, Role
+
+
+class Act(StrEnum):
+    ADD_DEPARTMENT = "add_department"
+    SET_ROLE = "set_role"
+    APPROVE_JOIN = "approve_join"
+    SET_CADENCE = "set_cadence"
+    SCHEDULE = "schedule"
+    PROPOSE = "propose"
+    DECIDE_AGENDA = "decide_agenda"
+    RUN_MEETING = "run_meeting"
+    MARK_HERE = "mark_here"
+    RECORD_ATTENDANCE = "record_attendance"
+    TAKE_NOTE = "take_note"
+    RECORD_DECISION = "record_decision"
+    UNDO = "undo"
+    OPEN_VOTE = "open_vote"
+    VOTE = "vote"
+    ASSIGN_ACTION = "assign_action"
+    COMPLETE_ACTION = "complete_action"
+    APPROVE_MINUTES = "approve_minutes"
+    EXPORT = "export"
+    SET_LANGUAGE = "set_language"
+    VIEW = "view"
+
+
+_EVERYONE = frozenset(Role)
+_OFFICE = frozenset({Role.CHAIR, Role.SECRETARY})
+_CHAIR = frozenset({Role.CHAIR})
+_CIO = frozenset({Role.CIO})
+
+ALLOWED: Mapping[Act, frozenset[Role]] = {
+    Act.ADD_DEPARTMENT: _OFFICE,
+    Act.SET_ROLE: _CHAIR,
+    Act.APPROVE_JOIN: _CHAIR,
+    Act.SET_CADENCE: _OFFICE,
+    Act.SCHEDULE: _OFFICE,
+    Act.PROPOSE: _CIO,
+    Act.DECIDE_AGENDA: _CHAIR,
+    Act.RUN_MEETING: _OFFICE,
+    Act.MARK_HERE: frozenset({Role.CIO, Role.EXPERT}),
+    Act.RECORD_ATTENDANCE: _OFFICE,
+    Act.TAKE_NOTE: _EVERYONE,
+    Act.RECORD_DECISION: _CHAIR,
+    Act.UNDO: _OFFICE,
+    Act.OPEN_VOTE: _CHAIR,
+    Act.VOTE: _CIO,
+    Act.ASSIGN_ACTION: _OFFICE,
+    # The owning department's CIO may also complete an action: see may_complete_action().
+    Act.COMPLETE_ACTION: _OFFICE,
+    Act.APPROVE_MINUTES: _CHAIR,
+    Act.EXPORT: _OFFICE,
+    Act.SET_LANGUAGE: _CHAIR,
+    Act.VIEW: _EVERYONE,
+}
+
+
+def can(role: Role | None, act: Act) -> bool:
+    """Whether a role may perform an act; ``None`` (not a member) may do nothing."""
+    return role is not None and role in ALLOWED[act]
+
+
+def require(member: Member | None, act: Act) -> Member:
+    """The member, if their role allows the act; otherwise `NotAllowed` naming who may."""
+    if member is None:
+        raise NotAllowed(f"only council members may {act.value.replace('_', ' ')}")
+    if not can(member.role, act):
+        allowed = ", ".join(sorted(role.value for role in ALLOWED[act]))
+        raise NotAllowed(f"{act.value.replace('_', ' ')} is for: {allowed}")
+    return member
+
+
+def may_complete_action(member: Member | None, owner_department_id: int) -> bool:
+    """The chair, the secretariat, or the CIO of the owning department."""
+    if member is None:
+        return False
+    if can(member.role, Act.COMPLETE_ACTION):
+        return True
+    return member.role is Role.CIO and member.department_id == owner_department_id
+
+
+def acts_for(role: Role | None) -> list[Act]:
+    """Everything a role may do, in the matrix's order (what `/help` shows)."""
+    return [act for act in Act if can(role, act)]

@@ -1,0 +1,183 @@
+"""What the use cases need from the outside world, as Protocols.
+
+`storage` implements these on SQL; unit tests implement them with small in-memory fakes.
+Repositories never commit: the unit of work does, once per use case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from meetings.model import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    AuditEvent,
+    Ballot,
+    Council,
+    Decision,
+    Department,
+    Meeting,
+    Member,
+    Motion,
+    Note,
+    Series,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+class CouncilRepository(Protocol):
+    async def add(self, council: Council) -> Council: ...
+    async def get(self, council_id: int) -> Council | None: ...
+    async def by_name(self, name: str) -> Council | None: ...
+    async def by_chat(self, chat_id: int) -> Council | None: ...
+    async def list(self) -> Sequence[Council]: ...
+    async def update(self, council: Council) -> Council: ...
+
+
+class DepartmentRepository(Protocol):
+    async def add(self, department: Department) -> Department:
+        """Stores a department; raises `Duplicate` when the council already has its code."""
+        ...
+
+    async def by_code(self, council_id: int, code: str) -> Department | None: ...
+    async def get(self, department_id: int) -> Department | None: ...
+    async def list(self, council_id: int) -> Sequence[Department]: ...
+
+
+class MemberRepository(Protocol):
+    async def add(self, member: Member) -> Member:
+        """Stores a member; raises `Duplicate` for a Telegram id already in the council."""
+        ...
+
+    async def get(self, member_id: int) -> Member | None: ...
+    async def by_telegram(self, council_id: int, telegram_id: int) -> Member | None: ...
+    async def by_username(self, council_id: int, username: str) -> Member | None: ...
+    async def list(self, council_id: int) -> Sequence[Member]: ...
+    async def update(self, member: Member) -> Member: ...
+
+
+class SeriesRepository(Protocol):
+    async def get(self, council_id: int) -> Series | None: ...
+    async def put(self, series: Series) -> Series:
+        """Creates or replaces the council's one regular series."""
+        ...
+
+
+class MeetingRepository(Protocol):
+    async def add(self, meeting: Meeting) -> Meeting: ...
+    async def get(self, meeting_id: int) -> Meeting | None: ...
+    async def list(
+        self, council_id: int, *, since: datetime | None = None, until: datetime | None = None
+    ) -> Sequence[Meeting]:
+        """Meetings of a council in start order, optionally within [since, until)."""
+        ...
+
+    async def update(self, meeting: Meeting) -> Meeting: ...
+    async def delete(self, meeting_id: int) -> None: ...
+
+
+class AgendaRepository(Protocol):
+    async def add(self, item: AgendaItem) -> AgendaItem: ...
+    async def get(self, item_id: int) -> AgendaItem | None: ...
+    async def list(self, meeting_id: int) -> Sequence[AgendaItem]: ...
+    async def update(self, item: AgendaItem) -> AgendaItem: ...
+
+
+class AttendanceRepository(Protocol):
+    async def put(self, attendance: Attendance) -> Attendance:
+        """Records a department's attendance at a meeting, replacing an earlier record."""
+        ...
+
+    async def list(self, meeting_id: int) -> Sequence[Attendance]: ...
+
+
+class NoteRepository(Protocol):
+    async def add(self, note: Note) -> Note: ...
+    async def list(self, meeting_id: int) -> Sequence[Note]: ...
+
+
+class DecisionRepository(Protocol):
+    async def add(self, decision: Decision) -> Decision: ...
+    async def list(self, council_id: int) -> Sequence[Decision]: ...
+
+
+class MotionRepository(Protocol):
+    async def add(self, motion: Motion) -> Motion: ...
+    async def get(self, motion_id: int) -> Motion | None: ...
+    async def update(self, motion: Motion) -> Motion: ...
+
+
+class BallotRepository(Protocol):
+    async def cast(self, ballot: Ballot) -> Ballot:
+        """Stores a ballot as the department's current one, keeping earlier ones as history.
+
+        Raises `VotingClosed` when the motion is no longer open. Concurrent casts for one
+        department leave exactly one current ballot.
+        """
+        ...
+
+    async def current(self, motion_id: int) -> Sequence[Ballot]: ...
+    async def history(self, motion_id: int) -> Sequence[Ballot]: ...
+
+
+class ActionRepository(Protocol):
+    async def add(self, item: ActionItem) -> ActionItem: ...
+    async def get(self, item_id: int) -> ActionItem | None: ...
+    async def list(self, council_id: int) -> Sequence[ActionItem]: ...
+    async def update(self, item: ActionItem) -> ActionItem: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """What a use case records; the audit log adds the sequence number and the hash chain."""
+
+    council_id: int
+    actor: str
+    action: str
+    payload: dict[str, object]
+    at: datetime
+
+
+class AuditLog(Protocol):
+    async def append(self, entry: AuditEntry) -> AuditEvent: ...
+    async def list(self, council_id: int) -> Sequence[AuditEvent]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction per use case: ``async with uow: ...; await uow.commit()``.
+
+    Leaving the block without a commit rolls everything back.
+    """
+
+    councils: CouncilRepository
+    departments: DepartmentRepository
+    members: MemberRepository
+    series: SeriesRepository
+    meetings: MeetingRepository
+    agenda: AgendaRepository
+    attendance: AttendanceRepository
+    notes: NoteRepository
+    decisions: DecisionRepository
+    motions: MotionRepository
+    ballots: BallotRepository
+    actions: ActionRepository
+    audit: AuditLog
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...

@@ -1,0 +1,149 @@
+"""Voting: who may vote, which ballots count, and what the result is.
+
+One vote per department: a department's latest ballot is its vote, earlier ones are history.
+A result is a pure function of the current ballots, so anyone can recount it from the stored rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+
+from meetings.errors import NotEligible, VotingClosed
+from meetings.model import (
+    Attendance,
+    AttendanceStatus,
+    Ballot,
+    Choice,
+    MajorityRule,
+    Member,
+    Motion,
+    MotionKind,
+    MotionState,
+    Role,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    rule: MajorityRule
+    yes: int
+    no: int
+    abstain: int
+    eligible: int
+    quorum_needed: int
+    digest: str  # short hash of the ballot set, posted with the result so a recount can be checked
+
+    @property
+    def cast(self) -> int:
+        return self.yes + self.no + self.abstain
+
+    @property
+    def quorum_met(self) -> bool:
+        return self.cast >= self.quorum_needed
+
+    @property
+    def passed(self) -> bool:
+        return self.quorum_met and _rule_met(self.rule, self.yes, self.no, self.eligible)
+
+
+def _rule_met(rule: MajorityRule, yes: int, no: int, eligible: int) -> bool:
+    # Integer arithmetic only: a float two-thirds would misjudge 2 of 3.
+    match rule:
+        case MajorityRule.SIMPLE:
+            return yes > no
+        case MajorityRule.ABSOLUTE:
+            return 2 * yes > eligible
+        case MajorityRule.TWO_THIRDS:
+            return yes > 0 and 3 * yes >= 2 * (yes + no)
+
+
+def quorum_needed(quorum: float, eligible: int) -> int:
+    """The fewest ballots for a result to stand: ceil(quorum x eligible), at least one."""
+    share = Fraction(quorum).limit_denominator(1000)
+    needed = -(-share.numerator * eligible // share.denominator)
+    return max(1, needed)
+
+
+def current_ballots(history: Iterable[Ballot]) -> list[Ballot]:
+    """Each department's latest ballot, whatever order the history comes in."""
+    latest: dict[int, Ballot] = {}
+    for ballot in history:
+        held = latest.get(ballot.department_id)
+        if held is None or (ballot.cast_at, ballot.id) > (held.cast_at, held.id):
+            latest[ballot.department_id] = ballot
+    return sorted(latest.values(), key=lambda b: b.department_id)
+
+
+def ballot_digest(ballots: Iterable[Ballot]) -> str:
+    """Order-independent fingerprint of who voted what (12 hex characters)."""
+    lines = sorted(f"{b.motion_id}:{b.department_id}:{b.choice.value}" for b in ballots)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
+
+
+def tally(
+    ballots: Sequence[Ballot], rule: MajorityRule, *, eligible: int, quorum: float
+) -> Outcome:
+    """The result of the given current ballots (at most one per department)."""
+    departments = [b.department_id for b in ballots]
+    if len(departments) != len(set(departments)):
+        raise ValueError("tally takes current ballots only: one per department")
+    counts = dict.fromkeys(Choice, 0)
+    for ballot in ballots:
+        counts[ballot.choice] += 1
+    return Outcome(
+        rule=rule,
+        yes=counts[Choice.YES],
+        no=counts[Choice.NO],
+        abstain=counts[Choice.ABSTAIN],
+        eligible=eligible,
+        quorum_needed=quorum_needed(quorum, eligible),
+        digest=ballot_digest(ballots),
+    )
+
+
+def is_open(motion: Motion, now: datetime) -> bool:
+    """Open and, for a circular vote, before its deadline."""
+    if motion.state is not MotionState.OPEN:
+        return False
+    return motion.closes_at is None or now < motion.closes_at
+
+
+def in_meeting(motion: Motion) -> bool:
+    return motion.kind is not MotionKind.CIRCULAR
+
+
+def check_eligible(
+    member: Member, motion: Motion, attendance: Attendance | None, *, now: datetime
+) -> int:
+    """The department the member votes for; raises when they may not vote on this motion.
+
+    Only a department's CIO votes; in a meeting they must be there in person, never by proxy.
+    """
+    if not is_open(motion, now):
+        raise VotingClosed(f"motion M{motion.id} is closed")
+    if member.role is not Role.CIO or member.department_id is None:
+        raise NotEligible("only department CIOs vote")
+    if in_meeting(motion):
+        if attendance is None or attendance.status is not AttendanceStatus.PRESENT:
+            if attendance is not None and attendance.status is AttendanceStatus.PROXY:
+                raise NotEligible("a proxy may not vote")
+            raise NotEligible("only CIOs present in person vote; mark yourself with /here")
+        if attendance.member_id not in (None, member.id):
+            raise NotEligible("your department is represented by someone else")
+    return member.department_id
+
+
+def eligible_departments(
+    motion: Motion, departments_with_cio: Iterable[int], attendance: Iterable[Attendance]
+) -> set[int]:
+    """Departments that can vote on the motion: all with a CIO for a circular vote,
+    those present in person for a vote in a meeting."""
+    with_cio = set(departments_with_cio)
+    if not in_meeting(motion):
+        return with_cio
+    present = {a.department_id for a in attendance if a.status is AttendanceStatus.PRESENT}
+    return with_cio & present

@@ -1,0 +1,65 @@
+"""The role x action matrix."""
+
+from __future__ import annotations
+
+import pytest
+
+from meetings.errors import NotAllowed
+from meetings.model import Member, Role
+from meetings.permissions import ALLOWED, Act, acts_for, can, may_complete_action, require
+
+EXPECTED = {
+    Role.CHAIR: {Act.ADD_DEPARTMENT, Act.SET_ROLE, Act.APPROVE_JOIN, Act.SET_CADENCE,
+                 Act.SCHEDULE, Act.DECIDE_AGENDA, Act.RUN_MEETING, Act.RECORD_ATTENDANCE,
+                 Act.TAKE_NOTE, Act.RECORD_DECISION, Act.UNDO, Act.OPEN_VOTE, Act.ASSIGN_ACTION,
+                 Act.COMPLETE_ACTION, Act.APPROVE_MINUTES, Act.EXPORT, Act.SET_LANGUAGE,
+                 Act.VIEW},
+    Role.SECRETARY: {Act.ADD_DEPARTMENT, Act.SET_CADENCE, Act.SCHEDULE, Act.RUN_MEETING,
+                     Act.RECORD_ATTENDANCE, Act.TAKE_NOTE, Act.UNDO, Act.ASSIGN_ACTION,
+                     Act.COMPLETE_ACTION, Act.EXPORT, Act.VIEW},
+    Role.CIO: {Act.PROPOSE, Act.MARK_HERE, Act.TAKE_NOTE, Act.VOTE, Act.VIEW},
+    Role.EXPERT: {Act.MARK_HERE, Act.TAKE_NOTE, Act.VIEW},
+    Role.OBSERVER: {Act.TAKE_NOTE, Act.VIEW},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_may_do_exactly_its_acts(role: Role) -> None:
+    """The matrix grants each role the product's list and nothing more."""
+    assert set(acts_for(role)) == EXPECTED[role]
+
+
+def test_every_act_is_in_the_matrix() -> None:
+    """No act is left without a rule (a missing one would raise at the first check)."""
+    assert set(ALLOWED) == set(Act)
+
+
+def test_secretary_differs_from_chair_only_where_the_product_says() -> None:
+    """The secretariat has the chair's powers except approving minutes and chair-only decisions."""
+    assert EXPECTED[Role.CHAIR] - EXPECTED[Role.SECRETARY] == {
+        Act.SET_ROLE, Act.APPROVE_JOIN, Act.DECIDE_AGENDA, Act.RECORD_DECISION, Act.OPEN_VOTE,
+        Act.APPROVE_MINUTES, Act.SET_LANGUAGE}
+
+
+def test_non_member_may_do_nothing() -> None:
+    """Someone who is not a member is refused everything, viewing included."""
+    assert not any(can(None, act) for act in Act)
+    with pytest.raises(NotAllowed, match="only council members"):
+        require(None, Act.VIEW)
+
+
+def test_refusal_names_who_may() -> None:
+    """A refusal tells the sender which roles may do it."""
+    cio = Member(council_id=1, name="x", role=Role.CIO, department_id=1, id=1)
+    with pytest.raises(NotAllowed, match="open vote is for: chair"):
+        require(cio, Act.OPEN_VOTE)
+
+
+def test_owning_cio_may_complete_their_action_only() -> None:
+    """A CIO completes their own department's action items, not another department's."""
+    cio = Member(council_id=1, name="x", role=Role.CIO, department_id=4, id=1)
+    secretary = Member(council_id=1, name="s", role=Role.SECRETARY, id=2)
+    assert may_complete_action(cio, 4)
+    assert not may_complete_action(cio, 5)
+    assert may_complete_action(secretary, 5)
+    assert not may_complete_action(None, 4)
