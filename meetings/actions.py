@@ -24,7 +24,7 @@ def status(item: ActionItem, *, today: date, local_done: date | None = None) -> 
 
 def complete(item: ActionItem, *, now: datetime, note: str = "") -> ActionItem:
     if item.done_at is not None:
-        raise InvalidState(f"action A{item.id} is already done")
+        raise InvalidState("action A{id} is already done", id=item.id)
     return replace(item, done_at=now, done_note=note)
 
 

@@ -1,4 +1,9 @@
-"""Domain errors. Each carries a stable ``code`` that the shell maps to a translated reply."""
+"""Domain errors.
+
+Each error carries an English message template with named fields and their values, so the shell can
+translate the template through its catalogs and fill in the values afterwards (user text never
+becomes part of a template).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,11 @@ class CouncilError(Exception):
     """A request the council's rules refuse; the message is safe to show to the user."""
 
     code = "error"
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params) if params else template)
 
 
 class NotAllowed(CouncilError):

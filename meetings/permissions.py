@@ -76,10 +76,11 @@ def can(role: Role | None, act: Act) -> bool:
 def require(member: Member | None, act: Act) -> Member:
     """The member, if their role allows the act; otherwise `NotAllowed` naming who may."""
     if member is None:
-        raise NotAllowed(f"only council members may {act.value.replace('_', ' ')}")
+        raise NotAllowed("only council members may do this")
     if not can(member.role, act):
         allowed = ", ".join(sorted(role.value for role in ALLOWED[act]))
-        raise NotAllowed(f"{act.value.replace('_', ' ')} is for: {allowed}")
+        raise NotAllowed("{act} is for: {allowed}", act=act.value.replace("_", " "),
+                         allowed=allowed)
     return member
 
 

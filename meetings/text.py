@@ -8,7 +8,7 @@ import unicodedata
 from meetings.errors import InvalidInput
 
 # C0/C1 controls and the Unicode bidi overrides that can disguise text; newline and tab survive
-# only where multi-line text is allowed.
+# only where multi-line text is allowed. Other format characters (ZWJ in emoji) are real text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CODE = re.compile(r"[A-Z0-9]{1,16}")
 
@@ -24,15 +24,27 @@ def clean(text: str, *, field: str, max_length: int = NAME_MAX, multiline: bool 
         cleaned = " ".join(cleaned.split())
     cleaned = cleaned.strip()
     if not cleaned:
-        raise InvalidInput(f"{field} is empty")
+        raise InvalidInput("{field} is empty", field=field)
     if len(cleaned) > max_length:
-        raise InvalidInput(f"{field} is too long ({len(cleaned)} characters, at most {max_length})")
+        raise InvalidInput("{field} is too long ({length} characters, at most {limit})",
+                           field=field, length=len(cleaned), limit=max_length)
     return cleaned
+
+
+def optional(text: str, *, field: str, max_length: int = NAME_MAX) -> str:
+    """Like `clean`, but blank text is allowed and stays empty."""
+    return clean(text, field=field, max_length=max_length) if text.strip() else ""
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """User input quoted for a message, cut short so a huge input cannot flood a reply."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def department_code(text: str) -> str:
     """An upper-case code of 1-16 ASCII letters and digits, e.g. EPB."""
     code = text.strip().upper()
     if not _CODE.fullmatch(code):
-        raise InvalidInput(f"department code {text.strip()[:20]!r} must be 1-16 letters or digits")
+        raise InvalidInput("department code {code} must be 1-16 letters or digits",
+                           code=shown(text.strip(), 20))
     return code

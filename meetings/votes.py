@@ -124,7 +124,7 @@ def check_eligible(
     Only a department's CIO votes; in a meeting they must be there in person, never by proxy.
     """
     if not is_open(motion, now):
-        raise VotingClosed(f"motion M{motion.id} is closed")
+        raise VotingClosed("motion M{id} is closed", id=motion.id)
     if member.role is not Role.CIO or member.department_id is None:
         raise NotEligible("only department CIOs vote")
     if in_meeting(motion):

@@ -1,0 +1,104 @@
+"""Which reminders a meeting needs and which are due now.
+
+The shell stores reminders in a durable job table and claims each by its ``dedupe_key``, so the
+key has to name everything that makes a reminder distinct: the meeting, the kind, and the
+meeting's start. Rescheduling changes the start and therefore yields fresh keys, while the stale
+reminders of the old time stop being produced here.
+
+Day-based reminders keep the meeting's wall-clock time in the council's zone ("3 days before, at
+14:30"), so across a daylight-saving change they are 3 calendar days, not 72 hours, before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from meetings.model import NEW, Council, Meeting, MeetingState
+from meetings.scheduling import to_local, to_utc
+
+
+class ReminderKind(StrEnum):
+    AGENDA_CALL = "agenda_call"  # CIOs are invited to propose agenda items
+    AGENDA_DEADLINE = "agenda_deadline"  # proposals close
+    DAY_BEFORE = "day_before"
+    HOUR_BEFORE = "hour_before"
+
+
+_KIND_ORDER = {kind: position for position, kind in enumerate(ReminderKind)}
+# No reminders for a meeting that will not (or no longer) take place.
+_SILENT_STATES = (
+    MeetingState.CANCELLED,
+    MeetingState.IN_PROGRESS,
+    MeetingState.ENDED,
+    MeetingState.MINUTES_APPROVED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    kind: ReminderKind
+    meeting_id: int
+    due_at: datetime  # aware UTC
+    dedupe_key: str
+
+
+def _days_before(meeting: Meeting, council: Council, days: int) -> datetime:
+    local = to_local(meeting.starts_at, council.timezone).replace(tzinfo=None)
+    return to_utc(local - timedelta(days=days), council.timezone)
+
+
+def agenda_deadline(meeting: Meeting, council: Council) -> datetime:
+    """When agenda proposals for ``meeting`` close (aware UTC)."""
+    return _days_before(meeting, council, council.agenda_deadline_days)
+
+
+def dedupe_key(meeting: Meeting, kind: ReminderKind) -> str:
+    """The unique key of one reminder, e.g. ``meeting:12:day_before:2027-03-11T06:30``."""
+    start = meeting.starts_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    return f"meeting:{meeting.id}:{kind.value}:{start}"
+
+
+def reminders_for(meeting: Meeting, council: Council) -> list[Reminder]:
+    """Every reminder of ``meeting``, earliest first; none once it is cancelled, running or over.
+
+    A day-based reminder configured as zero days (or less) is switched off.
+    """
+    if meeting.id == NEW:
+        # Without an id every unsaved meeting would share the same dedupe keys.
+        raise ValueError("a meeting needs its stored id before it gets reminders")
+    if meeting.state in _SILENT_STATES:
+        return []
+    due: dict[ReminderKind, datetime] = {}
+    if council.agenda_call_days > 0:
+        due[ReminderKind.AGENDA_CALL] = _days_before(meeting, council, council.agenda_call_days)
+    if council.agenda_deadline_days > 0:
+        due[ReminderKind.AGENDA_DEADLINE] = agenda_deadline(meeting, council)
+    due[ReminderKind.DAY_BEFORE] = _days_before(meeting, council, 1)
+    due[ReminderKind.HOUR_BEFORE] = meeting.starts_at.astimezone(UTC) - timedelta(hours=1)
+    reminders = [
+        Reminder(kind, meeting.id, at, dedupe_key(meeting, kind)) for kind, at in due.items()
+    ]
+    return sorted(reminders, key=lambda r: (r.due_at, _KIND_ORDER[r.kind]))
+
+
+def reminders_due(
+    meetings: Sequence[Meeting], council: Council, *, now: datetime, since: datetime
+) -> list[Reminder]:
+    """The reminders of the council's ``meetings`` with ``since < due_at <= now``, by due time.
+
+    A reminder whose meeting has already started is dropped: after downtime, "tomorrow's
+    meeting" for a meeting that is under way would only confuse.
+    """
+    if now.tzinfo is None or since.tzinfo is None:
+        raise ValueError("now and since must be timezone-aware")
+    due = [
+        reminder
+        for meeting in meetings
+        if meeting.starts_at > now
+        for reminder in reminders_for(meeting, council)
+        if since < reminder.due_at <= now
+    ]
+    return sorted(due, key=lambda r: (r.due_at, r.meeting_id, _KIND_ORDER[r.kind]))

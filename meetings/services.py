@@ -1,0 +1,341 @@
+"""Use cases: one short async function each — load, apply the rules, store, audit, commit.
+
+Every function takes the unit of work, the acting party and ``now``. The actor is a council `Member`
+(authorised by role) or the `Operator` running the command line on the server, who may do anything
+the council's office may.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from meetings import scheduling
+from meetings.audit import ChainBreak, verify
+from meetings.calendars import public_holidays
+from meetings.errors import (
+    Duplicate,
+    InvalidInput,
+    UnknownCouncil,
+    UnknownDepartment,
+    UnknownMeeting,
+    UnknownMember,
+)
+from meetings.model import (
+    Council,
+    Department,
+    Meeting,
+    MeetingKind,
+    MeetingState,
+    Member,
+    Role,
+    Series,
+)
+from meetings.permissions import Act, require
+from meetings.ports import AuditEntry, UnitOfWork
+from meetings.text import clean, department_code, optional, shown
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Whoever runs the command line on the server: trusted like the council's office."""
+
+    name: str = "cli"
+
+
+Actor = Member | Operator
+
+
+def _actor_label(actor: Actor) -> str:
+    if isinstance(actor, Operator):
+        return f"operator:{actor.name}"
+    return f"member:{actor.id}"
+
+
+def authorise(actor: Actor, act: Act) -> None:
+    if isinstance(actor, Member):
+        require(actor, act)
+
+
+async def _audit(uow: UnitOfWork, council_id: int, actor: Actor, action: str, now: datetime,
+                 **payload: object) -> None:
+    await uow.audit.append(AuditEntry(council_id, _actor_label(actor), action, payload, now))
+
+
+async def council_by_ref(uow: UnitOfWork, ref: str | None) -> Council:
+    """A council by numeric id or exact name; with no ref, the only council there is."""
+    if ref is None:
+        councils = await uow.councils.list()
+        if len(councils) == 1:
+            return councils[0]
+        if not councils:
+            raise UnknownCouncil("no council exists yet; create one with `council create`")
+        raise UnknownCouncil("several councils exist; say which one with --council")
+    council = await uow.councils.get(int(ref)) if ref.isdigit() else None
+    council = council or await uow.councils.by_name(ref)
+    if council is None:
+        raise UnknownCouncil("no council named {name}", name=shown(ref))
+    return council
+
+
+async def _department(uow: UnitOfWork, council_id: int, code: str) -> Department:
+    department = await uow.departments.by_code(council_id, department_code(code))
+    if department is None:
+        raise UnknownDepartment("no department with code {code}",
+                                code=shown(code.strip().upper(), 20))
+    return department
+
+
+async def _meeting(uow: UnitOfWork, council_id: int, meeting_id: int) -> Meeting:
+    meeting = await uow.meetings.get(meeting_id)
+    if meeting is None or meeting.council_id != council_id:
+        raise UnknownMeeting("no meeting {id} in this council", id=meeting_id)
+    return meeting
+
+
+# --- councils, departments, members -------------------------------------------------------------
+
+async def create_council(
+    uow: UnitOfWork, *, name: str, actor: Actor, now: datetime, timezone: str = "Asia/Shanghai",
+    language: str = "en", holiday_country: str = "CN", chat_id: int | None = None,
+) -> Council:
+    council = Council(
+        name=clean(name, field="council name"),
+        timezone=scheduling.zone(timezone).key,
+        language=_language(language),
+        holiday_country=holiday_country.upper(),
+        chat_id=chat_id,
+    )
+    public_holidays(council.holiday_country)  # refuse an unknown country before storing anything
+    async with uow:
+        if await uow.councils.by_name(council.name) is not None:
+            raise Duplicate("a council named {name} already exists", name=shown(council.name))
+        council = await uow.councils.add(council)
+        await _audit(uow, council.id, actor, "council.create", now, name=council.name)
+        await uow.commit()
+    return council
+
+
+def _language(language: str) -> str:
+    if language not in ("en", "zh"):
+        raise InvalidInput("language {language} is not supported (en, zh)",
+                           language=shown(language, 10))
+    return language
+
+
+async def add_department(
+    uow: UnitOfWork, council_id: int, *, code: str, name: str, actor: Actor, now: datetime
+) -> Department:
+    authorise(actor, Act.ADD_DEPARTMENT)
+    department = Department(council_id, department_code(code), clean(name, field="department name"))
+    async with uow:
+        department = await uow.departments.add(department)
+        await _audit(uow, council_id, actor, "department.add", now,
+                     code=department.code, name=department.name)
+        await uow.commit()
+    return department
+
+
+async def add_member(
+    uow: UnitOfWork, council_id: int, *, name: str, role: Role, actor: Actor, now: datetime,
+    telegram_id: int | None = None, username: str | None = None, department: str | None = None,
+) -> Member:
+    authorise(actor, Act.SET_ROLE)
+    async with uow:
+        department_id = await _role_department(uow, council_id, role, department)
+        member = await uow.members.add(Member(
+            council_id=council_id,
+            name=clean(name, field="member name"),
+            role=role,
+            telegram_id=telegram_id,
+            username=optional((username or "").lstrip("@"), field="username", max_length=64)
+            or None,
+            department_id=department_id,
+        ))
+        await _audit(uow, council_id, actor, "member.add", now, member=member.id,
+                     role=role.value, department=department_id)
+        await uow.commit()
+    return member
+
+
+async def _role_department(
+    uow: UnitOfWork, council_id: int, role: Role, code: str | None, member_id: int | None = None
+) -> int | None:
+    """A CIO must stand for exactly one department, which has no other CIO; nobody else does."""
+    if role is not Role.CIO:
+        if code:
+            raise InvalidInput("only a CIO represents a department, not a {role}",
+                               role=role.value)
+        return None
+    if not code:
+        raise InvalidInput("a CIO needs a department code")
+    department = await _department(uow, council_id, code)
+    for other in await uow.members.list(council_id):
+        if (other.role is Role.CIO and other.department_id == department.id
+                and other.id != member_id):
+            raise Duplicate("{code} already has a CIO: {name}", code=department.code,
+                            name=other.name)
+    return department.id
+
+
+async def member_by_ref(uow: UnitOfWork, council_id: int, ref: str) -> Member:
+    """A member by internal id, Telegram id (``tg:123`` or a bare number) or @username."""
+    ref = ref.strip()
+    member: Member | None = None
+    if ref.startswith("@"):
+        member = await uow.members.by_username(council_id, ref[1:])
+    elif ref.startswith("tg:") and ref[3:].isdigit():
+        member = await uow.members.by_telegram(council_id, int(ref[3:]))
+    elif ref.isdigit():
+        member = await uow.members.get(int(ref))
+        member = member if member and member.council_id == council_id else None
+        member = member or await uow.members.by_telegram(council_id, int(ref))
+    if member is None:
+        raise UnknownMember("no member {ref} in this council", ref=shown(ref))
+    return member
+
+
+async def set_role(
+    uow: UnitOfWork, council_id: int, *, member_ref: str, role: Role, actor: Actor, now: datetime,
+    department: str | None = None,
+) -> Member:
+    authorise(actor, Act.SET_ROLE)
+    async with uow:
+        member = await member_by_ref(uow, council_id, member_ref)
+        department_id = await _role_department(uow, council_id, role, department, member.id)
+        member = await uow.members.update(replace(member, role=role, department_id=department_id))
+        await _audit(uow, council_id, actor, "member.role", now, member=member.id,
+                     role=role.value, department=department_id)
+        await uow.commit()
+    return member
+
+
+# --- the meeting series and single meetings -----------------------------------------------------
+
+async def set_series(
+    uow: UnitOfWork, council_id: int, *, spec: str, actor: Actor, now: datetime,
+    starting: date | None = None, location: str = "",
+) -> tuple[Series, list[Meeting]]:
+    """Sets the regular series and materialises its meetings for the coming twelve months.
+
+    Future regular meetings of an earlier series that nobody has touched yet (still scheduled,
+    no agenda items) are replaced; anything with agenda items is kept.
+    """
+    authorise(actor, Act.SET_CADENCE)
+    cadence = scheduling.parse_cadence(spec)
+    async with uow:
+        council = await _council(uow, council_id)
+        local_today = scheduling.to_local(now, council.timezone).date()
+        series = scheduling.series_from_cadence(
+            council_id, cadence, starting=starting or local_today,
+            location=optional(location, field="location"),
+        )
+        series = await uow.series.put(series)
+        for meeting in await uow.meetings.list(council_id, since=now):
+            if (meeting.kind is MeetingKind.REGULAR and meeting.state is MeetingState.SCHEDULED
+                    and not await uow.agenda.list(meeting.id)):
+                await uow.meetings.delete(meeting.id)
+        planned = await _plan(uow, council, series, now)
+        await _audit(uow, council_id, actor, "series.set", now, rrule=series.rrule,
+                     local_start=series.local_start.isoformat(), planned=len(planned))
+        await uow.commit()
+    return series, planned
+
+
+async def extend_series(uow: UnitOfWork, council_id: int, *, now: datetime) -> list[Meeting]:
+    """Tops the series up to the rolling twelve-month horizon (run daily)."""
+    async with uow:
+        council = await _council(uow, council_id)
+        series = await uow.series.get(council_id)
+        planned = await _plan(uow, council, series, now) if series else []
+        if planned:
+            await _audit(uow, council_id, Operator("scheduler"), "series.extend", now,
+                         planned=len(planned))
+        await uow.commit()
+    return planned
+
+
+async def _plan(uow: UnitOfWork, council: Council, series: Series, now: datetime) -> list[Meeting]:
+    existing = await uow.meetings.list(council.id)
+    new = scheduling.plan_series(
+        series, council.timezone, public_holidays(council.holiday_country), existing, now=now
+    )
+    return [await uow.meetings.add(meeting) for meeting in new]
+
+
+async def _council(uow: UnitOfWork, council_id: int) -> Council:
+    council = await uow.councils.get(council_id)
+    if council is None:
+        raise UnknownCouncil("no council {id}", id=council_id)
+    return council
+
+
+async def schedule_meeting(
+    uow: UnitOfWork, council_id: int, *, local_start: str, actor: Actor, now: datetime,
+    duration_minutes: int = 120, title: str = "", location: str = "",
+) -> Meeting:
+    authorise(actor, Act.SCHEDULE)
+    start = scheduling.parse_local_datetime(local_start)
+    async with uow:
+        council = await _council(uow, council_id)
+        meeting = scheduling.schedule_extraordinary(
+            council_id, start, council.timezone, public_holidays(council.holiday_country),
+            now=now, duration_minutes=duration_minutes,
+            title=title, location=location,
+        )
+        meeting = await uow.meetings.add(meeting)
+        await _audit(uow, council_id, actor, "meeting.schedule", now, meeting=meeting.id,
+                     starts_at=meeting.starts_at.isoformat())
+        await uow.commit()
+    return meeting
+
+
+async def reschedule_meeting(
+    uow: UnitOfWork, council_id: int, meeting_id: int, *, local_start: str, actor: Actor,
+    now: datetime, reason: str = "",
+) -> Meeting:
+    authorise(actor, Act.SCHEDULE)
+    start = scheduling.parse_local_datetime(local_start)
+    async with uow:
+        council = await _council(uow, council_id)
+        meeting = await _meeting(uow, council_id, meeting_id)
+        moved = scheduling.reschedule(
+            meeting, start, council.timezone, public_holidays(council.holiday_country), now=now,
+            reason=reason,
+        )
+        moved = await uow.meetings.update(moved)
+        await _audit(uow, council_id, actor, "meeting.reschedule", now, meeting=meeting.id,
+                     old=meeting.starts_at.isoformat(), new=moved.starts_at.isoformat())
+        await uow.commit()
+    return moved
+
+
+async def cancel_meeting(
+    uow: UnitOfWork, council_id: int, meeting_id: int, *, actor: Actor, now: datetime
+) -> Meeting:
+    authorise(actor, Act.SCHEDULE)
+    async with uow:
+        meeting = await _meeting(uow, council_id, meeting_id)
+        cancelled = await uow.meetings.update(scheduling.cancel(meeting, now=now))
+        await _audit(uow, council_id, actor, "meeting.cancel", now, meeting=meeting.id)
+        await uow.commit()
+    return cancelled
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+async def list_meetings(
+    uow: UnitOfWork, council_id: int, *, since: datetime | None = None,
+    until: datetime | None = None,
+) -> Sequence[Meeting]:
+    async with uow:
+        return await uow.meetings.list(council_id, since=since, until=until)
+
+
+async def verify_audit(uow: UnitOfWork) -> tuple[int, list[ChainBreak]]:
+    """How many events were checked across all councils, and where the chains break."""
+    async with uow:
+        events = [event for council in await uow.councils.list()
+                  for event in await uow.audit.list(council.id)]
+    return len(events), verify(events)

@@ -1,0 +1,290 @@
+"""In-memory implementations of `meetings.ports` for unit tests: small, queryable, transactional."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from meetings.audit import seal
+from meetings.errors import Duplicate, VotingClosed
+from meetings.model import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    AuditEvent,
+    Ballot,
+    Council,
+    Decision,
+    Department,
+    Meeting,
+    Member,
+    Motion,
+    MotionState,
+    Note,
+    Series,
+)
+from meetings.ports import AuditEntry
+
+Row = TypeVar("Row", bound=Any)
+
+
+@dataclass
+class Tables:
+    rows: dict[str, dict[int, Any]] = field(default_factory=dict)
+    next_id: int = 1
+
+    def table(self, name: str) -> dict[int, Any]:
+        return self.rows.setdefault(name, {})
+
+
+class _Repo:
+    name = ""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _rows(self) -> dict[int, Any]:
+        return self._uow.live.table(self.name)
+
+    def _insert(self, row: Row) -> Row:
+        stored = replace(row, id=self._uow.live.next_id)
+        self._uow.live.next_id += 1
+        self._rows[stored.id] = stored
+        return stored
+
+    def _update(self, row: Row) -> Row:
+        assert row.id in self._rows, f"{self.name} {row.id} not stored"
+        self._rows[row.id] = row
+        return row
+
+    def _where(self, test: Callable[[Any], bool]) -> list[Any]:
+        return [row for row in self._rows.values() if test(row)]
+
+    async def get(self, row_id: int) -> Any:
+        return self._rows.get(row_id)
+
+    async def update(self, row: Row) -> Row:
+        return self._update(row)
+
+
+class _Councils(_Repo):
+    name = "councils"
+
+    async def add(self, council: Council) -> Council:
+        return self._insert(council)
+
+    async def by_name(self, name: str) -> Council | None:
+        return next(iter(self._where(lambda c: c.name == name)), None)
+
+    async def by_chat(self, chat_id: int) -> Council | None:
+        return next(iter(self._where(lambda c: c.chat_id == chat_id)), None)
+
+    async def list(self) -> Sequence[Council]:
+        return self._where(lambda _: True)
+
+
+class _Departments(_Repo):
+    name = "departments"
+
+    async def add(self, department: Department) -> Department:
+        if await self.by_code(department.council_id, department.code):
+            raise Duplicate(f"department code {department.code} exists")
+        return self._insert(department)
+
+    async def by_code(self, council_id: int, code: str) -> Department | None:
+        found = self._where(lambda d: d.council_id == council_id and d.code == code)
+        return next(iter(found), None)
+
+    async def list(self, council_id: int) -> Sequence[Department]:
+        return self._where(lambda d: d.council_id == council_id)
+
+
+class _Members(_Repo):
+    name = "members"
+
+    async def add(self, member: Member) -> Member:
+        if member.telegram_id is not None and await self.by_telegram(
+                member.council_id, member.telegram_id):
+            raise Duplicate("telegram id exists")
+        return self._insert(member)
+
+    async def by_telegram(self, council_id: int, telegram_id: int) -> Member | None:
+        found = self._where(lambda m: m.council_id == council_id and m.telegram_id == telegram_id)
+        return next(iter(found), None)
+
+    async def by_username(self, council_id: int, username: str) -> Member | None:
+        found = self._where(lambda m: m.council_id == council_id
+                            and (m.username or "").lower() == username.lower())
+        return next(iter(found), None)
+
+    async def list(self, council_id: int) -> Sequence[Member]:
+        return self._where(lambda m: m.council_id == council_id)
+
+
+class _Series(_Repo):
+    name = "series"
+
+    async def get(self, council_id: int) -> Series | None:
+        return next(iter(self._where(lambda s: s.council_id == council_id)), None)
+
+    async def put(self, series: Series) -> Series:
+        existing = await self.get(series.council_id)
+        if existing:
+            return self._update(replace(series, id=existing.id))
+        return self._insert(series)
+
+
+class _Meetings(_Repo):
+    name = "meetings"
+
+    async def add(self, meeting: Meeting) -> Meeting:
+        same = (meeting.council_id, meeting.occurrence)
+        if meeting.occurrence is not None and self._where(
+                lambda m: (m.council_id, m.occurrence) == same):
+            raise Duplicate(f"occurrence {meeting.occurrence} exists")
+        return self._insert(meeting)
+
+    async def list(self, council_id: int, *, since: datetime | None = None,
+                   until: datetime | None = None) -> Sequence[Meeting]:
+        found = self._where(lambda m: m.council_id == council_id
+                            and (since is None or m.starts_at >= since)
+                            and (until is None or m.starts_at < until))
+        return sorted(found, key=lambda m: (m.starts_at, m.id))
+
+    async def delete(self, meeting_id: int) -> None:
+        del self._rows[meeting_id]
+
+
+class _Agenda(_Repo):
+    name = "agenda"
+
+    async def add(self, item: AgendaItem) -> AgendaItem:
+        return self._insert(item)
+
+    async def list(self, meeting_id: int) -> Sequence[AgendaItem]:
+        return self._where(lambda i: i.meeting_id == meeting_id)
+
+
+class _Attendance(_Repo):
+    name = "attendance"
+
+    async def put(self, attendance: Attendance) -> Attendance:
+        for row in self._where(lambda a: (a.meeting_id, a.department_id)
+                               == (attendance.meeting_id, attendance.department_id)):
+            return self._update(replace(attendance, id=row.id))
+        return self._insert(attendance)
+
+    async def list(self, meeting_id: int) -> Sequence[Attendance]:
+        return self._where(lambda a: a.meeting_id == meeting_id)
+
+
+class _Notes(_Repo):
+    name = "notes"
+
+    async def add(self, note: Note) -> Note:
+        return self._insert(note)
+
+    async def list(self, meeting_id: int) -> Sequence[Note]:
+        return self._where(lambda n: n.meeting_id == meeting_id)
+
+
+class _Decisions(_Repo):
+    name = "decisions"
+
+    async def add(self, decision: Decision) -> Decision:
+        return self._insert(decision)
+
+    async def list(self, council_id: int) -> Sequence[Decision]:
+        return self._where(lambda d: d.council_id == council_id)
+
+
+class _Motions(_Repo):
+    name = "motions"
+
+    async def add(self, motion: Motion) -> Motion:
+        return self._insert(motion)
+
+
+class _Ballots(_Repo):
+    name = "ballots"
+
+    async def cast(self, ballot: Ballot) -> Ballot:
+        motion = self._uow.live.table("motions").get(ballot.motion_id)
+        if motion is None or motion.state is not MotionState.OPEN:
+            raise VotingClosed(f"motion M{ballot.motion_id} is closed")
+        for old in self._where(lambda b: b.motion_id == ballot.motion_id and b.current and (
+                b.department_id == ballot.department_id or b.member_id == ballot.member_id)):
+            self._update(replace(old, current=False))
+        return self._insert(replace(ballot, current=True))
+
+    async def current(self, motion_id: int) -> Sequence[Ballot]:
+        return self._where(lambda b: b.motion_id == motion_id and b.current)
+
+    async def history(self, motion_id: int) -> Sequence[Ballot]:
+        return sorted(self._where(lambda b: b.motion_id == motion_id), key=lambda b: b.id)
+
+
+class _Actions(_Repo):
+    name = "actions"
+
+    async def add(self, item: ActionItem) -> ActionItem:
+        return self._insert(item)
+
+    async def list(self, council_id: int) -> Sequence[ActionItem]:
+        return self._where(lambda a: a.council_id == council_id)
+
+
+class _Audit(_Repo):
+    name = "audit"
+
+    async def append(self, entry: AuditEntry) -> AuditEvent:
+        chain = await self.list(entry.council_id)
+        event = seal(chain[-1] if chain else None, council_id=entry.council_id, at=entry.at,
+                     actor=entry.actor, action=entry.action, payload=entry.payload)
+        return self._insert(event)
+
+    async def list(self, council_id: int) -> Sequence[AuditEvent]:
+        return sorted(self._where(lambda e: e.council_id == council_id), key=lambda e: e.seq)
+
+
+class FakeUnitOfWork:
+    """Keeps committed state in `committed`; a block left without commit changes nothing."""
+
+    def __init__(self) -> None:
+        self.committed = Tables()
+        self.live = self.committed
+        self.commits = 0
+        self.councils = _Councils(self)
+        self.departments = _Departments(self)
+        self.members = _Members(self)
+        self.series = _Series(self)
+        self.meetings = _Meetings(self)
+        self.agenda = _Agenda(self)
+        self.attendance = _Attendance(self)
+        self.notes = _Notes(self)
+        self.decisions = _Decisions(self)
+        self.motions = _Motions(self)
+        self.ballots = _Ballots(self)
+        self.actions = _Actions(self)
+        self.audit = _Audit(self)
+
+    async def __aenter__(self) -> Self:
+        self.live = copy.deepcopy(self.committed)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.live = self.committed
+
+    async def commit(self) -> None:
+        self.committed = self.live
+        self.commits += 1
+
+    def rows(self, table: str) -> list[Any]:
+        """Committed rows of one table, for assertions."""
+        return list(self.committed.table(table).values())
