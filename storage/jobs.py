@@ -1,0 +1,83 @@
+"""A durable job table (reminders, outbound messages) shared by every instance.
+
+PTB's JobQueue lives in one process's memory; this table survives restarts and lets several
+instances share the work. A claim is its own short transaction: claim, commit, do the work, then
+`complete` or `fail`. A claim that is never completed (the worker died) expires after ``lease``
+and the job is handed out again, so delivery is at least once; the dedupe key keeps one logical
+job (e.g. "reminder for meeting 12 at T-24h") from being enqueued twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import insert_unless_present
+from storage.tables import JobRow
+
+DEFAULT_LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    run_at: datetime
+    attempts: int  # including the current one
+
+
+async def enqueue(session: AsyncSession, *, kind: str, dedupe_key: str,
+                  payload: Mapping[str, object], run_at: datetime) -> bool:
+    """Adds a job; False when one with this dedupe key exists (done or not)."""
+    return await insert_unless_present(session, JobRow, {
+        "kind": kind, "dedupe_key": dedupe_key, "run_at": run_at, "attempts": 0,
+        "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str),
+    })
+
+
+async def claim_due(session: AsyncSession, *, now: datetime, worker: str, limit: int = 10,
+                    lease: timedelta = DEFAULT_LEASE) -> list[Job]:
+    """Claims up to ``limit`` due jobs for ``worker``; concurrent claimers never share a job."""
+    due = (
+        select(JobRow.id)
+        .where(col(JobRow.done_at).is_(None), col(JobRow.run_at) <= now,
+               or_(col(JobRow.claimed_by).is_(None), col(JobRow.claimed_at) < now - lease))
+        .order_by(col(JobRow.run_at), col(JobRow.id))
+        .limit(limit)
+        # PostgreSQL: pass over rows another worker is claiming instead of queueing behind it.
+        # SQLite renders no locking clause; BEGIN IMMEDIATE already makes claimers take turns.
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.exec(
+        update(JobRow)
+        .where(col(JobRow.id).in_(due))
+        .values(claimed_by=worker, claimed_at=now, attempts=col(JobRow.attempts) + 1)
+        .returning(JobRow))
+    jobs = [Job(id=row.id, kind=row.kind, dedupe_key=row.dedupe_key,
+                payload=json.loads(row.payload), run_at=row.run_at, attempts=row.attempts)
+            for row in claimed.scalars()]
+    return sorted(jobs, key=lambda job: (job.run_at, job.id))
+
+
+async def complete(session: AsyncSession, job_id: int, *, now: datetime) -> None:
+    await session.exec(update(JobRow).where(col(JobRow.id) == job_id).values(done_at=now))
+
+
+async def fail(session: AsyncSession, job_id: int, *, now: datetime, error: str,
+               retry_at: datetime | None) -> None:
+    """Releases a job to run again at ``retry_at``, or gives it up (done, with its last error)."""
+    changes: dict[str, Any] = {"last_error": error}
+    if retry_at is None:
+        changes["done_at"] = now
+    else:
+        changes.update(run_at=retry_at, claimed_by=None, claimed_at=None)
+    await session.exec(update(JobRow).where(col(JobRow.id) == job_id).values(**changes))

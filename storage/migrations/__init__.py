@@ -1,0 +1,1 @@
+"""Alembic's script directory; a package so that it ships with the wheel."""

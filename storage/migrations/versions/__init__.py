@@ -1,0 +1,1 @@
+"""Schema revisions, newest last; Alembic skips this file."""

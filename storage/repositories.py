@@ -1,0 +1,300 @@
+"""SQL implementations of the repositories in ``meetings.ports``.
+
+All of them work inside the caller's transaction and never commit. They flush after each write so
+constraint violations surface here, translated into domain errors, rather than at commit time.
+Lists come in insertion (id) order, meetings in start order, the audit log in sequence order, as
+the in-memory fakes of the unit tests do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, ClassVar, Generic
+
+from sqlalchemy import ColumnElement, delete, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from meetings import model
+from meetings.audit import seal
+from meetings.errors import (
+    Duplicate,
+    NotFound,
+    UnknownCouncil,
+    UnknownDepartment,
+    UnknownMeeting,
+    UnknownMember,
+    UnknownMotion,
+)
+from meetings.ports import AuditEntry
+from storage.errors import Conflict, translated
+from storage.mapping import ROW_TYPES, V, copy_into, to_domain, to_row
+from storage.tables import (
+    ActionItemRow,
+    AgendaItemRow,
+    AttendanceRow,
+    AuditEventRow,
+    BallotRow,
+    CouncilRow,
+    DecisionRow,
+    DepartmentRow,
+    MeetingRow,
+    MemberRow,
+    MotionRow,
+    NoteRow,
+    SeriesRow,
+)
+
+
+class _Repository(Generic[V]):
+    """Plumbing shared by every repository: one domain value type stored in one table."""
+
+    value_type: ClassVar[type[Any]]
+    missing: ClassVar[type[NotFound]] = NotFound
+    missing_template: ClassVar[str] = "record {id} does not exist"
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._row_type = ROW_TYPES[self.value_type]
+
+    async def add(self, value: V) -> V:
+        return await self._insert(value)
+
+    async def get(self, value_id: int) -> V | None:
+        row = await self._session.get(self._row_type, value_id)
+        return None if row is None else self._domain(row)
+
+    async def update(self, value: V) -> V:
+        row = await self._session.get(self._row_type, value.id)
+        if row is None:
+            raise self.missing(self.missing_template, id=value.id)
+        return await self._overwrite(row, value)
+
+    def _duplicate(self, value: V) -> Exception:
+        """What it means to the user when ``value`` breaks a unique constraint."""
+        return Duplicate("this is already recorded")
+
+    def _domain(self, row: Any) -> V:
+        value: V = to_domain(row, self.value_type)
+        return value
+
+    async def _insert(self, value: V, *, race: str | None = None) -> V:
+        """Stores ``value``; with ``race``, a unique violation is a lost race (`Conflict`)."""
+        row = to_row(value)
+        self._session.add(row)
+        with translated(duplicate=Conflict(race) if race else self._duplicate(value)):
+            await self._session.flush()
+        return self._domain(row)
+
+    async def _put(self, value: V, *key: ColumnElement[bool]) -> V:
+        """Inserts ``value`` or overwrites the row matching ``key``."""
+        row = (await self._session.exec(select(self._row_type).where(*key))).first()
+        if row is None:
+            # Losing the insert to a concurrent put is a race, not a duplicate: a rerun finds
+            # the winner's row and overwrites it.
+            return await self._insert(value, race="a concurrent write stored it first")
+        return await self._overwrite(row, value)
+
+    async def _overwrite(self, row: Any, value: V) -> V:
+        copy_into(row, value)
+        with translated(duplicate=self._duplicate(value)):
+            await self._session.flush()
+        return self._domain(row)
+
+    async def _first(self, *where: ColumnElement[bool], order_by: Sequence[Any] = ()) -> V | None:
+        found = await self._all(*where, order_by=order_by, limit=1)
+        return found[0] if found else None
+
+    async def _all(self, *where: ColumnElement[bool], order_by: Sequence[Any] = (),
+                   limit: int | None = None) -> list[V]:
+        ordering = (*order_by, self._row_type.id)  # type: ignore[attr-defined]  # every table has an id
+        statement = select(self._row_type).where(*where).order_by(*ordering).limit(limit)
+        return [self._domain(row) for row in await self._session.exec(statement)]
+
+
+class SqlCouncils(_Repository[model.Council]):
+    value_type = model.Council
+    missing = UnknownCouncil
+    missing_template = "no council {id}"
+
+    def _duplicate(self, council: model.Council) -> Exception:
+        return Duplicate("a council named {name} or bound to this chat already exists",
+                         name=council.name)
+
+    async def by_name(self, name: str) -> model.Council | None:
+        return await self._first(col(CouncilRow.name) == name)
+
+    async def by_chat(self, chat_id: int) -> model.Council | None:
+        return await self._first(col(CouncilRow.chat_id) == chat_id)
+
+    async def list(self) -> Sequence[model.Council]:
+        return await self._all()
+
+
+class SqlDepartments(_Repository[model.Department]):
+    value_type = model.Department
+    missing = UnknownDepartment
+    missing_template = "no department {id}"
+
+    def _duplicate(self, department: model.Department) -> Exception:
+        return Duplicate("department code {code} already exists", code=department.code)
+
+    async def by_code(self, council_id: int, code: str) -> model.Department | None:
+        return await self._first(col(DepartmentRow.council_id) == council_id,
+                                 col(DepartmentRow.code) == code)
+
+    async def list(self, council_id: int) -> Sequence[model.Department]:
+        return await self._all(col(DepartmentRow.council_id) == council_id)
+
+
+class SqlMembers(_Repository[model.Member]):
+    value_type = model.Member
+    missing = UnknownMember
+    missing_template = "no member {id} in this council"
+
+    def _duplicate(self, member: model.Member) -> Exception:
+        if member.telegram_id is None:
+            return Duplicate("this department already has a CIO")
+        return Duplicate("Telegram user {telegram_id} is already a member of this council, "
+                         "or the department already has a CIO", telegram_id=member.telegram_id)
+
+    async def by_telegram(self, council_id: int, telegram_id: int) -> model.Member | None:
+        return await self._first(col(MemberRow.council_id) == council_id,
+                                 col(MemberRow.telegram_id) == telegram_id)
+
+    async def by_username(self, council_id: int, username: str) -> model.Member | None:
+        # Telegram usernames are case-insensitive.
+        return await self._first(col(MemberRow.council_id) == council_id,
+                                 func.lower(col(MemberRow.username)) == username.lower())
+
+    async def list(self, council_id: int) -> Sequence[model.Member]:
+        return await self._all(col(MemberRow.council_id) == council_id)
+
+
+class SqlSeries(_Repository[model.Series]):
+    value_type = model.Series
+
+    async def get(self, council_id: int) -> model.Series | None:  # by council: one series each
+        return await self._first(col(SeriesRow.council_id) == council_id)
+
+    async def put(self, series: model.Series) -> model.Series:
+        return await self._put(series, col(SeriesRow.council_id) == series.council_id)
+
+
+class SqlMeetings(_Repository[model.Meeting]):
+    value_type = model.Meeting
+    missing = UnknownMeeting
+    missing_template = "no meeting {id} in this council"
+
+    def _duplicate(self, meeting: model.Meeting) -> Exception:
+        return Duplicate("the regular meeting of {date} already exists", date=meeting.occurrence)
+
+    async def list(self, council_id: int, *, since: datetime | None = None,
+                   until: datetime | None = None) -> Sequence[model.Meeting]:
+        where = [col(MeetingRow.council_id) == council_id]
+        if since is not None:
+            where.append(col(MeetingRow.starts_at) >= since)
+        if until is not None:
+            where.append(col(MeetingRow.starts_at) < until)
+        return await self._all(*where, order_by=[MeetingRow.starts_at])
+
+    async def delete(self, meeting_id: int) -> None:
+        await self._session.exec(delete(MeetingRow).where(col(MeetingRow.id) == meeting_id))
+
+
+class SqlAgenda(_Repository[model.AgendaItem]):
+    value_type = model.AgendaItem
+
+    async def list(self, meeting_id: int) -> Sequence[model.AgendaItem]:
+        return await self._all(col(AgendaItemRow.meeting_id) == meeting_id)
+
+
+class SqlAttendance(_Repository[model.Attendance]):
+    value_type = model.Attendance
+
+    async def put(self, attendance: model.Attendance) -> model.Attendance:
+        return await self._put(attendance,
+                               col(AttendanceRow.meeting_id) == attendance.meeting_id,
+                               col(AttendanceRow.department_id) == attendance.department_id)
+
+    async def list(self, meeting_id: int) -> Sequence[model.Attendance]:
+        return await self._all(col(AttendanceRow.meeting_id) == meeting_id)
+
+
+class SqlNotes(_Repository[model.Note]):
+    value_type = model.Note
+
+    async def list(self, meeting_id: int) -> Sequence[model.Note]:
+        return await self._all(col(NoteRow.meeting_id) == meeting_id)
+
+
+class SqlDecisions(_Repository[model.Decision]):
+    value_type = model.Decision
+
+    async def list(self, council_id: int) -> Sequence[model.Decision]:
+        return await self._all(col(DecisionRow.council_id) == council_id)
+
+
+class SqlMotions(_Repository[model.Motion]):
+    value_type = model.Motion
+    missing = UnknownMotion
+    missing_template = "no motion M{id}"
+
+
+_CURRENT = col(BallotRow.current).is_(True)
+
+
+class SqlBallots(_Repository[model.Ballot]):
+    value_type = model.Ballot
+
+    async def cast(self, ballot: model.Ballot) -> model.Ballot:
+        # Casts on one motion queue on its row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+        # serialises writers), so concurrent casts wait rather than fail the unique index and
+        # retry. The lock is the one closing the motion takes, so a cast never slips past a close.
+        await self._session.exec(select(MotionRow.id)
+                                 .where(col(MotionRow.id) == ballot.motion_id)
+                                 .with_for_update(key_share=True))
+        await self._session.exec(
+            update(BallotRow)
+            .where(col(BallotRow.motion_id) == ballot.motion_id, _CURRENT,
+                   or_(col(BallotRow.department_id) == ballot.department_id,
+                       col(BallotRow.member_id) == ballot.member_id))
+            .values(current=False))
+        return await self._insert(replace(ballot, current=True, id=model.NEW),
+                                  race="a concurrent ballot took the current place")
+
+    async def current(self, motion_id: int) -> Sequence[model.Ballot]:
+        return await self._all(col(BallotRow.motion_id) == motion_id, _CURRENT)
+
+    async def history(self, motion_id: int) -> Sequence[model.Ballot]:
+        return await self._all(col(BallotRow.motion_id) == motion_id)
+
+
+class SqlActions(_Repository[model.ActionItem]):
+    value_type = model.ActionItem
+
+    async def list(self, council_id: int) -> Sequence[model.ActionItem]:
+        return await self._all(col(ActionItemRow.council_id) == council_id)
+
+
+class SqlAuditLog(_Repository[model.AuditEvent]):
+    value_type = model.AuditEvent
+
+    async def append(self, entry: AuditEntry) -> model.AuditEvent:
+        # Extending the chain is read-last-then-insert: queue writers on the council's row
+        # (PostgreSQL) so they do not all pick the same next seq; UNIQUE(council_id, seq) is the
+        # guarantee behind it, and a Conflict there means "retry".
+        await self._session.exec(select(CouncilRow.id)
+                                 .where(col(CouncilRow.id) == entry.council_id)
+                                 .with_for_update(key_share=True))
+        previous = await self._first(col(AuditEventRow.council_id) == entry.council_id,
+                                     order_by=[col(AuditEventRow.seq).desc()])
+        event = seal(previous, council_id=entry.council_id, at=entry.at, actor=entry.actor,
+                     action=entry.action, payload=entry.payload)
+        return await self._insert(event, race="a concurrent event took this sequence number")
+
+    async def list(self, council_id: int) -> Sequence[model.AuditEvent]:
+        return await self._all(col(AuditEventRow.council_id) == council_id,
+                               order_by=[AuditEventRow.seq])

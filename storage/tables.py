@@ -1,0 +1,349 @@
+"""The SQL schema: one table per domain value plus the Telegram inbox and the job table.
+
+Row classes carry the same field names as the domain values in ``meetings.model`` so mapping is
+mechanical. Integrity lives here as constraints, never as check-then-write in Python: under
+concurrent writers only the database can say no reliably.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy import text as sql
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from meetings.model import (
+    AgendaState,
+    AttendanceStatus,
+    Choice,
+    MajorityRule,
+    MeetingKind,
+    MeetingState,
+    MotionKind,
+    MotionState,
+    NoteKind,
+    Role,
+)
+
+# Deterministic names let Alembic autogenerate compare like with like on both engines.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant that always comes back timezone-aware in UTC.
+
+    PostgreSQL stores it as timestamptz; SQLite has no zone, so it stores the UTC wall clock in a
+    fixed-width text form that also sorts and compares correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the domain deals in aware UTC instants")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)
+
+
+def _choice_of(enum: type[StrEnum], name: str) -> SqlEnum:
+    # VARCHAR plus a CHECK rather than a native enum type: adding a value stays a plain migration.
+    return SqlEnum(enum, name=name, native_enum=False, create_constraint=True, length=32,
+                   values_callable=lambda members: [member.value for member in members])
+
+
+# Row classes are only ever built from complete domain values, so columns need no defaults except
+# None for the optional ones.
+def _instant(*, optional: bool = False) -> Any:
+    if optional:
+        return Field(default=None, sa_type=UTCDateTime())
+    return Field(sa_type=UTCDateTime())
+
+
+def _text() -> Any:
+    return Field(sa_type=Text())
+
+
+def _ref(target: str, ondelete: Literal["CASCADE", "SET NULL", "RESTRICT"], *,
+         optional: bool = False, index: bool = True) -> Any:
+    if optional:
+        return Field(default=None, foreign_key=target, ondelete=ondelete, index=index)
+    return Field(foreign_key=target, ondelete=ondelete, index=index)
+
+
+class Base(SQLModel, registry=registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))):
+    """Base of every row class; owns the schema's metadata, apart from SQLModel's global one."""
+
+
+metadata = Base.metadata
+
+
+class CouncilRow(Base, table=True):
+    __tablename__ = "councils"
+    __table_args__ = (
+        CheckConstraint("quorum >= 0 AND quorum <= 1", name="quorum_share"),
+        CheckConstraint("max_major_issues >= 0", name="max_major_issues_not_negative"),
+        CheckConstraint("agenda_call_days >= 0 AND agenda_deadline_days >= 0",
+                        name="agenda_days_not_negative"),
+        UniqueConstraint("name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = _text()
+    timezone: str = Field(sa_type=String(64))
+    language: str = Field(sa_type=String(16))
+    holiday_country: str = Field(sa_type=String(8))
+    majority_rule: MajorityRule = Field(sa_type=_choice_of(MajorityRule, "majority_rule"))
+    quorum: float
+    max_major_issues: int
+    agenda_call_days: int
+    agenda_deadline_days: int
+    # One council per Telegram chat; several councils may not be bound to a chat yet (NULL).
+    chat_id: int | None = Field(default=None, sa_type=BigInteger(), unique=True)
+
+
+class DepartmentRow(Base, table=True):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("council_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    code: str = Field(sa_type=String(32))
+    name: str = _text()
+
+
+class MemberRow(Base, table=True):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("council_id", "telegram_id"),
+        # A department speaks and votes through exactly one CIO.
+        Index("uq_members_one_cio_per_department", "department_id", unique=True,
+              sqlite_where=sql("role = 'cio'"), postgresql_where=sql("role = 'cio'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    name: str = _text()
+    role: Role = Field(sa_type=_choice_of(Role, "role"))
+    telegram_id: int | None = Field(default=None, sa_type=BigInteger())
+    username: str | None = Field(default=None, sa_type=String(64))
+    department_id: int | None = _ref("departments.id", "SET NULL", optional=True)
+
+
+class SeriesRow(Base, table=True):
+    __tablename__ = "series"
+    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="councils.id", ondelete="CASCADE", unique=True)
+    rrule: str = _text()
+    # The series' wall clock in the council's zone, naive on purpose (see meetings.model.Series).
+    local_start: datetime = Field(sa_type=DateTime(timezone=False))
+    duration_minutes: int
+    location: str = _text()
+
+
+class MeetingRow(Base, table=True):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        # NULLs are distinct, so extraordinary meetings (no occurrence) never collide.
+        UniqueConstraint("council_id", "occurrence"),
+        Index("ix_meetings_council_id_starts_at", "council_id", "starts_at"),
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    kind: MeetingKind = Field(sa_type=_choice_of(MeetingKind, "kind"))
+    starts_at: datetime = _instant()
+    duration_minutes: int
+    title: str = _text()
+    location: str = _text()
+    state: MeetingState = Field(sa_type=_choice_of(MeetingState, "state"))
+    occurrence: date | None = None
+    moved_reason: str = _text()
+
+
+class AgendaItemRow(Base, table=True):
+    __tablename__ = "agenda_items"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = _ref("meetings.id", "CASCADE")
+    title: str = _text()
+    proposer_id: int = _ref("members.id", "RESTRICT")
+    department_id: int | None = _ref("departments.id", "SET NULL", optional=True)
+    proposed_at: datetime = _instant()
+    description: str = _text()
+    state: AgendaState = Field(sa_type=_choice_of(AgendaState, "state"))
+    major: bool
+
+
+class AttendanceRow(Base, table=True):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "department_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = _ref("meetings.id", "CASCADE", index=False)
+    department_id: int = _ref("departments.id", "CASCADE")
+    status: AttendanceStatus = Field(sa_type=_choice_of(AttendanceStatus, "status"))
+    member_id: int | None = _ref("members.id", "SET NULL", optional=True)
+    proxy_name: str = _text()
+    reason: str = _text()
+
+
+class NoteRow(Base, table=True):
+    __tablename__ = "notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = _ref("meetings.id", "CASCADE")
+    kind: NoteKind = Field(sa_type=_choice_of(NoteKind, "kind"))
+    text: str = _text()
+    author_id: int = _ref("members.id", "RESTRICT")
+    created_at: datetime = _instant()
+    agenda_item_id: int | None = _ref("agenda_items.id", "SET NULL", optional=True)
+
+
+class MotionRow(Base, table=True):
+    __tablename__ = "motions"
+    __table_args__ = (CheckConstraint("quorum >= 0 AND quorum <= 1", name="quorum_share"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE")
+    kind: MotionKind = Field(sa_type=_choice_of(MotionKind, "kind"))
+    text: str = _text()
+    rule: MajorityRule = Field(sa_type=_choice_of(MajorityRule, "rule"))
+    quorum: float
+    opened_at: datetime = _instant()
+    meeting_id: int | None = _ref("meetings.id", "SET NULL", optional=True)
+    agenda_item_id: int | None = _ref("agenda_items.id", "SET NULL", optional=True)
+    closes_at: datetime | None = _instant(optional=True)
+    state: MotionState = Field(sa_type=_choice_of(MotionState, "state"))
+    closed_at: datetime | None = _instant(optional=True)
+
+
+class DecisionRow(Base, table=True):
+    __tablename__ = "decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE")
+    text: str = _text()
+    created_at: datetime = _instant()
+    meeting_id: int | None = _ref("meetings.id", "SET NULL", optional=True)
+    agenda_item_id: int | None = _ref("agenda_items.id", "SET NULL", optional=True)
+    motion_id: int | None = _ref("motions.id", "SET NULL", optional=True)
+
+
+class BallotRow(Base, table=True):
+    __tablename__ = "ballots"
+    __table_args__ = (
+        # One current ballot per member and per department; superseded ones stay as history.
+        Index("uq_ballots_current_member", "motion_id", "member_id", unique=True,
+              sqlite_where=sql("current"), postgresql_where=sql("current")),
+        Index("uq_ballots_current_department", "motion_id", "department_id", unique=True,
+              sqlite_where=sql("current"), postgresql_where=sql("current")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Ballots are the record a result is reproduced from: nothing but their motion removes them.
+    motion_id: int = _ref("motions.id", "CASCADE")
+    member_id: int = _ref("members.id", "RESTRICT")
+    department_id: int = _ref("departments.id", "RESTRICT")
+    choice: Choice = Field(sa_type=_choice_of(Choice, "choice"))
+    cast_at: datetime = _instant()
+    current: bool
+
+
+class ActionItemRow(Base, table=True):
+    __tablename__ = "action_items"
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE")
+    department_id: int = _ref("departments.id", "RESTRICT")
+    text: str = _text()
+    due: date
+    created_at: datetime = _instant()
+    meeting_id: int | None = _ref("meetings.id", "SET NULL", optional=True)
+    done_at: datetime | None = _instant(optional=True)
+    done_note: str = _text()
+
+
+class AuditEventRow(Base, table=True):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        # Two writers that read the same last event cannot both extend the chain: no forks.
+        UniqueConstraint("council_id", "seq"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The log outlives nothing it records: a council with history cannot be deleted.
+    council_id: int = _ref("councils.id", "RESTRICT", index=False)
+    seq: int
+    at: datetime = _instant()
+    actor: str = _text()
+    action: str = Field(sa_type=String(64))
+    payload: str = _text()
+    prev_hash: str = Field(sa_type=String(64))
+    hash: str = Field(sa_type=String(64))
+
+
+class ProcessedUpdateRow(Base, table=True):
+    """Telegram update ids already handled, kept for a while to drop redeliveries."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (PrimaryKeyConstraint("bot", "update_id"),)
+
+    bot: str = Field(sa_type=String(64))
+    update_id: int = Field(sa_type=BigInteger())
+    processed_at: datetime = Field(sa_type=UTCDateTime(), index=True)
+
+
+class JobRow(Base, table=True):
+    """Durable work for later (reminders, outbound messages), claimed by one worker at a time."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_due", "done_at", "run_at"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(64))
+    dedupe_key: str = Field(sa_type=String(255), unique=True)
+    payload: str = _text()
+    run_at: datetime = _instant()
+    claimed_by: str | None = Field(default=None, sa_type=String(128))
+    claimed_at: datetime | None = _instant(optional=True)
+    attempts: int
+    done_at: datetime | None = _instant(optional=True)
+    last_error: str | None = Field(default=None, sa_type=Text())
