@@ -1,0 +1,1 @@
+"""The shell: command line, Telegram bot, web service and the local sandbox."""

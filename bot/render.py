@@ -1,0 +1,25 @@
+"""Rich tables and local-time text shared by the command line and the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from meetings.model import Council, Meeting
+from meetings.scheduling import to_local
+
+
+def meeting_table(council: Council, meetings: Sequence[Meeting]) -> Table:
+    table = Table("id", "date", "day", "time", "kind", "state", "note",
+                  title=f"Meetings of {council.name} ({council.timezone})")
+    for meeting in meetings:
+        local = to_local(meeting.starts_at, council.timezone)
+        table.add_row(str(meeting.id), local.strftime("%Y-%m-%d"), local.strftime("%a"),
+                      local.strftime("%H:%M"), meeting.kind.value, meeting.state.value,
+                      meeting.moved_reason or meeting.title)
+    return table
+
+
+def local_start(council: Council, meeting: Meeting) -> str:
+    return to_local(meeting.starts_at, council.timezone).strftime("%Y-%m-%d %H:%M %Z")
