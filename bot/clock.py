@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 class SystemClock:
@@ -20,3 +20,10 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.at
+
+    def advance(self, delta: timedelta) -> None:
+        self.at += delta
+
+    def timestamp(self) -> float:
+        """Seconds since the epoch, for clocks (like the sandbox's) that count that way."""
+        return self.at.timestamp()

@@ -8,6 +8,11 @@ becomes part of a template).
 from __future__ import annotations
 
 
+def template(message: str) -> str:
+    """Marks a message kept aside (in a table) for translation; returns it unchanged."""
+    return message
+
+
 class CouncilError(Exception):
     """A request the council's rules refuse; the message is safe to show to the user."""
 

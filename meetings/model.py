@@ -81,6 +81,12 @@ class Choice(StrEnum):
     ABSTAIN = "abstain"
 
 
+class JoinState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
 class ActionStatus(StrEnum):
     """Where an action item stands on a given day (derived, never stored)."""
 
@@ -102,6 +108,7 @@ class Council:
     agenda_call_days: int = 14
     agenda_deadline_days: int = 3
     chat_id: int | None = None
+    active: bool = True  # False while the bot is not in the council's chat: nothing is sent there
     id: int = NEW
 
 
@@ -121,6 +128,21 @@ class Member:
     telegram_id: int | None = None
     username: str | None = None
     department_id: int | None = None
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """Someone in the council's chat asking to be a department's CIO; the chair decides."""
+
+    council_id: int
+    telegram_id: int
+    name: str
+    department_id: int
+    requested_at: datetime
+    username: str | None = None
+    state: JoinState = JoinState.PENDING
+    decided_at: datetime | None = None
     id: int = NEW
 
 

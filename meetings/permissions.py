@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from meetings.errors import NotAllowed
+from meetings.errors import NotAllowed, template
 from meetings.model import Member, Role
 
 
@@ -68,6 +68,16 @@ ALLOWED: Mapping[Act, frozenset[Role]] = {
 }
 
 
+# Whole sentences per group of roles, so each refusal translates as one message.
+_REFUSALS = {
+    _CHAIR: template("only the chair may do this"),
+    _OFFICE: template("only the chair or the secretariat may do this"),
+    _CIO: template("only department CIOs may do this"),
+    frozenset({Role.CIO, Role.EXPERT}): template("only CIOs and experts may do this"),
+    _EVERYONE: template("only council members may do this"),
+}
+
+
 def can(role: Role | None, act: Act) -> bool:
     """Whether a role may perform an act; ``None`` (not a member) may do nothing."""
     return role is not None and role in ALLOWED[act]
@@ -78,9 +88,7 @@ def require(member: Member | None, act: Act) -> Member:
     if member is None:
         raise NotAllowed("only council members may do this")
     if not can(member.role, act):
-        allowed = ", ".join(sorted(role.value for role in ALLOWED[act]))
-        raise NotAllowed("{act} is for: {allowed}", act=act.value.replace("_", " "),
-                         allowed=allowed)
+        raise NotAllowed(_REFUSALS[ALLOWED[act]])
     return member
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from meetings.model import (
     ActionItem,
@@ -21,6 +21,7 @@ from meetings.model import (
     Council,
     Decision,
     Department,
+    JoinRequest,
     Meeting,
     Member,
     Motion,
@@ -62,8 +63,21 @@ class MemberRepository(Protocol):
     async def get(self, member_id: int) -> Member | None: ...
     async def by_telegram(self, council_id: int, telegram_id: int) -> Member | None: ...
     async def by_username(self, council_id: int, username: str) -> Member | None: ...
+    async def memberships(self, telegram_id: int) -> Sequence[Member]:
+        """The person's membership in every council."""
+        ...
+
     async def list(self, council_id: int) -> Sequence[Member]: ...
     async def update(self, member: Member) -> Member: ...
+
+
+class JoinRequestRepository(Protocol):
+    async def add(self, request: JoinRequest) -> JoinRequest:
+        """Stores a request; raises `Duplicate` while the same person has one pending."""
+        ...
+
+    async def get(self, request_id: int) -> JoinRequest | None: ...
+    async def update(self, request: JoinRequest) -> JoinRequest: ...
 
 
 class SeriesRepository(Protocol):
@@ -138,6 +152,38 @@ class ActionRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Job:
+    """Durable work for later (a reminder to send), claimed by one worker at a time."""
+
+    id: int
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    run_at: datetime
+    attempts: int  # including the current one
+
+
+class JobQueue(Protocol):
+    """Shared by every instance. Delivery is at least once: a claim whose worker dies is handed
+    out again after its lease; the dedupe key keeps one logical job from being queued twice."""
+
+    async def enqueue(self, *, kind: str, dedupe_key: str, payload: dict[str, object],
+                      run_at: datetime) -> bool:
+        """False when a job with this dedupe key exists already (done or not)."""
+        ...
+
+    async def claim_due(self, *, now: datetime, worker: str, limit: int = 10) -> Sequence[Job]:
+        """Claims due jobs; commit the claim before doing the work."""
+        ...
+
+    async def complete(self, job_id: int, *, now: datetime) -> None: ...
+    async def fail(self, job_id: int, *, now: datetime, error: str,
+                   retry_at: datetime | None) -> None:
+        """Releases the job to run again at ``retry_at``, or gives it up when None."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """What a use case records; the audit log adds the sequence number and the hash chain."""
 
@@ -162,6 +208,7 @@ class UnitOfWork(Protocol):
     councils: CouncilRepository
     departments: DepartmentRepository
     members: MemberRepository
+    join_requests: JoinRequestRepository
     series: SeriesRepository
     meetings: MeetingRepository
     agenda: AgendaRepository
@@ -172,6 +219,7 @@ class UnitOfWork(Protocol):
     ballots: BallotRepository
     actions: ActionRepository
     audit: AuditLog
+    jobs: JobQueue
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

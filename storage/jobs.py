@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,20 +18,11 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from meetings.ports import Job
 from storage.db import insert_unless_present
 from storage.tables import JobRow
 
 DEFAULT_LEASE = timedelta(minutes=10)
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    kind: str
-    dedupe_key: str
-    payload: dict[str, Any]
-    run_at: datetime
-    attempts: int  # including the current one
 
 
 async def enqueue(session: AsyncSession, *, kind: str, dedupe_key: str,
@@ -81,3 +71,25 @@ async def fail(session: AsyncSession, job_id: int, *, now: datetime, error: str,
     else:
         changes.update(run_at=retry_at, claimed_by=None, claimed_at=None)
     await session.exec(update(JobRow).where(col(JobRow.id) == job_id).values(**changes))
+
+
+class SqlJobs:
+    """The `meetings.ports.JobQueue` of one unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def enqueue(self, *, kind: str, dedupe_key: str, payload: dict[str, object],
+                      run_at: datetime) -> bool:
+        return await enqueue(self._session, kind=kind, dedupe_key=dedupe_key, payload=payload,
+                             run_at=run_at)
+
+    async def claim_due(self, *, now: datetime, worker: str, limit: int = 10) -> list[Job]:
+        return await claim_due(self._session, now=now, worker=worker, limit=limit)
+
+    async def complete(self, job_id: int, *, now: datetime) -> None:
+        await complete(self._session, job_id, now=now)
+
+    async def fail(self, job_id: int, *, now: datetime, error: str,
+                   retry_at: datetime | None) -> None:
+        await fail(self._session, job_id, now=now, error=error, retry_at=retry_at)

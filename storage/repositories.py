@@ -172,6 +172,18 @@ class SqlMembers(_Repository[model.Member]):
     async def list(self, council_id: int) -> Sequence[model.Member]:
         return await self._all(col(MemberRow.council_id) == council_id)
 
+    async def memberships(self, telegram_id: int) -> Sequence[model.Member]:
+        return await self._all(col(MemberRow.telegram_id) == telegram_id)
+
+
+class SqlJoinRequests(_Repository[model.JoinRequest]):
+    value_type = model.JoinRequest
+    missing = NotFound
+    missing_template = "no join request {id}"
+
+    def _duplicate(self, request: model.JoinRequest) -> Exception:
+        return Duplicate("your request to join is already waiting for the chair")
+
 
 class SqlSeries(_Repository[model.Series]):
     value_type = model.Series

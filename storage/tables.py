@@ -33,6 +33,7 @@ from meetings.model import (
     AgendaState,
     AttendanceStatus,
     Choice,
+    JoinState,
     MajorityRule,
     MeetingKind,
     MeetingState,
@@ -130,6 +131,7 @@ class CouncilRow(Base, table=True):
     agenda_deadline_days: int
     # One council per Telegram chat; several councils may not be bound to a chat yet (NULL).
     chat_id: int | None = Field(default=None, sa_type=BigInteger(), unique=True)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sql("true")})
 
 
 class DepartmentRow(Base, table=True):
@@ -158,6 +160,25 @@ class MemberRow(Base, table=True):
     telegram_id: int | None = Field(default=None, sa_type=BigInteger())
     username: str | None = Field(default=None, sa_type=String(64))
     department_id: int | None = _ref("departments.id", "SET NULL", optional=True)
+
+
+class JoinRequestRow(Base, table=True):
+    __tablename__ = "join_requests"
+    __table_args__ = (
+        # One open request per person and council: a second /join waits for the chair.
+        Index("uq_join_requests_pending", "council_id", "telegram_id", unique=True,
+              sqlite_where=sql("state = 'pending'"), postgresql_where=sql("state = 'pending'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    telegram_id: int = Field(sa_type=BigInteger())
+    name: str = _text()
+    username: str | None = Field(default=None, sa_type=String(64))
+    department_id: int = _ref("departments.id", "CASCADE")
+    state: JoinState = Field(sa_type=_choice_of(JoinState, "join_state"))
+    requested_at: datetime = Field(sa_type=UTCDateTime())
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
 
 class SeriesRow(Base, table=True):
@@ -326,6 +347,19 @@ class ProcessedUpdateRow(Base, table=True):
     bot: str = Field(sa_type=String(64))
     update_id: int = Field(sa_type=BigInteger())
     processed_at: datetime = Field(sa_type=UTCDateTime(), index=True)
+
+
+class UpdateInboxRow(Base, table=True):
+    """Webhook updates stored before Telegram gets its 200, so a crash loses none of them."""
+
+    __tablename__ = "update_inbox"
+    __table_args__ = (PrimaryKeyConstraint("bot", "update_id"),)
+
+    bot: str = Field(sa_type=String(64))
+    update_id: int = Field(sa_type=BigInteger())
+    payload: str = _text()
+    received_at: datetime = Field(sa_type=UTCDateTime(), index=True)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
 
 class JobRow(Base, table=True):

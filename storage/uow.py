@@ -20,6 +20,8 @@ from meetings.ports import (
     CouncilRepository,
     DecisionRepository,
     DepartmentRepository,
+    JobQueue,
+    JoinRequestRepository,
     MeetingRepository,
     MemberRepository,
     MotionRepository,
@@ -28,6 +30,7 @@ from meetings.ports import (
 )
 from storage import repositories as sql
 from storage.errors import is_transient, translated
+from storage.jobs import SqlJobs
 from storage.updates import AlreadyProcessed, IncomingUpdate, record_update
 
 U = TypeVar("U")
@@ -44,6 +47,7 @@ class SqlUnitOfWork:
     councils: CouncilRepository
     departments: DepartmentRepository
     members: MemberRepository
+    join_requests: JoinRequestRepository
     series: SeriesRepository
     meetings: MeetingRepository
     agenda: AgendaRepository
@@ -54,6 +58,7 @@ class SqlUnitOfWork:
     ballots: BallotRepository
     actions: ActionRepository
     audit: AuditLog
+    jobs: JobQueue
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
                  update: IncomingUpdate | None = None) -> None:
@@ -75,6 +80,7 @@ class SqlUnitOfWork:
         self.councils = sql.SqlCouncils(session)
         self.departments = sql.SqlDepartments(session)
         self.members = sql.SqlMembers(session)
+        self.join_requests = sql.SqlJoinRequests(session)
         self.series = sql.SqlSeries(session)
         self.meetings = sql.SqlMeetings(session)
         self.agenda = sql.SqlAgenda(session)
@@ -85,6 +91,7 @@ class SqlUnitOfWork:
         self.ballots = sql.SqlBallots(session)
         self.actions = sql.SqlActions(session)
         self.audit = sql.SqlAuditLog(session)
+        self.jobs = SqlJobs(session)
         if self._update is not None:
             try:
                 await self._claim(self._update)

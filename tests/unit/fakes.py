@@ -20,6 +20,8 @@ from meetings.model import (
     Council,
     Decision,
     Department,
+    JoinRequest,
+    JoinState,
     Meeting,
     Member,
     Motion,
@@ -27,7 +29,7 @@ from meetings.model import (
     Note,
     Series,
 )
-from meetings.ports import AuditEntry
+from meetings.ports import AuditEntry, Job
 
 Row = TypeVar("Row", bound=Any)
 
@@ -124,6 +126,54 @@ class _Members(_Repo):
 
     async def list(self, council_id: int) -> Sequence[Member]:
         return self._where(lambda m: m.council_id == council_id)
+
+    async def memberships(self, telegram_id: int) -> Sequence[Member]:
+        return self._where(lambda m: m.telegram_id == telegram_id)
+
+
+class _JoinRequests(_Repo):
+    name = "join_requests"
+
+    async def add(self, request: JoinRequest) -> JoinRequest:
+        if self._where(lambda r: (r.council_id, r.telegram_id, r.state)
+                       == (request.council_id, request.telegram_id, JoinState.PENDING)):
+            raise Duplicate("your request to join is already waiting for the chair")
+        return self._insert(request)
+
+
+class _Jobs(_Repo):
+    """Jobs as dicts; claims and completion are visible to tests through `rows("jobs")`."""
+
+    name = "jobs"
+
+    async def enqueue(self, *, kind: str, dedupe_key: str, payload: dict[str, object],
+                      run_at: datetime) -> bool:
+        if self._where(lambda j: j.dedupe_key == dedupe_key):
+            return False
+        self._insert(Job(id=0, kind=kind, dedupe_key=dedupe_key, payload=dict(payload),
+                         run_at=run_at, attempts=0))
+        return True
+
+    async def claim_due(self, *, now: datetime, worker: str, limit: int = 10) -> Sequence[Job]:
+        done = self._uow.live.table("jobs_done")
+        due = sorted((j for j in self._rows.values() if j.run_at <= now and j.id not in done
+                      and j.id not in self._uow.live.table("jobs_claimed")),
+                     key=lambda j: (j.run_at, j.id))[:limit]
+        for job in due:
+            self._uow.live.table("jobs_claimed")[job.id] = worker
+            self._rows[job.id] = replace(job, attempts=job.attempts + 1)
+        return [self._rows[job.id] for job in due]
+
+    async def complete(self, job_id: int, *, now: datetime) -> None:
+        self._uow.live.table("jobs_done")[job_id] = now
+
+    async def fail(self, job_id: int, *, now: datetime, error: str,
+                   retry_at: datetime | None) -> None:
+        self._uow.live.table("jobs_claimed").pop(job_id, None)
+        if retry_at is None:
+            self._uow.live.table("jobs_done")[job_id] = now
+        else:
+            self._rows[job_id] = replace(self._rows[job_id], run_at=retry_at)
 
 
 class _Series(_Repo):
@@ -262,6 +312,8 @@ class FakeUnitOfWork:
         self.councils = _Councils(self)
         self.departments = _Departments(self)
         self.members = _Members(self)
+        self.join_requests = _JoinRequests(self)
+        self.jobs = _Jobs(self)
         self.series = _Series(self)
         self.meetings = _Meetings(self)
         self.agenda = _Agenda(self)

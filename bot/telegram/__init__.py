@@ -1,0 +1,1 @@
+"""The Telegram shell: handlers parse, call a use case, and render the reply."""

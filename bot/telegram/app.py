@@ -1,0 +1,239 @@
+"""The python-telegram-bot Application: the command table, dispatch, buttons and chat events.
+
+One table lists every command with the act it needs, so authorisation and `/help` cannot drift.
+Commands react to new messages only: an edited command must not run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import BotCommand, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import N_, explain, translate
+from bot.telegram import handlers
+from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
+from meetings import services
+from meetings.errors import CouncilError
+from meetings.permissions import Act, can, require
+from storage import AlreadyProcessed
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_TEXT_LIMIT = 4096
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    run: Callable[[ChatRequest], Awaitable[str | Reply]]
+    act: Act | None  # None: anyone in the chat, member or not
+    summary: str
+    group_only: bool = False
+
+
+COMMANDS = [
+    Command("setup", handlers.setup, None, N_("bind this group as a new council"), True),
+    Command("department", handlers.department, Act.ADD_DEPARTMENT, N_("add a department")),
+    Command("join", handlers.join, None, N_("ask to be the CIO of a department"), True),
+    Command("role", handlers.role, Act.SET_ROLE, N_("set a member's role")),
+    Command("members", handlers.members, Act.VIEW, N_("the roster")),
+    Command("cadence", handlers.cadence, Act.SET_CADENCE, N_("set the regular series")),
+    Command("schedule", handlers.schedule, Act.SCHEDULE, N_("schedule an extra meeting")),
+    Command("reschedule", handlers.reschedule, Act.SCHEDULE, N_("move one meeting")),
+    Command("cancel", handlers.cancel, Act.SCHEDULE, N_("cancel one meeting")),
+    Command("next", handlers.next_meeting, Act.VIEW, N_("the next meeting")),
+    Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
+]
+
+
+async def _dispatch(command: Command, update: Update, context: BotContext) -> None:
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    request = await _request(update, context)
+    try:
+        if command.group_only and chat.type == ChatType.PRIVATE:
+            raise CouncilError("/{name} works in the council's group chat", name=command.name)
+        if command.act is not None:
+            request.council  # noqa: B018 -- raises "not a council yet" before "not allowed"
+            require(request.member, command.act)
+        reply = await command.run(request)
+    except AlreadyProcessed:
+        log.info("update %s was handled before; ignored", update.update_id)
+        return
+    except CouncilError as error:
+        reply = explain(request.language, error)
+    await _send(message, reply if isinstance(reply, Reply) else Reply(reply))
+
+
+async def _request(update: Update, context: BotContext) -> ChatRequest:
+    env = env_of(context)
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    assert message is not None
+    assert user is not None
+    assert chat is not None
+    sender = await services.identify(env.database.uow(), chat_id=chat.id, telegram_id=user.id,
+                                     private=chat.type == ChatType.PRIVATE)
+    _, *rest = (message.text or "").split(maxsplit=1)
+    return ChatRequest(env=env, update=update, sender=sender, arguments=rest[0] if rest else "",
+                       now=env.clock.now(), bot_id=context.bot.id)
+
+
+async def _send(message: Message, reply: Reply) -> None:
+    """Replies in pieces that fit Telegram's limit; the keyboard goes with the last piece."""
+    pieces = _split(reply.text)
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
+                                 do_quote=False)
+
+
+def _split(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*pieces, text] if text else pieces or ["…"]
+
+
+async def _help(update: Update, context: BotContext) -> None:
+    """/help: the commands the sender may use here."""
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    request = await _request(update, context)
+    role = request.member.role if request.member else None
+    lines = [request.t("Commands you can use:")]
+    for command in COMMANDS:
+        if command.act is None or can(role, command.act):
+            lines.append(f"/{command.name} — {request.t(command.summary)}")
+    lines.append("/help — " + request.t("this list"))
+    if request.sender.council is None:
+        lines.append(request.t("This chat is not a council yet: a group admin can send "
+                               "/setup <council name>."))
+    await _send(message, Reply("\n".join(lines)))
+
+
+async def _decide_join(update: Update, context: BotContext) -> None:
+    """The chair's Approve / Deny button on a join request."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    _, request_id, verdict = query.data.split(":")
+    request = await _request(update, context)
+    try:
+        decided, member = await services.decide_join(
+            request.uow(), request.council.id, int(request_id), approve=verdict == "a",
+            actor=require(request.member, Act.APPROVE_JOIN), now=request.now)
+    except AlreadyProcessed:
+        await query.answer()
+        return
+    except CouncilError as error:
+        await query.answer(explain(request.language, error), show_alert=True)
+        return
+    await query.answer()
+    text = (request.t("{name} is now the CIO of their department.", name=decided.name)
+            if member else request.t("The request of {name} was declined.", name=decided.name))
+    await query.edit_message_text(text)
+
+
+async def _membership(update: Update, context: BotContext) -> None:
+    """The bot was added to or removed from a chat."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == ChatType.PRIVATE:
+        return
+    env = env_of(context)
+    present = change.new_chat_member.status in (ChatMemberStatus.MEMBER,
+                                                ChatMemberStatus.ADMINISTRATOR)
+    council = await services.set_bot_presence(env.database.uow(), chat_id=change.chat.id,
+                                              present=present, now=env.clock.now())
+    if present and council is None:
+        language = "zh" if (change.from_user.language_code or "").startswith("zh") else "en"
+        await context.bot.send_message(change.chat.id, translate(
+            language, "Hello! A group admin can make this group a council with "
+                      "/setup <council name>."))
+
+
+async def _migrated(update: Update, context: BotContext) -> None:
+    """A group became a supergroup: its council follows it to the new chat id."""
+    message = update.effective_message
+    if message is None:
+        return
+    env = env_of(context)
+    old, new = ((message.chat.id, message.migrate_to_chat_id) if message.migrate_to_chat_id
+                else (message.migrate_from_chat_id, message.chat.id))
+    if old is not None and new is not None:
+        await services.move_chat(env.database.uow(), old_chat_id=old, new_chat_id=new,
+                                 now=env.clock.now())
+
+
+async def _on_error(update: object, context: BotContext) -> None:
+    log.error("handling update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(
+                "Sorry, something went wrong; nothing was changed. / 出错了，未做任何更改。")
+        except TelegramError:
+            log.warning("could not tell the user about the error", exc_info=True)
+
+
+def register(application: AnyApplication) -> None:
+    new_messages = filters.UpdateType.MESSAGE
+    for command in COMMANDS:
+        async def callback(update: Update, context: BotContext, command: Command = command) -> None:
+            await _dispatch(command, update, context)
+
+        application.add_handler(CommandHandler(command.name, callback, filters=new_messages))
+    application.add_handler(CommandHandler(["help", "start"], _help, filters=new_messages))
+    application.add_handler(CallbackQueryHandler(_decide_join, pattern=r"^j:\d{1,12}:[ad]$"))
+    application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _migrated))
+    application.add_error_handler(_on_error)
+
+
+async def publish_commands(application: AnyApplication) -> None:
+    """Tells Telegram the command list; not essential, so a failure is only logged."""
+    commands = [BotCommand(c.name, c.summary) for c in COMMANDS] + [BotCommand("help", "help")]
+    try:
+        await application.bot.set_my_commands(commands)
+    except TelegramError:
+        log.warning("setMyCommands failed; the bot works without the command menu",
+                    exc_info=True)
+
+
+def build_application(token: str, env: BotEnv, *, base_url: str, base_file_url: str | None = None,
+                      webhook: bool = False, rate_limit: bool = True,
+                      ) -> AnyApplication:
+    """The bot, wired to ``env``. In webhook mode PTB's own updater is off: our web server
+    stores each update durably and hands it over."""
+    builder = ApplicationBuilder().token(token).base_url(base_url).post_init(publish_commands)
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    if rate_limit:
+        # PTB types the builder's limiter as BaseRateLimiter[None]; AIORateLimiter is [int].
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data["env"] = env
+    register(application)
+    return application

@@ -1,0 +1,199 @@
+"""Chat commands: each parses its arguments, calls one use case and renders the reply."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
+from telegram.error import BadRequest
+
+from bot.i18n import N_, translate
+from bot.telegram.context import ChatRequest, Reply
+from bot.telegram.render import meeting_line, role_name, roster
+from meetings import services
+from meetings.errors import InvalidInput, UnknownMember
+from meetings.model import Member, Role
+from meetings.permissions import Act, require
+from meetings.reminders import agenda_deadline
+from meetings.scheduling import to_local
+
+
+async def setup(req: ChatRequest) -> str:
+    """/setup <council name>: binds this group as a new council; the sender becomes chair."""
+    (name,) = req.args(1, usage=N_("/setup <council name>"))
+    user = req.update.effective_user
+    assert user is not None
+    administrators = await req.update.get_bot().get_chat_administrators(req.chat_id)
+    defaults = req.env.defaults
+    council, _ = await services.setup_council(
+        req.uow(), name=name, chat_id=req.chat_id, chair_telegram_id=user.id,
+        chair_name=user.full_name, chair_username=user.username, now=req.now,
+        timezone=defaults.timezone, language=req.language,
+        holiday_country=defaults.holiday_country,
+        is_group_admin=any(admin.user.id == user.id for admin in administrators))
+    return req.t("This group is now the council {name}. You are its chair.\n"
+                 "Next: add departments with /department <CODE> <name>.", name=council.name)
+
+
+async def department(req: ChatRequest) -> str:
+    """/department <CODE> <name>: adds a department."""
+    code, name = req.args(2, usage=N_("/department <CODE> <name>"))
+    added = await services.add_department(req.uow(), req.council.id, code=code, name=name,
+                                          actor=_member(req), now=req.now)
+    return req.t("Department {code} added: {name}. Its CIO can now send /join {code}.",
+                 code=added.code, name=added.name)
+
+
+async def join(req: ChatRequest) -> Reply:
+    """/join <CODE>: asks to be CIO of a department; the chair approves with a button."""
+    (code,) = req.args(1, usage=N_("/join <CODE>"))
+    user = req.update.effective_user
+    assert user is not None
+    request, department = await services.request_join(
+        req.uow(), req.council.id, code=code, telegram_id=user.id, name=user.full_name,
+        username=user.username, now=req.now)
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(req.t("Approve"), callback_data=f"j:{request.id}:a"),
+        InlineKeyboardButton(req.t("Deny"), callback_data=f"j:{request.id}:d"),
+    ]])
+    return Reply(req.t("{name} asks to be the CIO of {code} ({department}). Chair, approve?",
+                       name=request.name, code=department.code, department=department.name),
+                 keyboard)
+
+
+async def role(req: ChatRequest) -> str:
+    """/role <user> <role> [CODE]: sets a member's role (user: @username, id, or a reply)."""
+    replied = req.update.effective_message and req.update.effective_message.reply_to_message
+    target = replied.from_user if replied else None
+    usage = N_("/role <@user|id> <chair|secretary|cio|expert|observer> [CODE]")
+    if target is not None:
+        parts = req.args(2, usage=usage, at_least=1)
+        ref = f"tg:{target.id}"
+    else:
+        ref, *parts = req.args(3, usage=usage, at_least=2)
+    chosen = _role(parts[0], usage)
+    code = parts[1] if len(parts) > 1 else None
+    try:
+        member = await services.set_role(req.uow(), req.council.id, member_ref=ref, role=chosen,
+                                         actor=_member(req), now=req.now, department=code)
+    except UnknownMember:
+        newcomer = target or await _chat_user(req, ref)
+        if newcomer is None:
+            raise UnknownMember("I do not know {ref} yet: reply to one of their messages with "
+                                "/role, or give their numeric Telegram id", ref=ref) from None
+        member = await services.add_member(
+            req.uow(), req.council.id, name=newcomer.full_name, role=chosen, actor=_member(req),
+            now=req.now, telegram_id=newcomer.id, username=newcomer.username, department=code)
+    return req.t("{name} is now {role}.", name=member.name, role=role_name(req, member.role))
+
+
+async def _chat_user(req: ChatRequest, ref: str) -> User | None:
+    """Someone in the council's chat by numeric id, so a newcomer can be given a role."""
+    user_id = ref.removeprefix("tg:")
+    if not user_id.isdigit():
+        return None
+    try:
+        found = await req.update.get_bot().get_chat_member(req.chat_id, int(user_id))
+    except BadRequest:
+        return None
+    return found.user
+
+
+def _role(text: str, usage: str) -> Role:
+    try:
+        return Role(text.lower())
+    except ValueError:
+        raise InvalidInput("usage: {usage}", usage=usage) from None
+
+
+async def members(req: ChatRequest) -> str:
+    """/members: the roster with roles and departments."""
+    council = req.council
+    async with req.env.database.uow() as uow:
+        people = await uow.members.list(council.id)
+        departments = await uow.departments.list(council.id)
+    return roster(req, council, people, departments)
+
+
+async def cadence(req: ChatRequest) -> str:
+    """/cadence <spec>: sets the regular series, e.g. `bimonthly 2TH 14:30 120` or an RRULE."""
+    (spec,) = req.args(1, usage=N_("/cadence bimonthly 2TH 14:30 120"))
+    _, planned = await services.set_series(req.uow(), req.council.id, spec=spec,
+                                           actor=_member(req), now=req.now)
+    lines = [meeting_line(req, req.council, meeting) for meeting in planned[:6]]
+    return req.t("Regular series set: {count} meetings in the next twelve months.",
+                 count=len(planned)) + "\n" + "\n".join(lines)
+
+
+async def schedule(req: ChatRequest) -> str:
+    """/schedule <YYYY-MM-DD HH:MM> [minutes] [title]: schedules an extraordinary meeting."""
+    usage = N_("/schedule <YYYY-MM-DD HH:MM> [minutes] [title]")
+    day, clock, *rest = req.args(3, usage=usage, at_least=2)
+    minutes, title = 120, " ".join(rest)
+    if rest and rest[0].split(maxsplit=1)[0].isdigit():
+        first, _, title = rest[0].partition(" ")
+        minutes = int(first)
+    meeting = await services.schedule_meeting(
+        req.uow(), req.council.id, local_start=f"{day} {clock}", actor=_member(req),
+        now=req.now, duration_minutes=minutes, title=title)
+    return req.t("Scheduled: {meeting}", meeting=meeting_line(req, req.council, meeting))
+
+
+async def reschedule(req: ChatRequest) -> str:
+    """/reschedule <meeting> <YYYY-MM-DD HH:MM>: moves one meeting."""
+    usage = N_("/reschedule <meeting id> <YYYY-MM-DD HH:MM>")
+    meeting_id, day, clock = req.args(3, usage=usage)
+    moved = await services.reschedule_meeting(
+        req.uow(), req.council.id, _number(meeting_id, usage), local_start=f"{day} {clock}",
+        actor=_member(req), now=req.now)
+    return req.t("Moved: {meeting}", meeting=meeting_line(req, req.council, moved))
+
+
+async def cancel(req: ChatRequest) -> str:
+    """/cancel <meeting>: cancels one meeting; the series goes on."""
+    usage = N_("/cancel <meeting id>")
+    (meeting_id,) = req.args(1, usage=usage)
+    cancelled = await services.cancel_meeting(req.uow(), req.council.id,
+                                              _number(meeting_id, usage), actor=_member(req),
+                                              now=req.now)
+    return req.t("Cancelled: {meeting}", meeting=meeting_line(req, req.council, cancelled))
+
+
+async def next_meeting(req: ChatRequest) -> str:
+    """/next: the next meeting, its agenda state and the proposal deadline."""
+    council = req.council
+    meeting, agenda = await services.upcoming(req.env.database.uow(), council.id, now=req.now)
+    if meeting is None:
+        return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
+    states = Counter(item.state.value for item in agenda)
+    deadline = to_local(agenda_deadline(meeting, council), council.timezone)
+    lines = [
+        req.t("Next meeting: {meeting}", meeting=meeting_line(req, council, meeting)),
+        req.t("Agenda: {count} items ({accepted} accepted, {proposed} proposed).",
+              count=len(agenda), accepted=states["accepted"], proposed=states["proposed"]),
+        req.t("Proposals close {deadline}.", deadline=deadline.strftime("%Y-%m-%d %H:%M")),
+    ]
+    if meeting.location:
+        lines.insert(1, req.t("Place: {place}", place=meeting.location))
+    return "\n".join(lines)
+
+
+async def lang(req: ChatRequest) -> str:
+    """/lang <en|zh>: sets the council's language."""
+    (language,) = req.args(1, usage=N_("/lang <en|zh>"))
+    council = await services.set_language(req.uow(), req.council.id, language=language.lower(),
+                                          actor=_member(req), now=req.now)
+    # Answered in the language just chosen, so the council sees the change at once.
+    return translate(council.language, "Language set to English.")
+
+
+def _member(req: ChatRequest) -> Member:
+    """The sender as a member; a stranger is refused like any unauthorised act."""
+    return require(req.member, Act.VIEW)
+
+
+def _number(text: str, usage: str) -> int:
+    digits = text.lstrip("#MmAa")
+    if not digits.isdigit() or len(digits) > 9:
+        raise InvalidInput("usage: {usage}", usage=usage)
+    return int(digits)

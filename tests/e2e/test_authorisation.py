@@ -1,0 +1,73 @@
+"""Every restricted command, from every role that may not use it and from strangers, is refused
+with a reply and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.sandbox import User
+from bot.telegram.app import COMMANDS
+from meetings.model import Role
+from meetings.permissions import can
+from tests.e2e.harness import CouncilChat, council_chat
+from tests.e2e.snapshot import snapshot
+
+# Arguments that would succeed for someone allowed, so only the role decides.
+ARGUMENTS = {
+    "department": "EDU Education Bureau",
+    "role": "@cio_msb observer",
+    "members": "",
+    "cadence": "bimonthly 2TH 14:30 120",
+    "schedule": "2027-01-21 09:30 90 Budget",
+    "reschedule": "1 2027-01-22 09:30",
+    "cancel": "1",
+    "next": "",
+    "lang": "zh",
+}
+REFUSALS = {
+    frozenset({Role.CHAIR}): "only the chair may do this",
+    frozenset({Role.CHAIR, Role.SECRETARY}): "only the chair or the secretariat may do this",
+}
+
+
+@pytest.fixture
+async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
+    async with council_chat(migrated_url, cios=3) as council:
+        await council.founded()
+        await council.command(council.chair, f"/role {council.cios['EDU'].id} observer")
+        await council.command(council.chair, "/schedule 2027-01-20 09:30 Kick-off")
+        yield council
+
+
+def people(chat: CouncilChat) -> dict[Role | None, User]:
+    return {Role.CHAIR: chat.chair, Role.SECRETARY: chat.secretary, Role.CIO: chat.cios["EPB"],
+            Role.EXPERT: chat.expert, Role.OBSERVER: chat.cios["EDU"], None: chat.stranger}
+
+
+async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
+                                                           migrated_url: str) -> None:
+    """Each refusal is the sentence for the command's roles; the database stays as it was."""
+    before = snapshot(migrated_url)
+    refused = 0
+    for command in COMMANDS:
+        if command.act is None:
+            continue
+        for role, user in people(chat).items():
+            if can(role, command.act):
+                continue
+            reply = await chat.command(user, f"/{command.name} {ARGUMENTS[command.name]}")
+            expected = ("only council members may do this" if role is None
+                        else REFUSALS[frozenset(r for r in Role if can(r, command.act))])
+            assert (command.name, role, reply) == (command.name, role, expected)
+            refused += 1
+    assert refused == 32  # 5 office commands x 4 roles, 2 chair-only x 5, 2 for members x 1
+    assert snapshot(migrated_url) == before
+
+
+async def test_allowed_roles_are_not_refused(chat: CouncilChat) -> None:
+    """The secretary may schedule; the chair may set the language (the matrix's other side)."""
+    scheduled = await chat.command(chat.secretary, "/schedule 2027-01-21 09:30 90 Budget")
+    assert scheduled.startswith("Scheduled: #")
+    assert await chat.command(chat.chair, "/lang zh") == "语言已设置为中文。"

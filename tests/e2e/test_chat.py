@@ -1,0 +1,125 @@
+"""The council lives in its group chat: set-up, membership, roles, scheduling, languages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from meetings.model import Role
+from tests.e2e.harness import CouncilChat, council_chat
+
+
+@pytest.fixture
+async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
+    async with council_chat(migrated_url, cios=3) as council:
+        yield council
+
+
+async def test_a_council_is_set_up_and_scheduled_in_chat(chat: CouncilChat) -> None:
+    """Set-up, departments, approved CIOs and a bimonthly series; /next shows local time."""
+    await chat.founded()
+    roster = await chat.command(chat.cios["EPB"], "/members")
+    assert "CIO EPB @cio_epb: cio — EPB EPB Bureau" in roster
+    assert "Chen Jing @chen_jing: secretary" in roster
+    assert "Departments without a CIO: HLTH, PSB, FIN, HRSS, TRN, CIV" in roster
+
+    series = await chat.command(chat.secretary, "/cadence bimonthly 2TH 14:30 120")
+    assert "6 meetings in the next twelve months" in series
+    assert "Thu 14 Jan 2027, 14:30" in series
+
+    upcoming = await chat.command(chat.cios["MSB"], "/next")
+    assert "Next meeting: #" in upcoming
+    assert "Thu 14 Jan 2027, 14:30" in upcoming
+    assert "Proposals close 2027-01-11 14:30." in upcoming
+
+
+async def test_only_a_group_admin_sets_up_and_only_once(chat: CouncilChat) -> None:
+    """A member who is not a group admin cannot bind the group; a second /setup is refused."""
+    refused = await chat.command(chat.secretary, "/setup Shadow Council")
+    assert refused == "only an administrator of this group may set it up as a council"
+    await chat.command(chat.chair, "/setup Riverside District CIO Council")
+    again = await chat.command(chat.chair, "/setup Another")
+    assert again == "this chat is already the council Riverside District CIO Council"
+
+
+async def test_only_the_chair_decides_join_requests(chat: CouncilChat) -> None:
+    """A CIO pressing Approve on someone's request is told no; the chair's press counts once."""
+    await chat.command(chat.chair, "/setup Riverside District CIO Council")
+    await chat.command(chat.chair, "/department EPB Environmental Protection Bureau")
+    request = await chat.say(chat.cios["EPB"], f"/join@{chat.bot_name} EPB")
+    before = request.text
+    assert "CIO EPB asks to be the CIO of EPB" in (request.text or "")
+    assert await chat.press(chat.stranger, request, "Approve") == "only council members may do this"
+    assert await chat.press(chat.chair, request, "Approve") == ""
+    await chat.sandbox.control.wait_until(lambda: request.text != before)
+    assert request.text == "CIO EPB is now the CIO of their department."
+    taken = await chat.say(chat.cios["MSB"], f"/join@{chat.bot_name} EPB")
+    assert taken.text == "EPB already has a CIO: CIO EPB"
+    await chat.command(chat.chair, "/department MSB Market Supervision Bureau")
+    second = await chat.say(chat.cios["MSB"], f"/join@{chat.bot_name} MSB")
+    assert await chat.press(chat.cios["EPB"], second, "Approve") == "only the chair may do this"
+    asked = second.text
+    assert await chat.press(chat.chair, second, "Deny") == ""
+    await chat.sandbox.control.wait_until(lambda: second.text != asked)
+    assert second.text == "The request of CIO MSB was declined."
+
+
+async def test_edited_commands_do_nothing(chat: CouncilChat) -> None:
+    """Editing a command message does not run it again."""
+    await chat.command(chat.chair, "/setup Riverside District CIO Council")
+    sent = chat.sandbox.control.send_text(chat.chair.id, chat.group.id,
+                                          f"/department@{chat.bot_name} EPB Environment")
+    await chat.sandbox.control.next_bot_message(chat.group.id, after=sent)
+    chat.sandbox.control.edit_text(chat.chair.id, chat.group.id, sent.message_id,
+                                   f"/department@{chat.bot_name} MSB Market")
+    await chat.settle()
+    async with chat.database.uow() as uow:
+        council = await uow.councils.by_chat(chat.group.id)
+        assert council is not None
+        codes = [d.code for d in await uow.departments.list(council.id)]
+    assert codes == ["EPB"]
+
+
+async def test_help_lists_what_the_sender_may_use(chat: CouncilChat) -> None:
+    """/help shows a CIO no chair commands, and the chair all of them."""
+    await chat.founded()
+    for_cio = await chat.command(chat.cios["EPB"], "/help")
+    for_chair = await chat.command(chat.chair, "/help")
+    assert "/next" in for_cio
+    assert "/cadence" not in for_cio
+    assert "/role" not in for_cio
+    assert all(f"/{name} " in for_chair for name in ["cadence", "role", "lang", "department"])
+
+
+async def test_the_council_speaks_chinese(chat: CouncilChat) -> None:
+    """After /lang zh, replies and errors come in Chinese."""
+    await chat.founded()
+    assert await chat.command(chat.chair, "/lang zh") == "语言已设置为中文。"
+    refused = await chat.command(chat.cios["EPB"], "/cadence bimonthly 2TH 14:30")
+    assert refused == "只有主任或秘书处可以执行此操作"
+
+
+async def test_the_council_follows_a_supergroup_migration(chat: CouncilChat) -> None:
+    """When the group becomes a supergroup, the council answers in the new chat."""
+    await chat.founded()
+    supergroup = chat.sandbox.control.migrate(chat.group.id, by=chat.chair.id)
+    reply = await chat.command(chat.chair, "/members", chat_id=supergroup.id)
+    assert "Members of Riverside District CIO Council" in reply
+
+
+async def test_roles_by_reply(chat: CouncilChat) -> None:
+    """The chair can set a role by replying to someone's message, even a newcomer's."""
+    await chat.command(chat.chair, "/setup Riverside District CIO Council")
+    said = chat.sandbox.control.send_text(chat.stranger.id, chat.group.id, "hello all")
+    reply = chat.sandbox.control.send_text(chat.chair.id, chat.group.id,
+                                           f"/role@{chat.bot_name} observer",
+                                           reply_to=said.message_id)
+    answer = await chat.sandbox.control.next_bot_message(chat.group.id, after=reply)
+    assert answer.text == "Passer By is now observer."
+    async with chat.database.uow() as uow:
+        council = await uow.councils.by_chat(chat.group.id)
+        assert council is not None
+        member = await uow.members.by_telegram(council.id, chat.stranger.id)
+    assert member is not None
+    assert member.role is Role.OBSERVER

@@ -1,0 +1,76 @@
+"""Hostile or malformed input gets a specific reply; no handler crashes and nothing breaks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.e2e.harness import CouncilChat, council_chat
+
+CRASHED = "something went wrong"
+
+
+@pytest.fixture
+async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
+    async with council_chat(migrated_url, cios=2) as council:
+        await council.founded()
+        yield council
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("/department EDU " + "x" * 100_000,
+         "department name is too long (100000 characters, at most 200)"),
+        ("/department E\x00D\x07U Education", "department code 'E\\x00D\\x07U' must be 1-16 "
+                                                "letters or digits"),
+        ("/department", "usage: /department <CODE> <name>"),
+        ("/schedule 2027-02-30 14:30", "impossible date 2027-02-30"),
+        ("/schedule 2027-01-21 25:99", "impossible time 25:99: use 00:00-23:59"),
+        ("/schedule tomorrow at noon", "bad date/time 'tomorrow at': use YYYY-MM-DD HH:MM"),
+        ("/reschedule 99999 2027-01-21 09:30", "no meeting 99999 in this council"),
+        ("/reschedule abc 2027-01-21 09:30",
+         "usage: /reschedule <meeting id> <YYYY-MM-DD HH:MM>"),
+        ("/cancel 1" + "0" * 30, "usage: /cancel <meeting id>"),
+        ("/cadence FREQ=SECONDLY", "FREQ=SECONDLY is more often than weekly: not a council "
+                                   "series"),
+        ("/role @nobody cio EPB", "I do not know @nobody yet: reply to one of their messages "
+                                  "with /role, or give their numeric Telegram id"),
+        ("/role @cio_epb overlord", "usage: /role <@user|id> <chair|secretary|cio|expert|"
+                                    "observer> [CODE]"),
+        ("/lang klingon", "language 'klingon' is not supported (en, zh)"),
+    ],
+)
+async def test_bad_input_gets_a_specific_reply(chat: CouncilChat, text: str, reply: str) -> None:
+    """Each malformed command is answered with what is wrong, not a crash."""
+    assert await chat.command(chat.chair, text) == reply
+
+
+async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> None:
+    """Names with RTL text, emoji and SQL-looking text are stored and shown as typed."""
+    name = "وزارة 🏛️ '); DROP TABLE departments;--"
+    added = await chat.command(chat.chair, f"/department RTL {name}")
+    assert added.startswith(f"Department RTL added: {name}.")
+    async with chat.database.uow() as uow:
+        council = await uow.councils.by_chat(chat.group.id)
+        assert council is not None
+        stored = await uow.departments.by_code(council.id, "RTL")
+    assert stored is not None
+    assert stored.name == name
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(command=st.sampled_from(["department", "role", "cadence", "schedule", "reschedule",
+                                "cancel", "lang", "join", "next", "setup"]),
+       argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
+                        max_size=300))
+async def test_arbitrary_arguments_never_crash(chat: CouncilChat, command: str,
+                                               argument: str) -> None:
+    """Whatever follows a command, the bot answers with something other than a crash."""
+    reply = await chat.command(chat.chair, f"/{command} {argument}")
+    assert reply
+    assert CRASHED not in reply
