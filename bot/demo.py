@@ -1,20 +1,27 @@
-"""The local demo: a sample district council, its departments and its next year of meetings.
+"""`cio-council demo`: a whole council session on this machine, with nothing from outside.
 
-Safe to run again: an existing demo database is reused, not duplicated.
+It starts the local Telegram sandbox, the real bot and its database on loopback, then plays a
+script: a district CIO binds the group, adds nine departments, their CIOs join and are approved,
+the secretariat sets the bimonthly series, and members ask what is next (also in Chinese). The
+database and a transcript stay in the demo directory.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
-from bot.render import meeting_table
-from meetings import services
-from meetings.model import Council, Meeting, Role
-from meetings.ports import Clock, UnitOfWork
+from bot.clock import FixedClock
+from bot.sandbox import Control, SandboxServer, User
+from bot.sandbox.driver import ChatDriver
+from bot.telegram.app import build_application, polling
+from bot.telegram.context import BotEnv, Defaults
+from meetings.ports import Clock
 from storage import Database, migrate
 
 COUNCIL_NAME = "Riverside District CIO Council"
@@ -29,55 +36,111 @@ DEPARTMENTS = [
     ("TRN", "Transport Commission"),
     ("CIV", "Civil Affairs Bureau"),
 ]
-PEOPLE = [
-    ("Wang Lei", Role.CHAIR, None),
-    ("Chen Jing", Role.SECRETARY, None),
-    ("Prof. Zhou Min", Role.EXPERT, None),
-    *[(f"CIO of {code}", Role.CIO, code) for code, _ in DEPARTMENTS],
-]
 CADENCE = "bimonthly 2TH 14:30 120"
+# Files the demo owns in its directory; a new run replaces them and touches nothing else.
+OUTPUTS = ("council.sqlite3", "council.sqlite3-wal", "council.sqlite3-shm", "transcript.txt")
+
+
+@dataclass
+class Cast:
+    """The people of the sample council, as sandbox users."""
+
+    chair: User
+    secretary: User
+    expert: User
+    cios: dict[str, User] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, control: Control, codes: list[str]) -> Cast:
+        cast = cls(chair=control.create_user("Wang Lei", username="wang_lei"),
+                   secretary=control.create_user("Chen Jing", username="chen_jing"),
+                   expert=control.create_user("Zhou Min", username="zhou_min"),
+                   cios={code: control.create_user(f"CIO {code}", username=f"cio_{code.lower()}")
+                         for code in codes})
+        for person in cast.everyone:
+            control.start_bot(person.id)
+        return cast
+
+    @property
+    def everyone(self) -> list[User]:
+        return [self.chair, self.secretary, self.expert, *self.cios.values()]
+
+
+Step = Callable[[str], None]
+
+
+async def found_council(driver: ChatDriver, cast: Cast, departments: list[tuple[str, str]],
+                        *, step: Step = lambda _: None) -> None:
+    """The chair binds the group, adds departments, approves each CIO and names the office."""
+    step(f"{cast.chair.first_name} (district CIO) binds the group: /setup {COUNCIL_NAME}")
+    await driver.command(cast.chair, f"/setup {COUNCIL_NAME}")
+    step(f"The chair adds {len(departments)} departments with /department")
+    for code, name in departments:
+        await driver.command(cast.chair, f"/department {code} {name}")
+    step(f"{len(cast.cios)} department CIOs send /join; the chair presses Approve for each")
+    for code, cio in cast.cios.items():
+        request = await driver.ask(cio, f"/join {code}")
+        before = request.text
+        await driver.press(cast.chair, request, "Approve")
+        await driver.edited(request, before)
+    step("The chair names the secretariat and the expert with /role")
+    await driver.command(cast.chair, f"/role {cast.secretary.id} secretary")
+    await driver.command(cast.chair, f"/role {cast.expert.id} expert")
 
 
 def run_demo(directory: Path, *, clock: Clock, console: Console) -> None:
+    asyncio.run(_play(directory, FixedClock(clock.now()), console))
+
+
+async def _play(directory: Path, clock: FixedClock, console: Console) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUTS:
+        (directory / name).unlink(missing_ok=True)
     url = f"sqlite:///{(directory / 'council.sqlite3').resolve()}"
-    console.print(f"[1/3] Database in {directory.resolve()}")
     migrate.upgrade(url)
-    council, meetings = asyncio.run(_populate(url, clock, console))
-    console.print(meeting_table(council, meetings))
-    console.print(f"\nThe demo's data stays in {directory.resolve()}; try "
-                  f"`COUNCIL_DATA_DIR={directory} cio-council member list`.")
+    async with SandboxServer(clock=clock.timestamp) as sandbox:
+        console.print(f"Local Telegram sandbox at {sandbox.url}; database {url}")
+        database = Database(url)
+        application = build_application(
+            sandbox.token, BotEnv(database, clock, Defaults()), base_url=sandbox.base_url,
+            base_file_url=sandbox.base_file_url, rate_limit=False)
+        try:
+            async with polling(application, timeout=1):
+                transcript = await _script(sandbox, console)
+        finally:
+            await database.dispose()
+    (directory / "transcript.txt").write_text(transcript, encoding="utf-8")
+    console.print(f"\nThe database and transcript.txt are in {directory.resolve()}.")
+    console.print(f"Look around: COUNCIL_DATABASE_URL={url} cio-council meetings list")
 
 
-async def _populate(url: str, clock: Clock, console: Console) -> tuple[Council, list[Meeting]]:
-    database = Database(url)
-    try:
-        uow = database.uow()
-        operator = services.Operator("demo")
-        async with uow:
-            council = await uow.councils.by_name(COUNCIL_NAME)
-        if council is None:
-            console.print(f"[2/3] Creating {COUNCIL_NAME} with {len(DEPARTMENTS)} departments")
-            council = await _create(uow, clock, operator)
-            await services.set_series(uow, council.id, spec=CADENCE, actor=operator,
-                                      now=clock.now())
-        else:
-            console.print(f"[2/3] Reusing {COUNCIL_NAME}; topping its series up to a year ahead")
-            await services.extend_series(uow, council.id, now=clock.now())
-        console.print(f"[3/3] Regular series: {CADENCE} (Asia/Shanghai, CN holidays avoided)")
-        horizon = clock.now() + timedelta(days=366)
-        meetings = await services.list_meetings(uow, council.id, since=clock.now(), until=horizon)
-        return council, list(meetings)
-    finally:
-        await database.dispose()
+async def _script(sandbox: SandboxServer, console: Console) -> str:
+    control = sandbox.control
+    cast = Cast.create(control, [code for code, _ in DEPARTMENTS])
+    group = control.create_group("Riverside CIO Council", creator=cast.chair.id,
+                                 admins=[cast.chair.id], members=[p.id for p in cast.everyone[1:]])
+    await control.wait_until(lambda: bool(control.bot_messages(group.id)))  # the bot's greeting
+    driver = ChatDriver(control, sandbox.bot.username, group.id)
+    steps = iter(range(1, 9))
+
+    def step(text: str) -> None:
+        console.print(f"[bold cyan][{next(steps)}/8][/] {text}")
+
+    await found_council(driver, cast, DEPARTMENTS, step=step)
+    step(f"The secretariat sets the bimonthly series: /cadence {CADENCE}")
+    _show(console, await driver.command(cast.secretary, f"/cadence {CADENCE}"))
+    step("A CIO asks what is next: /next")
+    _show(console, await driver.command(cast.cios["EPB"], "/next"))
+    step("The chair switches the council to Chinese and a CIO asks again: /lang zh, /next")
+    await driver.command(cast.chair, "/lang zh")
+    _show(console, await driver.command(cast.cios["MSB"], "/next"))
+    step("Roll: /members")
+    _show(console, await driver.command(cast.expert, "/members"))
+    return "\n".join(f"{m.sender.first_name}: {m.text}" for m in control.transcript(group.id)
+                     if m.text)
 
 
-async def _create(uow: UnitOfWork, clock: Clock, operator: services.Operator) -> Council:
-    council = await services.create_council(uow, name=COUNCIL_NAME, actor=operator, now=clock.now())
-    for code, name in DEPARTMENTS:
-        await services.add_department(uow, council.id, code=code, name=name, actor=operator,
-                                      now=clock.now())
-    for name, role, department in PEOPLE:
-        await services.add_member(uow, council.id, name=name, role=role, actor=operator,
-                                  now=clock.now(), department=department)
-    return council
+def _show(console: Console, reply: str) -> None:
+    for line in reply.splitlines():
+        # The bot's text is shown as it is: brackets in it are not console markup.
+        console.print(Text.assemble(("    bot: ", "green"), line))

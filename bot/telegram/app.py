@@ -7,7 +7,8 @@ Commands react to new messages only: an edited command must not run twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,6 +219,22 @@ async def publish_commands(application: AnyApplication) -> None:
     except TelegramError:
         log.warning("setMyCommands failed; the bot works without the command menu",
                     exc_info=True)
+
+
+@asynccontextmanager
+async def polling(application: AnyApplication, *, timeout: int = 10
+                  ) -> AsyncIterator[AnyApplication]:
+    """Runs the application with long polling for the duration of the block."""
+    async with application:
+        await application.start()
+        assert application.updater is not None  # built without .updater(None)
+        await application.updater.start_polling(poll_interval=0, timeout=timeout,
+                                                allowed_updates=Update.ALL_TYPES)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
 
 
 def build_application(token: str, env: BotEnv, *, base_url: str, base_file_url: str | None = None,

@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -180,15 +181,17 @@ def test_help_is_everywhere(cli: Cli) -> None:
         assert "Usage" in result.out
 
 
-def test_serve_without_token_runs_the_demo(cli: Cli, monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: object) -> None:
-    """With no bot token, `serve` sets up the sample council and prints a year of meetings."""
-    monkeypatch.chdir(str(tmp_path))
+def test_serve_without_token_runs_the_demo(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    """With no bot token, `serve` plays the demo session and leaves its database and transcript."""
+    monkeypatch.chdir(tmp_path)
+    cli = make_cli(f"sqlite:///{tmp_path / 'unused.sqlite3'}", monkeypatch)
     result = cli("serve")
     assert result.code == 0, result
     assert "running the local demo" in result.out
-    assert "Riverside District CIO Council" in result.out
-    assert result.out.count("regular") == 6
-    again = cli("serve")
-    assert "Reusing" in again.out
-    assert again.out.count("regular") == 6
+    assert "[8/8]" in result.out
+    assert "Next meeting: #" in result.out
+    assert "下一次会议" in result.out
+    transcript = (tmp_path / "council-demo" / "transcript.txt").read_text(encoding="utf-8")
+    assert "CIO TRN is now the CIO of their department." in transcript
+    assert cli("serve").code == 0  # a second run replaces the demo's own files

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.clock import FixedClock
+from bot.demo import Cast, found_council
 from bot.sandbox import Chat, Message, SandboxServer, User
-from bot.telegram.app import AnyApplication, build_application
+from bot.sandbox.driver import ChatDriver
+from bot.telegram.app import AnyApplication, build_application, polling
 from bot.telegram.context import BotEnv, Defaults
 from storage import Database
 
@@ -38,17 +40,15 @@ class CouncilChat:
     def bot_name(self) -> str:
         return self.sandbox.bot.username
 
-    async def say(self, user: User, text: str, *, chat_id: int | None = None) -> Message:
-        """Sends ``text`` as ``user`` (in the group by default) and returns the bot's reply."""
-        where = self.group.id if chat_id is None else chat_id
-        sent = self.sandbox.control.send_text(user.id, where, text)
-        return await self.sandbox.control.next_bot_message(where, after=sent)
+    @property
+    def driver(self) -> ChatDriver:
+        return ChatDriver(self.sandbox.control, self.bot_name, self.group.id)
 
-    async def command(self, user: User, text: str, **kwargs: int) -> str:
-        """Sends a command addressed to the bot (``/cmd@bot``, as privacy mode needs)."""
-        name, _, rest = text.partition(" ")
-        reply = await self.say(user, f"{name}@{self.bot_name} {rest}".rstrip(), **kwargs)
-        return reply.text or ""
+    async def say(self, user: User, text: str, *, chat_id: int | None = None) -> Message:
+        return await self.driver.say(user, text, chat_id=chat_id)
+
+    async def command(self, user: User, text: str, *, chat_id: int | None = None) -> str:
+        return await self.driver.command(user, text, chat_id=chat_id)
 
     async def settle(self) -> None:
         """Waits until the bot has handled everything sent so far (it handles updates in
@@ -56,23 +56,13 @@ class CouncilChat:
         await self.command(self.chair, "/help")
 
     async def founded(self) -> CouncilChat:
-        """Sets the council up as a chair would: departments, approved CIOs, a secretary."""
-        await self.command(self.chair, "/setup Riverside District CIO Council")
-        for code in CODES:
-            await self.command(self.chair, f"/department {code} {code} Bureau")
-        for code, cio in self.cios.items():
-            request = await self.say(cio, f"/join@{self.bot_name} {code}")
-            await self.press(self.chair, request, "Approve")
-        await self.command(self.chair, f"/role {self.secretary.id} secretary")
-        await self.command(self.chair, f"/role {self.expert.id} expert")
+        """Sets the council up as the demo's chair does: departments, approved CIOs, office."""
+        cast = Cast(self.chair, self.secretary, self.expert, self.cios)
+        await found_council(self.driver, cast, [(code, f"{code} Bureau") for code in CODES])
         return self
 
     async def press(self, user: User, message: Message, label: str) -> str:
-        """Presses the button labelled ``label`` and returns the bot's answer text."""
-        query = self.sandbox.control.press_button(user.id, message.chat.id, message.message_id,
-                                                  text=label)
-        answer = await self.sandbox.control.answer_to(query)
-        return answer.text or ""
+        return await self.driver.press(user, message, label)
 
 
 @asynccontextmanager
@@ -80,15 +70,11 @@ async def council_chat(database_url: str, *, cios: int = 9) -> AsyncIterator[Cou
     clock = FixedClock(NOW)
     async with SandboxServer(clock=clock.timestamp) as sandbox:
         control = sandbox.control
-        chair = control.create_user("Wang Lei", username="wang_lei")
-        secretary = control.create_user("Chen Jing", username="chen_jing")
-        expert = control.create_user("Zhou Min", username="zhou_min")
+        cast = Cast.create(control, CODES[:cios])
         stranger = control.create_user("Passer By", username="passer_by")
-        people = {code: control.create_user(f"CIO {code}", username=f"cio_{code.lower()}")
-                  for code in CODES[:cios]}
-        everyone = [secretary, expert, stranger, *people.values()]
-        for user in [chair, *everyone]:
-            control.start_bot(user.id)
+        control.start_bot(stranger.id)
+        everyone = [*cast.everyone[1:], stranger]
+        chair, secretary, expert, people = cast.chair, cast.secretary, cast.expert, cast.cios
         group = control.create_group("CIO Council", creator=chair.id, admins=[chair.id],
                                      members=[u.id for u in everyone])
         database = Database(database_url)
@@ -96,17 +82,10 @@ async def council_chat(database_url: str, *, cios: int = 9) -> AsyncIterator[Cou
         application = build_application(sandbox.token, env, base_url=sandbox.base_url,
                                         base_file_url=sandbox.base_file_url, rate_limit=False)
         try:
-            async with application:
-                await application.start()
-                assert application.updater is not None
-                await application.updater.start_polling(poll_interval=0, timeout=1)
+            async with polling(application, timeout=1):
                 # The bot greets the group it was added to; wait so replies are not confused.
                 await control.wait_until(lambda: bool(control.bot_messages(group.id)))
-                try:
-                    yield CouncilChat(sandbox, database, clock, application, group, chair,
-                                      secretary, expert, stranger, people)
-                finally:
-                    await application.updater.stop()
-                    await application.stop()
+                yield CouncilChat(sandbox, database, clock, application, group, chair,
+                                  secretary, expert, stranger, people)
         finally:
             await database.dispose()
