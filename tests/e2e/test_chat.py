@@ -123,3 +123,31 @@ async def test_roles_by_reply(chat: CouncilChat) -> None:
         member = await uow.members.by_telegram(council.id, chat.stranger.id)
     assert member is not None
     assert member.role is Role.OBSERVER
+
+
+async def test_the_bot_notices_being_removed_and_added_back(chat: CouncilChat) -> None:
+    """Removed from the group, the council goes quiet (inactive); added back, it is active."""
+    await chat.command(chat.chair, "/setup Riverside District CIO Council")
+    control, bot_user = chat.sandbox.control, chat.sandbox.bot.user
+
+    async def active() -> bool:
+        async with chat.database.uow() as uow:
+            council = await uow.councils.by_chat(chat.group.id)
+        assert council is not None
+        return council.active
+
+    control.remove_member(chat.group.id, bot_user.id, by=chat.chair.id)
+    await control.wait_until(lambda: not control.pending_updates())
+    await chat.application.update_queue.join()
+    assert await active() is False
+    control.add_member(chat.group.id, bot_user.id, by=chat.chair.id)
+    await chat.settle()
+    assert await active() is True
+
+
+async def test_privacy_mode_still_hears_addressed_commands(chat: CouncilChat) -> None:
+    """With privacy mode on, plain chatter is not delivered but /cmd@bot is answered."""
+    assert chat.sandbox.bot.privacy is True
+    chat.sandbox.control.send_text(chat.cios["EPB"].id, chat.group.id, "just chatting")
+    reply = await chat.command(chat.cios["EPB"], "/help")
+    assert reply.startswith("Commands you can use:")
