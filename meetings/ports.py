@@ -172,8 +172,9 @@ class JobQueue(Protocol):
         """False when a job with this dedupe key exists already (done or not)."""
         ...
 
-    async def claim_due(self, *, now: datetime, worker: str, limit: int = 10) -> Sequence[Job]:
-        """Claims due jobs; commit the claim before doing the work."""
+    async def claim_due(self, *, kind: str, now: datetime, worker: str,
+                        limit: int = 10) -> Sequence[Job]:
+        """Claims due jobs of one kind; commit the claim before doing the work."""
         ...
 
     async def complete(self, job_id: int, *, now: datetime) -> None: ...

@@ -34,12 +34,13 @@ async def enqueue(session: AsyncSession, *, kind: str, dedupe_key: str,
     })
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, worker: str, limit: int = 10,
-                    lease: timedelta = DEFAULT_LEASE) -> list[Job]:
-    """Claims up to ``limit`` due jobs for ``worker``; concurrent claimers never share a job."""
+async def claim_due(session: AsyncSession, *, kind: str, now: datetime, worker: str,
+                    limit: int = 10, lease: timedelta = DEFAULT_LEASE) -> list[Job]:
+    """Claims up to ``limit`` due jobs of ``kind`` for ``worker``; concurrent claimers never share
+    a job, and one kind's backlog never holds up another's worker."""
     due = (
         select(JobRow.id)
-        .where(col(JobRow.done_at).is_(None), col(JobRow.run_at) <= now,
+        .where(col(JobRow.kind) == kind, col(JobRow.done_at).is_(None), col(JobRow.run_at) <= now,
                or_(col(JobRow.claimed_by).is_(None), col(JobRow.claimed_at) < now - lease))
         .order_by(col(JobRow.run_at), col(JobRow.id))
         .limit(limit)
@@ -84,8 +85,9 @@ class SqlJobs:
         return await enqueue(self._session, kind=kind, dedupe_key=dedupe_key, payload=payload,
                              run_at=run_at)
 
-    async def claim_due(self, *, now: datetime, worker: str, limit: int = 10) -> list[Job]:
-        return await claim_due(self._session, now=now, worker=worker, limit=limit)
+    async def claim_due(self, *, kind: str, now: datetime, worker: str,
+                        limit: int = 10) -> list[Job]:
+        return await claim_due(self._session, kind=kind, now=now, worker=worker, limit=limit)
 
     async def complete(self, job_id: int, *, now: datetime) -> None:
         await complete(self._session, job_id, now=now)

@@ -134,6 +134,21 @@ async def _help(update: Update, context: BotContext) -> None:
     await _send(message, Reply("\n".join(lines)))
 
 
+async def _unknown(update: Update, context: BotContext) -> None:
+    """A command this bot does not have, addressed to it (other bots' commands are theirs)."""
+    message = update.effective_message
+    if message is None or not message.text or update.effective_user is None:
+        return
+    name = message.text.split(maxsplit=1)[0]
+    addressed = message.chat.type == ChatType.PRIVATE or name.lower().endswith(
+        f"@{context.bot.username}".lower())
+    if addressed:
+        request = await _request(update, context)
+        await _send(message, Reply(request.t(
+            "I do not know {command}. /help lists what you can use.",
+            command=name.split("@", 1)[0][:40])))
+
+
 async def _decide_join(update: Update, context: BotContext) -> None:
     """The chair's Approve / Deny button on a join request."""
     query = update.callback_query
@@ -208,6 +223,8 @@ def register(application: AnyApplication) -> None:
     application.add_handler(CallbackQueryHandler(_decide_join, pattern=r"^j:\d{1,12}:[ad]$"))
     application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _migrated))
+    # Last, so it only sees commands no handler above took.
+    application.add_handler(MessageHandler(filters.COMMAND & new_messages, _unknown))
     application.add_error_handler(_on_error)
 
 

@@ -145,6 +145,12 @@ async def test_the_bot_notices_being_removed_and_added_back(chat: CouncilChat) -
     assert await active() is True
 
 
+async def test_unknown_commands_point_to_help(chat: CouncilChat) -> None:
+    """A command the bot lacks, addressed to it, gets a pointer to /help."""
+    reply = await chat.command(chat.cios["EPB"], "/propose Open data platform")
+    assert reply == "I do not know /propose. /help lists what you can use."
+
+
 async def test_privacy_mode_still_hears_addressed_commands(chat: CouncilChat) -> None:
     """With privacy mode on, plain chatter is not delivered but /cmd@bot is answered."""
     assert chat.sandbox.bot.privacy is True

@@ -19,7 +19,8 @@ async def _enqueue(db: Database, key: str, *, due: timedelta = timedelta(0)) -> 
 async def _claim(db: Database, worker: str, *, limit: int = 10,
                  at: timedelta = timedelta(0)) -> list[Job]:
     async with db.transaction() as session:
-        return await claim_due(session, now=NOW + at, worker=worker, limit=limit)
+        return await claim_due(session, kind="reminder", now=NOW + at, worker=worker,
+                               limit=limit)
 
 
 async def test_enqueue_is_idempotent_per_dedupe_key(migrated_db: Database) -> None:

@@ -154,9 +154,11 @@ class _Jobs(_Repo):
                          run_at=run_at, attempts=0))
         return True
 
-    async def claim_due(self, *, now: datetime, worker: str, limit: int = 10) -> Sequence[Job]:
+    async def claim_due(self, *, kind: str, now: datetime, worker: str,
+                        limit: int = 10) -> Sequence[Job]:
         done = self._uow.live.table("jobs_done")
-        due = sorted((j for j in self._rows.values() if j.run_at <= now and j.id not in done
+        due = sorted((j for j in self._rows.values()
+                      if j.kind == kind and j.run_at <= now and j.id not in done
                       and j.id not in self._uow.live.table("jobs_claimed")),
                      key=lambda j: (j.run_at, j.id))[:limit]
         for job in due:

@@ -1,0 +1,153 @@
+"""Sends meeting reminders from the durable job table (`meetings.outbox`) through Telegram.
+
+Every instance may run `Reminders.run`: planning is idempotent and each job is claimed by one
+worker, so several instances on one database send every reminder once. A job is marked done
+right after its message is accepted; a worker that dies in between leaves the claim to expire,
+and the message is sent again (at least once, never silently lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import telegram
+from telegram.error import BadRequest, Forbidden, RetryAfter
+
+from bot.i18n import N_, translate
+from meetings import outbox
+from meetings.outbox import Delivery
+from meetings.ports import Clock, UnitOfWork
+from meetings.reminders import ReminderKind
+from storage import Database, retrying
+
+log = logging.getLogger(__name__)
+
+TEXTS = {
+    ReminderKind.AGENDA_CALL: N_(
+        "📋 {council}: the next meeting is on {when}. CIOs, please propose agenda items with "
+        "/propose before {deadline}."),
+    ReminderKind.AGENDA_DEADLINE: N_(
+        "⏰ {council}: agenda proposals for the meeting on {when} are now closed."),
+    ReminderKind.DAY_BEFORE: N_(
+        "📅 Reminder: {council} meets on {when}. CIOs attend in person; if you cannot, tell "
+        "the secretariat beforehand."),
+    ReminderKind.HOUR_BEFORE: N_("🔔 {council} meets within the hour, at {when}."),
+}
+
+MAX_ATTEMPTS = 5
+FIRST_BACKOFF = timedelta(minutes=1)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"  # will be tried again
+    GIVEN_UP = "given up"
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    planned: int = 0  # jobs newly enqueued
+    sent: int = 0
+    failed: int = 0  # will be tried again
+    given_up: int = 0
+
+
+def reminder_text(delivery: Delivery) -> str:
+    return translate(delivery.language, TEXTS[delivery.kind], council=delivery.council,
+                     when=delivery.when, deadline=delivery.deadline)
+
+
+class Reminders:
+    """Plans due reminders, then sends at most ``batch`` of them per tick."""
+
+    def __init__(self, database: Database | Callable[[], UnitOfWork], bot: telegram.Bot,
+                 clock: Clock, *, worker: str, batch: int = 20) -> None:
+        self._new_uow: Callable[[], UnitOfWork] = (
+            database.uow if isinstance(database, Database) else database)
+        self._bot = bot
+        self._clock = clock
+        self._worker = worker
+        self._batch = batch
+
+    async def tick(self) -> TickReport:
+        now = self._clock.now()
+        planned = await retrying(self._new_uow, lambda uow: outbox.plan_reminders(uow, now=now))
+        deliveries = await retrying(self._new_uow, lambda uow: outbox.claim_deliveries(
+            uow, now=now, worker=self._worker, limit=self._batch))
+        outcomes: list[Outcome] = []
+        held_until: datetime | None = None
+        for delivery in deliveries:
+            if held_until is not None:
+                # Calling on while flood-controlled only makes Telegram's wait longer.
+                outcomes.append(await self._finish(delivery, "held back by flood control",
+                                                   held_until))
+                continue
+            try:
+                outcomes.append(await self._send(delivery))
+            except RetryAfter as err:
+                # Not the chat's fault, so no attempt limit: the job goes stale by itself
+                # when the meeting starts.
+                wait = err.retry_after
+                held_until = self._clock.now() + (
+                    wait if isinstance(wait, timedelta) else timedelta(seconds=wait))
+                outcomes.append(await self._finish(delivery, str(err), held_until))
+        return TickReport(planned=planned, sent=outcomes.count(Outcome.SENT),
+                          failed=outcomes.count(Outcome.FAILED),
+                          given_up=outcomes.count(Outcome.GIVEN_UP))
+
+    async def run(self, stop: asyncio.Event, interval: float = 30.0,
+                  backlog_pause: float = 1.0) -> None:
+        """Ticks every ``interval`` seconds until ``stop`` is set; a full batch means more is
+        waiting, so the next tick follows after ``backlog_pause`` (still ``batch`` per pause)."""
+        while not stop.is_set():
+            pause = interval
+            try:
+                report = await self.tick()
+                if report.sent + report.failed + report.given_up >= self._batch:
+                    pause = backlog_pause
+            except Exception:
+                log.exception("reminder tick failed; trying again in %s s", interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+
+    async def _send(self, delivery: Delivery) -> Outcome:
+        """Sends one reminder and records the outcome; `RetryAfter` is the caller's to handle."""
+        try:
+            await self._bot.send_message(delivery.chat_id, reminder_text(delivery))
+        except Forbidden as err:
+            # The person never started the bot or blocked it: nothing we can do, nothing wrong.
+            log.info("reminder %s not sent to %s: %s", delivery.job_id, delivery.chat_id, err)
+            return await self._finish(delivery, f"forbidden: {err}", None)
+        except RetryAfter:
+            raise
+        except BadRequest as err:
+            # "chat not found" and the like: sending the same request again cannot succeed.
+            log.warning("reminder %s to %s refused: %s", delivery.job_id, delivery.chat_id, err)
+            return await self._finish(delivery, f"bad request: {err}", None)
+        except Exception as err:
+            # Network trouble, Telegram hiccups, a migrated group (its id is re-read from the
+            # council on the next claim) or a bug: back off, then give up.
+            retry_at = None
+            if delivery.attempts < MAX_ATTEMPTS:
+                retry_at = self._clock.now() + FIRST_BACKOFF * 2 ** (delivery.attempts - 1)
+            log.warning("reminder %s to %s failed (attempt %d), %s", delivery.job_id,
+                        delivery.chat_id, delivery.attempts,
+                        f"retrying at {retry_at:%Y-%m-%d %H:%M:%S}" if retry_at else "giving up",
+                        exc_info=True)
+            return await self._finish(delivery, f"{type(err).__name__}: {err}", retry_at)
+        return await self._finish(delivery, None, None)
+
+    async def _finish(self, delivery: Delivery, error: str | None,
+                      retry_at: datetime | None) -> Outcome:
+        now = self._clock.now()
+        await retrying(self._new_uow, lambda uow: outbox.finish_delivery(
+            uow, delivery.job_id, now=now, error=error, retry_at=retry_at))
+        if error is None:
+            return Outcome.SENT
+        return Outcome.FAILED if retry_at is not None else Outcome.GIVEN_UP

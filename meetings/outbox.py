@@ -1,0 +1,138 @@
+"""Meeting reminders through the durable job table: plan them, hand them out, record the outcome.
+
+The job table is the outbox. Planning is idempotent (one job per reminder and recipient, keyed
+so that a restart or a second instance enqueues nothing twice); sending happens in the shell
+between `claim_deliveries` and `finish_delivery`.
+
+Only a meeting's *newest* due reminder is planned and sent: after downtime, or for a meeting
+scheduled at short notice, the older ones would repeat stale news ("propose items" after the
+agenda has closed). In normal running every reminder is the newest one when it falls due, so
+nothing is skipped. A job whose reminder has gone stale by the time it is claimed (superseded,
+meeting moved, cancelled, started, council inactive) is dropped unsent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from meetings.model import Council, Meeting
+from meetings.ports import Job, UnitOfWork
+from meetings.reminders import Reminder, ReminderKind, agenda_deadline, reminders_due
+from meetings.scheduling import to_local
+
+JOB_KIND = "reminder"
+_LOCAL_FORMAT = "%Y-%m-%d %H:%M"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One reminder for one chat, with the fields its text needs, rendered for the council."""
+
+    job_id: int
+    attempts: int  # including this one
+    chat_id: int
+    kind: ReminderKind
+    language: str
+    council: str
+    when: str  # the meeting's start, local to the council, e.g. "2025-06-12 14:30"
+    deadline: str  # the agenda deadline, same format
+
+
+def _lookahead(council: Council) -> timedelta:
+    # The earliest reminder falls this far before its meeting; a day more absorbs DST shifts.
+    days = max(council.agenda_call_days, council.agenda_deadline_days, 1)
+    return timedelta(days=days + 1)
+
+
+def _newest_due(meetings: Sequence[Meeting], council: Council, now: datetime) -> list[Reminder]:
+    """Per meeting, the due reminders with the latest due time (usually exactly one)."""
+    due = reminders_due(meetings, council, now=now, since=now - _lookahead(council))
+    latest = {reminder.meeting_id: reminder.due_at for reminder in due}
+    return [reminder for reminder in due if reminder.due_at == latest[reminder.meeting_id]]
+
+
+async def plan_reminders(uow: UnitOfWork, *, now: datetime) -> int:
+    """Enqueues the due reminders of every active council with a chat, one job per recipient:
+    the group and each member with a Telegram id, privately. Returns how many jobs are new."""
+    added = 0
+    async with uow:
+        for council in await uow.councils.list():
+            if not council.active or council.chat_id is None:
+                continue
+            meetings = await uow.meetings.list(council.id, since=now,
+                                               until=now + _lookahead(council))
+            reminders = _newest_due(meetings, council, now)
+            if not reminders:
+                continue
+            members = await uow.members.list(council.id)
+            # The group is keyed by role, not id: a supergroup migration changes the chat id,
+            # and the new id must not make already-sent reminders look unsent.
+            recipients = [("group", council.chat_id), *sorted(
+                (f"chat:{m.telegram_id}", m.telegram_id)
+                for m in members if m.telegram_id is not None)]
+            for reminder in reminders:
+                for suffix, chat_id in recipients:
+                    added += await uow.jobs.enqueue(
+                        kind=JOB_KIND, dedupe_key=f"{reminder.dedupe_key}:{suffix}",
+                        run_at=reminder.due_at,
+                        payload={"council_id": council.id, "meeting_id": reminder.meeting_id,
+                                 "kind": reminder.kind.value, "reminder": reminder.dedupe_key,
+                                 "chat_id": chat_id, "group": suffix == "group"})
+        await uow.commit()
+    return added
+
+
+async def claim_deliveries(uow: UnitOfWork, *, now: datetime, worker: str,
+                           limit: int) -> list[Delivery]:
+    """Claims up to ``limit`` due reminder jobs for ``worker`` and commits the claim.
+
+    Stale ones are given up on the spot and not returned, so a batch may come back shorter.
+    """
+    deliveries: list[Delivery] = []
+    async with uow:
+        for job in await uow.jobs.claim_due(kind=JOB_KIND, now=now, worker=worker, limit=limit):
+            delivery = await _delivery(uow, job, now)
+            if delivery is None:
+                await uow.jobs.fail(job.id, now=now, error="obsolete", retry_at=None)
+            else:
+                deliveries.append(delivery)
+        await uow.commit()
+    return deliveries
+
+
+async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None:
+    """The job as a delivery, or None when its reminder is no longer the one to send."""
+    payload = job.payload
+    council = await uow.councils.get(int(payload["council_id"]))
+    meeting = await uow.meetings.get(int(payload["meeting_id"]))
+    if council is None or meeting is None or not council.active:
+        return None
+    current = {r.dedupe_key for r in _newest_due([meeting], council, now)}
+    chat_id = council.chat_id if payload["group"] else int(payload["chat_id"])
+    if payload["reminder"] not in current or chat_id is None:
+        return None
+    return Delivery(
+        job_id=job.id,
+        attempts=job.attempts,
+        chat_id=chat_id,
+        kind=ReminderKind(payload["kind"]),
+        language=council.language,
+        council=council.name,
+        when=to_local(meeting.starts_at, council.timezone).strftime(_LOCAL_FORMAT),
+        deadline=to_local(agenda_deadline(meeting, council), council.timezone)
+        .strftime(_LOCAL_FORMAT),
+    )
+
+
+async def finish_delivery(uow: UnitOfWork, job_id: int, *, now: datetime, error: str | None,
+                          retry_at: datetime | None) -> None:
+    """Records a sent reminder (``error`` None), or a failure to retry at ``retry_at`` or, when
+    that is None, to give up."""
+    async with uow:
+        if error is None:
+            await uow.jobs.complete(job_id, now=now)
+        else:
+            await uow.jobs.fail(job_id, now=now, error=error, retry_at=retry_at)
+        await uow.commit()

@@ -1,0 +1,40 @@
+"""End-to-end fixtures: a started sandbox Bot API server, one fixed clock shared by the bot and
+the sandbox (tests move it), and a real PTB `Bot` talking HTTP to the sandbox on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import telegram
+
+from bot.clock import FixedClock
+from bot.sandbox import Control, SandboxServer
+
+START = datetime(2025, 5, 20, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Stands still until a test moves it (`advance`, or assign `at`)."""
+    return FixedClock(START)
+
+
+@pytest.fixture
+async def sandbox(clock: FixedClock) -> AsyncIterator[SandboxServer]:
+    # Message dates and flood limits follow the same clock as the bot.
+    async with SandboxServer(clock=clock.timestamp) as server:
+        yield server
+
+
+@pytest.fixture
+def control(sandbox: SandboxServer) -> Control:
+    return sandbox.control
+
+
+@pytest.fixture
+async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
+    async with telegram.Bot(sandbox.token, base_url=sandbox.base_url,
+                            base_file_url=sandbox.base_file_url) as ptb_bot:
+        yield ptb_bot
