@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
 from bot.clock import FixedClock
+from bot.reminders import Reminders
 from bot.sandbox import Control, SandboxServer, User
 from bot.sandbox.driver import ChatDriver
 from bot.telegram.app import build_application, polling
@@ -37,6 +39,7 @@ DEPARTMENTS = [
     ("CIV", "Civil Affairs Bureau"),
 ]
 CADENCE = "bimonthly 2TH 14:30 120"
+STEPS = 9
 # Files the demo owns in its directory; a new run replaces them and touches nothing else.
 OUTPUTS = ("council.sqlite3", "council.sqlite3-wal", "council.sqlite3-shm", "transcript.txt")
 
@@ -106,7 +109,8 @@ async def _play(directory: Path, clock: FixedClock, console: Console) -> None:
             base_file_url=sandbox.base_file_url, rate_limit=False)
         try:
             async with polling(application, timeout=1):
-                transcript = await _script(sandbox, console)
+                reminders = Reminders(database, application.bot, clock, worker="demo")
+                transcript = await _script(sandbox, console, clock, database, reminders)
         finally:
             await database.dispose()
     (directory / "transcript.txt").write_text(transcript, encoding="utf-8")
@@ -114,17 +118,18 @@ async def _play(directory: Path, clock: FixedClock, console: Console) -> None:
     console.print(f"Look around: COUNCIL_DATABASE_URL={url} cio-council meetings list")
 
 
-async def _script(sandbox: SandboxServer, console: Console) -> str:
+async def _script(sandbox: SandboxServer, console: Console, clock: FixedClock,
+                  database: Database, reminders: Reminders) -> str:
     control = sandbox.control
     cast = Cast.create(control, [code for code, _ in DEPARTMENTS])
     group = control.create_group("Riverside CIO Council", creator=cast.chair.id,
                                  admins=[cast.chair.id], members=[p.id for p in cast.everyone[1:]])
     await control.wait_until(lambda: bool(control.bot_messages(group.id)))  # the bot's greeting
     driver = ChatDriver(control, sandbox.bot.username, group.id)
-    steps = iter(range(1, 9))
+    steps = iter(range(1, STEPS + 1))
 
     def step(text: str) -> None:
-        console.print(f"[bold cyan][{next(steps)}/8][/] {text}")
+        console.print(f"[bold cyan][{next(steps)}/{STEPS}][/] {text}")
 
     await found_council(driver, cast, DEPARTMENTS, step=step)
     step(f"The secretariat sets the bimonthly series: /cadence {CADENCE}")
@@ -136,8 +141,21 @@ async def _script(sandbox: SandboxServer, console: Console) -> str:
     _show(console, await driver.command(cast.cios["MSB"], "/next"))
     step("Roll: /members")
     _show(console, await driver.command(cast.expert, "/members"))
+    step("Time passes to 14 days before the first meeting: the agenda call goes out")
+    clock.advance(await _until_agenda_call(database, clock))
+    report = await reminders.tick()
+    _show(console, control.bot_messages(group.id)[-1].text or "")
+    console.print(f"    ({report.sent} reminders sent: the group and each member privately)")
     return "\n".join(f"{m.sender.first_name}: {m.text}" for m in control.transcript(group.id)
                      if m.text)
+
+
+async def _until_agenda_call(database: Database, clock: FixedClock) -> timedelta:
+    """How far the demo's clock must move for the first meeting's agenda call to fall due."""
+    async with database.uow() as uow:
+        council = (await uow.councils.list())[0]
+        first = (await uow.meetings.list(council.id, since=clock.now()))[0]
+    return first.starts_at - timedelta(days=council.agenda_call_days) - clock.now()
 
 
 def _show(console: Console, reply: str) -> None:
