@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import telegram
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from bot.sandbox import Control, SandboxServer
 from storage import Database
 from storage.db import sync_url
 from storage.migrate import upgrade
@@ -110,3 +112,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     """PTB 22 warns on RetryAfter unless timedelta periods are opted in (warnings are errors)."""
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+# Each suite defines its own `sandbox` (and clock); these build on whichever one is in scope.
+@pytest.fixture
+def control(sandbox: SandboxServer) -> Control:
+    return sandbox.control
+
+
+@pytest.fixture
+async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
+    async with telegram.Bot(sandbox.token, base_url=sandbox.base_url,
+                            base_file_url=sandbox.base_file_url) as ptb_bot:
+        yield ptb_bot

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from bot.cli import make_app
 from bot.clock import FixedClock
 from storage.db import sync_url
+from tests.snapshot import snapshot
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
@@ -62,19 +63,6 @@ def council(cli: Cli) -> Cli:
         result = cli(*args)
         assert result.code == 0, result
     return cli
-
-
-def snapshot(database_url: str) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, to prove a refused command wrote nothing."""
-    engine = sa.create_engine(sync_url(database_url))
-    try:
-        metadata = sa.MetaData()
-        metadata.reflect(engine)
-        with engine.connect() as connection:
-            return {name: sorted(map(tuple, connection.execute(table.select())), key=repr)
-                    for name, table in metadata.tables.items()}
-    finally:
-        engine.dispose()
 
 
 def test_a_council_is_set_up_from_the_command_line(council: Cli) -> None:

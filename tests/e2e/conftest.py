@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-import telegram
 
 from bot.clock import FixedClock
-from bot.sandbox import Control, SandboxServer
+from bot.sandbox import SandboxServer
 
 START = datetime(2025, 5, 20, 2, 0, tzinfo=UTC)
 
@@ -26,15 +25,3 @@ async def sandbox(clock: FixedClock) -> AsyncIterator[SandboxServer]:
     # Message dates and flood limits follow the same clock as the bot.
     async with SandboxServer(clock=clock.timestamp) as server:
         yield server
-
-
-@pytest.fixture
-def control(sandbox: SandboxServer) -> Control:
-    return sandbox.control
-
-
-@pytest.fixture
-async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(sandbox.token, base_url=sandbox.base_url,
-                            base_file_url=sandbox.base_file_url) as ptb_bot:
-        yield ptb_bot

@@ -12,7 +12,7 @@ from bot.telegram.app import COMMANDS
 from meetings.model import Role
 from meetings.permissions import can
 from tests.e2e.harness import CouncilChat, council_chat
-from tests.e2e.snapshot import snapshot
+from tests.snapshot import snapshot
 
 # Arguments that would succeed for someone allowed, so only the role decides.
 ARGUMENTS = {

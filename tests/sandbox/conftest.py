@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-import telegram
 
-from bot.sandbox import Control, ManualClock, SandboxServer, WebhookPolicy
+from bot.sandbox import ManualClock, SandboxServer, WebhookPolicy
 
 
 @pytest.fixture
@@ -20,15 +19,3 @@ async def sandbox(clock: ManualClock) -> AsyncIterator[SandboxServer]:
     policy = WebhookPolicy(max_attempts=3, first_delay=0.01, backoff=2.0, timeout=5.0)
     async with SandboxServer(clock=clock, webhook_policy=policy) as server:
         yield server
-
-
-@pytest.fixture
-def control(sandbox: SandboxServer) -> Control:
-    return sandbox.control
-
-
-@pytest.fixture
-async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(sandbox.token, base_url=sandbox.base_url,
-                            base_file_url=sandbox.base_file_url) as ptb_bot:
-        yield ptb_bot
