@@ -6,6 +6,7 @@ Errors a user can fix are one line on stderr with exit code 2, and nothing is wr
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +19,8 @@ from rich.table import Table
 from bot.clock import SystemClock
 from bot.demo import run_demo
 from bot.render import local_start, meeting_table
+from bot.runner import ServeError
+from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
 from meetings import services
 from meetings.errors import CouncilError
@@ -121,15 +124,23 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         ctx.out.print(f"{_redact(url)}: {migrate.status(url)}")
 
     @app.command()
-    def serve() -> None:
-        """Run the service. Without COUNCIL_BOT_TOKEN it runs the local demo instead."""
+    def serve(webhook: Annotated[bool, typer.Option(
+            "--webhook", help="Receive updates on COUNCIL_PUBLIC_URL instead of long polling.",
+    )] = False) -> None:
+        """Run the bot and its web service. Without COUNCIL_BOT_TOKEN it runs the local demo."""
         settings = ctx.settings()
         if settings.bot_token is None:
             ctx.out.print("[bold]No COUNCIL_BOT_TOKEN is set:[/] running the local demo.\n")
             demo(directory=None)
             return
-        ctx.fail("the Telegram bot is not part of this release yet; unset COUNCIL_BOT_TOKEN "
-                 "to run the local demo")
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # httpx logs every request at INFO, the bot token included in the URL.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        try:
+            asyncio.run(run_service(settings, webhook=webhook, clock=ctx.clock))
+        except ServeError as error:
+            ctx.fail(str(error))
 
     @app.command()
     def demo(directory: Annotated[Path | None, typer.Option(

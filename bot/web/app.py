@@ -1,0 +1,70 @@
+"""The aiohttp application: a health check, and Telegram's webhook in webhook mode.
+
+It shares the event loop with the PTB application (ARCHITECTURE.md, example 8); the webhook route
+only checks the request and lets `WebhookIntake` store and hand over the update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.web.intake import MalformedUpdate, WebhookIntake
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 -- a header name, not a secret
+HEALTH_TIMEOUT = 5.0  # seconds; a probe that hangs is as bad as one that fails
+
+
+def make_web_app(database: Database, *, intake: WebhookIntake | None = None) -> web.Application:
+    """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`."""
+    routes = _Routes(database, intake)
+    app = web.Application()
+    app.router.add_get("/healthz", routes.health)
+    if intake is not None:
+        app.router.add_post(WEBHOOK_PATH, routes.webhook)
+    return app
+
+
+class _Routes:
+    def __init__(self, database: Database, intake: WebhookIntake | None) -> None:
+        self._database = database
+        self._intake = intake
+        self._mode = "polling" if intake is None else "webhook"
+
+    async def health(self, _request: web.Request) -> web.Response:
+        """GET /healthz: up, and the database answers a trivial query."""
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), self._database.engine.connect() as db:
+                await db.execute(text("SELECT 1"))
+        except Exception:
+            log.warning("health check: the database is unavailable", exc_info=True)
+            return web.json_response(
+                {"status": "unavailable", "database": "unavailable", "mode": self._mode},
+                status=503)
+        return web.json_response({"status": "ok", "database": "ok", "mode": self._mode})
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram/webhook: 200 only once the update is stored (or was before)."""
+        assert self._intake is not None  # the route exists only in webhook mode
+        if not self._intake.authentic(request.headers.get(SECRET_HEADER)):
+            # Details stay in our log; a prober learns nothing from the answer.
+            log.warning("webhook: refused a request from %s without the right secret token",
+                        request.remote)
+            return web.Response(status=403)
+        try:
+            await self._intake.accept(await request.read())
+        except MalformedUpdate as err:
+            log.warning("webhook: refused a malformed update: %s", err)
+            return web.Response(status=400)
+        except Exception:
+            # Not stored: a non-2xx answer makes Telegram deliver it again later.
+            log.exception("webhook: could not store an update; Telegram will retry")
+            return web.Response(status=503)
+        return web.Response(status=200)

@@ -1,0 +1,150 @@
+"""Webhook intake: store each update durably, then hand it to the PTB application.
+
+PTB's own webhook server answers 200 before it handles an update, so a crash in between loses the
+update for good: Telegram only redelivers after a non-2xx answer. Here the update is committed to
+`storage.inbox` first and Telegram hears 200 only after that; a redelivery finds it stored and is
+dropped. When the application has finished with an update (handled, or failed and reported to the
+user), a last handler group marks it handled. Updates left unhandled by an instance that died are
+taken over by a sweep once they are `STALE_AFTER` old, and handled again; the business write
+dedupes on the update id in its own transaction, so a replay changes nothing that already
+happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bot.telegram.app import AnyApplication
+from bot.telegram.context import BotContext
+from meetings.ports import Clock
+from storage import Database, inbox
+
+log = logging.getLogger(__name__)
+
+# An update queued by a live instance is normally handled within seconds; one unhandled for a
+# minute belongs to an instance that died (or is badly stuck, and a replay is harmless then too).
+STALE_AFTER = timedelta(seconds=60)
+SWEEP_INTERVAL = 60.0
+# After every other group: the update's own handlers have run (or failed) by then.
+FINISHED_GROUP = 99
+_MAX_UPDATE_ID = 2**63 - 1  # the column is a BIGINT
+
+
+class MalformedUpdate(ValueError):
+    """The request body is not a Telegram update this bot can read."""
+
+
+class WebhookIntake:
+    """Accepts webhook updates for one application; `register` before the application starts."""
+
+    def __init__(self, database: Database, application: AnyApplication, clock: Clock, *,
+                 secret: str, stale_after: timedelta = STALE_AFTER) -> None:
+        self._database = database
+        self._application = application
+        self._clock = clock
+        self._secret = secret.encode()
+        self._stale_after = stale_after
+        # Updates this instance has queued and not finished: the sweep must not take them.
+        self._queued: set[int] = set()
+
+    def register(self) -> None:
+        self._application.add_handler(TypeHandler(Update, self._finished), group=FINISHED_GROUP)
+
+    @property
+    def _bot(self) -> str:
+        # The same key the business dedupe uses (`ChatRequest.uow`): ids are unique per bot.
+        return str(self._application.bot.id)
+
+    def authentic(self, secret_header: str | None) -> bool:
+        """Whether the request carries our secret; compared in constant time."""
+        return hmac.compare_digest((secret_header or "").encode(), self._secret)
+
+    async def accept(self, body: bytes) -> bool:
+        """Stores the update and commits, then queues it if new; False for a redelivery."""
+        update, payload = self._parse(body)
+        async with self._database.transaction() as session:
+            new = await inbox.receive(session, bot=self._bot, update_id=update.update_id,
+                                      payload=payload, now=self._clock.now())
+        if new:
+            await self._hand_over(update)
+        return new
+
+    async def replay(self) -> int:
+        """Takes over stale unhandled updates and queues them; returns how many."""
+        async with self._database.transaction() as session:
+            payloads = await inbox.reclaim(
+                session, bot=self._bot, received_before=self._clock.now() - self._stale_after,
+                now=self._clock.now(), exclude=frozenset(self._queued))
+        for payload in payloads:
+            try:
+                update = self._parse(payload.encode())[0]
+            except MalformedUpdate:
+                # Stored by a release that could read it; this one cannot, and never will.
+                log.exception("dropping a stored update this release cannot read")
+                await self._mark_unreadable(payload)
+                continue
+            log.info("replaying update %s, received but never handled", update.update_id)
+            await self._hand_over(update)
+        return len(payloads)
+
+    async def sweep(self, stop: asyncio.Event, interval: float = SWEEP_INTERVAL) -> None:
+        """Replays orphaned updates now and every ``interval`` seconds until ``stop``."""
+        while not stop.is_set():
+            try:
+                await self.replay()
+            except Exception:
+                log.exception("replaying unhandled updates failed; trying again in %s s",
+                              interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+
+    def _parse(self, body: bytes) -> tuple[Update, str]:
+        try:
+            payload = body.decode("utf-8")
+            data = json.loads(payload)
+        except ValueError as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise MalformedUpdate("the body is not valid UTF-8 JSON") from err
+        if not isinstance(data, dict):
+            raise MalformedUpdate("the body is not a JSON object")
+        update_id = data.get("update_id")
+        # bool is an int in Python, not in JSON.
+        if (not isinstance(update_id, int) or isinstance(update_id, bool)
+                or not 0 <= update_id <= _MAX_UPDATE_ID):
+            raise MalformedUpdate("update_id is missing or not a valid integer")
+        try:
+            update = Update.de_json(data, self._application.bot)
+        except Exception as err:
+            # PTB rejects updates missing fields the Bot API requires: not ours to handle.
+            raise MalformedUpdate(f"update {update_id} is not a valid Update: {err}") from err
+        return update, payload
+
+    async def _hand_over(self, update: Update) -> None:
+        self._queued.add(update.update_id)
+        await self._application.update_queue.put(update)
+
+    async def _finished(self, update: Update, _context: BotContext) -> None:
+        """The last handler group: the update is done, so no sweep should replay it."""
+        self._queued.discard(update.update_id)
+        try:
+            async with self._database.transaction() as session:
+                await inbox.mark_handled(session, bot=self._bot, update_id=update.update_id,
+                                         now=self._clock.now())
+        except Exception:
+            # Not raised on: the error handler would tell the user their command failed, and it
+            # did not. The update is replayed later, and the replay changes nothing.
+            log.warning("could not mark update %s handled; it will be replayed",
+                        update.update_id, exc_info=True)
+
+    async def _mark_unreadable(self, payload: str) -> None:
+        update_id = json.loads(payload)["update_id"]
+        async with self._database.transaction() as session:
+            await inbox.mark_handled(session, bot=self._bot, update_id=update_id,
+                                     now=self._clock.now())
