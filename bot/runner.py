@@ -33,7 +33,7 @@ from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.telegram.app import AnyApplication, build_application
 from bot.telegram.context import BotEnv, Defaults
-from bot.web import WEBHOOK_PATH, WebhookIntake, make_web_app
+from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
 from meetings.ports import Clock
 from storage import Database, inbox, migrate
 from storage.updates import forget_updates
@@ -82,25 +82,26 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
             holiday_country=settings.holiday_country))
         application = build_application(
             token, env, base_url=settings.bot_api_url,
-            base_file_url=file_url(settings.bot_api_url), webhook=secret is not None)
-        intake = None
-        if secret is not None:
-            intake = WebhookIntake(database, application, clock, secret=secret)
-            intake.register()
+            base_file_url=file_url(settings.bot_api_url), durable_intake=True)
+        # Both modes take updates through the durable intake, never PTB's own updater.
+        intake = UpdateIntake(database, application, clock, secret=secret)
+        intake.register()
         await stack.enter_async_context(_application(application, settings.bot_api_url))
         site_url = await stack.enter_async_context(_web_server(
-            make_web_app(database, intake=intake), settings.web_host, settings.web_port))
+            make_web_app(database, intake=intake if secret else None), settings.web_host,
+            settings.web_port))
         background = await stack.enter_async_context(_Background.running())
-        if intake is not None and secret is not None:
+        if secret is not None:
             await _set_webhook(application, settings, secret)
-            background.start(intake.sweep, "replay unhandled updates")
         else:
-            await stack.enter_async_context(_polling(application, stop))
+            await _delete_webhook(application, stop)
+            background.start(intake.poll, "polling")
+        background.start(intake.sweep, "replay unhandled updates")
         worker = f"{socket.gethostname()}:{os.getpid()}"
         background.start(Reminders(database, application.bot, clock, worker=worker).run,
                          "reminders")
         background.start(functools.partial(_housekeeping, database, clock), "housekeeping")
-        log.info("serving in %s mode; web server at %s", "webhook" if intake else "polling",
+        log.info("serving in %s mode; web server at %s", "webhook" if secret else "polling",
                  site_url)
         if ready is not None:
             ready(site_url)
@@ -205,27 +206,18 @@ async def _set_webhook(application: AnyApplication, settings: Settings, secret: 
         raise ServeError(f"setWebhook to {url} failed: {err}") from err
 
 
-@asynccontextmanager
-async def _polling(application: AnyApplication, stop: asyncio.Event) -> AsyncIterator[None]:
-    """Long polling; PTB deletes any webhook first, and a failure there is retried, not fatal."""
-    updater = application.updater
-    assert updater is not None  # built without `.updater(None)` in polling mode
+async def _delete_webhook(application: AnyApplication, stop: asyncio.Event) -> None:
+    """Polling needs any earlier webhook gone; a failure is retried until it works or we stop."""
     while not stop.is_set():
         try:
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            break
+            await application.bot.delete_webhook()
+            return
         except InvalidToken:
             raise
         except TelegramError:
-            log.warning("starting to poll failed (deleteWebhook); retrying in %s s",
-                        POLLING_RETRY, exc_info=True)
+            log.warning("deleteWebhook failed; retrying in %s s", POLLING_RETRY, exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), POLLING_RETRY)
-    try:
-        yield
-    finally:
-        if updater.running:
-            await updater.stop()
 
 
 async def _housekeeping(database: Database, clock: Clock, stop: asyncio.Event) -> None:

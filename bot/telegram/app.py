@@ -255,17 +255,18 @@ async def polling(application: AnyApplication, *, timeout: int = 10
 
 
 def build_application(token: str, env: BotEnv, *, base_url: str, base_file_url: str | None = None,
-                      webhook: bool = False, rate_limit: bool = True,
+                      durable_intake: bool = False, rate_limit: bool = True,
                       ) -> AnyApplication:
-    """The bot, wired to ``env``. In webhook mode PTB's own updater is off: our web server
-    stores each update durably and hands it over."""
+    """The bot, wired to ``env``. With ``durable_intake`` PTB's own updater is off: the service's
+    intake stores each update before handing it over (`bot.web.intake`); tests and the demo poll
+    with PTB's updater (`polling`)."""
     builder = ApplicationBuilder().token(token).base_url(base_url).post_init(publish_commands)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
     if rate_limit:
         # PTB types the builder's limiter as BaseRateLimiter[None]; AIORateLimiter is [int].
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
-    if webhook:
+    if durable_intake:
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data["env"] = env

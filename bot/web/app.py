@@ -1,7 +1,7 @@
 """The aiohttp application: a health check, and Telegram's webhook in webhook mode.
 
 It shares the event loop with the PTB application (ARCHITECTURE.md, example 8); the webhook route
-only checks the request and lets `WebhookIntake` store and hand over the update.
+only checks the request and lets `UpdateIntake` store and hand over the update.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.web.intake import MalformedUpdate, WebhookIntake
+from bot.web.intake import MalformedUpdate, UpdateIntake
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 -- a header name
 HEALTH_TIMEOUT = 5.0  # seconds; a probe that hangs is as bad as one that fails
 
 
-def make_web_app(database: Database, *, intake: WebhookIntake | None = None) -> web.Application:
+def make_web_app(database: Database, *, intake: UpdateIntake | None = None) -> web.Application:
     """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`."""
     routes = _Routes(database, intake)
     app = web.Application()
@@ -33,7 +33,7 @@ def make_web_app(database: Database, *, intake: WebhookIntake | None = None) -> 
 
 
 class _Routes:
-    def __init__(self, database: Database, intake: WebhookIntake | None) -> None:
+    def __init__(self, database: Database, intake: UpdateIntake | None) -> None:
         self._database = database
         self._intake = intake
         self._mode = "polling" if intake is None else "webhook"

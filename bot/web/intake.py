@@ -1,13 +1,14 @@
-"""Webhook intake: store each update durably, then hand it to the PTB application.
+"""Update intake: store each update durably, then hand it to the PTB application.
 
-PTB's own webhook server answers 200 before it handles an update, so a crash in between loses the
-update for good: Telegram only redelivers after a non-2xx answer. Here the update is committed to
-`storage.inbox` first and Telegram hears 200 only after that; a redelivery finds it stored and is
-dropped. When the application has finished with an update (handled, or failed and reported to the
-user), a last handler group marks it handled. Updates left unhandled by an instance that died are
-taken over by a sweep once they are `STALE_AFTER` old, and handled again; the business write
-dedupes on the update id in its own transaction, so a replay changes nothing that already
-happened.
+Both ways updates arrive go through here. PTB's own webhook server answers 200 before it handles
+an update, and its poller confirms a batch (the next getUpdates offset) before handling it, so a
+crash in between loses updates for good. Here an update is committed to `storage.inbox` first:
+a webhook answers 200, and the poller asks for the next batch, only after that. A redelivery
+finds the update stored and is dropped. When the application has finished with an update
+(handled, or failed and reported to the user), a last handler group marks it handled. Updates
+left unhandled by an instance that died are taken over by a sweep once they are `STALE_AFTER`
+old, and handled again; the business write dedupes on the update id in its own transaction, so a
+replay changes nothing that already happened.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 from datetime import timedelta
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import TypeHandler
 
 from bot.telegram.app import AnyApplication
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 # minute belongs to an instance that died (or is badly stuck, and a replay is harmless then too).
 STALE_AFTER = timedelta(seconds=60)
 SWEEP_INTERVAL = 60.0
+POLL_TIMEOUT = 10  # seconds a getUpdates request waits for news
+POLL_RETRY = 5.0
 # After every other group: the update's own handlers have run (or failed) by then.
 FINISHED_GROUP = 99
 _MAX_UPDATE_ID = 2**63 - 1  # the column is a BIGINT
@@ -42,15 +46,15 @@ class MalformedUpdate(ValueError):
     """The request body is not a Telegram update this bot can read."""
 
 
-class WebhookIntake:
+class UpdateIntake:
     """Accepts webhook updates for one application; `register` before the application starts."""
 
     def __init__(self, database: Database, application: AnyApplication, clock: Clock, *,
-                 secret: str, stale_after: timedelta = STALE_AFTER) -> None:
+                 secret: str | None = None, stale_after: timedelta = STALE_AFTER) -> None:
         self._database = database
         self._application = application
         self._clock = clock
-        self._secret = secret.encode()
+        self._secret = secret.encode() if secret else None
         self._stale_after = stale_after
         # Updates this instance has queued and not finished: the sweep must not take them.
         self._queued: set[int] = set()
@@ -65,11 +69,42 @@ class WebhookIntake:
 
     def authentic(self, secret_header: str | None) -> bool:
         """Whether the request carries our secret; compared in constant time."""
+        if self._secret is None:
+            return False  # polling: there is no webhook to authenticate for
         return hmac.compare_digest((secret_header or "").encode(), self._secret)
 
     async def accept(self, body: bytes) -> bool:
         """Stores the update and commits, then queues it if new; False for a redelivery."""
         update, payload = self._parse(body)
+        return await self._store_and_hand_over(update, payload)
+
+    async def poll(self, stop: asyncio.Event, *, timeout: int = POLL_TIMEOUT) -> None:
+        """Long polling until ``stop``: each batch is stored before the next request confirms it
+        to Telegram (by its offset), so a crash loses nothing."""
+        bot, offset = self._application.bot, None
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(bot.get_updates(
+                offset=offset, timeout=timeout, allowed_updates=Update.ALL_TYPES))
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not fetch.done():
+                fetch.cancel()  # shutting down; the batch stays unconfirmed at Telegram
+                with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                    await fetch
+                return
+            try:
+                updates = fetch.result()
+            except TelegramError:
+                log.warning("getUpdates failed; retrying in %s s", POLL_RETRY, exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), POLL_RETRY)
+                continue
+            for update in updates:
+                await self._store_and_hand_over(update, json.dumps(update.to_dict()))
+                offset = update.update_id + 1
+
+    async def _store_and_hand_over(self, update: Update, payload: str) -> bool:
         async with self._database.transaction() as session:
             new = await inbox.receive(session, bot=self._bot, update_id=update.update_id,
                                       payload=payload, now=self._clock.now())

@@ -24,7 +24,7 @@ from bot.clock import FixedClock
 from bot.sandbox import Chat, SandboxServer, User, WebhookPolicy
 from bot.telegram.app import AnyApplication, build_application
 from bot.telegram.context import BotEnv, Defaults
-from bot.web import WEBHOOK_PATH, WebhookIntake, make_web_app
+from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
 from storage import Database
 from storage.tables import UpdateInboxRow
 from tests.snapshot import snapshot
@@ -66,9 +66,9 @@ async def webhook_service(sandbox: SandboxServer, database_url: str, clock: Fixe
     database = Database(database_url)
     application = build_application(
         sandbox.token, BotEnv(database=database, clock=clock, defaults=Defaults()),
-        base_url=sandbox.base_url, base_file_url=sandbox.base_file_url, webhook=True,
+        base_url=sandbox.base_url, base_file_url=sandbox.base_file_url, durable_intake=True,
         rate_limit=False)
-    intake = WebhookIntake(database, application, clock, secret=SECRET)
+    intake = UpdateIntake(database, application, clock, secret=SECRET)
     intake.register()
     app = make_web_app(database, intake=intake)
     app.middlewares.extend(middlewares)
