@@ -22,6 +22,7 @@ from telegram import Update
 
 from bot.clock import FixedClock
 from bot.sandbox import Chat, SandboxServer, User, WebhookPolicy
+from bot.sandbox.driver import ChatDriver
 from bot.telegram.app import AnyApplication, build_application
 from bot.telegram.context import BotEnv, Defaults
 from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
@@ -126,12 +127,7 @@ def texts(sandbox: SandboxServer, chat_id: int) -> list[str]:
 
 
 async def command(sandbox: SandboxServer, user: User, chat: Chat, text: str) -> str:
-    """Sends ``/cmd@bot args`` and returns the bot's reply."""
-    name, _, rest = text.partition(" ")
-    sent = sandbox.control.send_text(user.id, chat.id,
-                                     f"{name}@{sandbox.bot.username} {rest}".rstrip())
-    reply = await sandbox.control.next_bot_message(chat.id, after=sent)
-    return reply.text or ""
+    return await ChatDriver(sandbox.control, sandbox.bot.username, chat.id).command(user, text)
 
 
 async def settle(sandbox: SandboxServer, user: User, chat: Chat) -> None:
