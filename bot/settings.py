@@ -86,6 +86,14 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("public_url", "bot_api_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        # Telegram itself needs https for webhooks; plain http serves a local Bot API server.
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an absolute http(s):// URL")
+        return value
+
     @field_validator("bot_token")
     @classmethod
     def _real_token(cls, value: SecretStr | None) -> SecretStr | None:

@@ -44,6 +44,8 @@ def test_environment_beats_the_toml_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("WEBHOOK_SECRET", "short", "COUNCIL_WEBHOOK_SECRET: must be 16-256 characters"),
         ("BOT_TOKEN", "not-a-token", "COUNCIL_BOT_TOKEN: does not look like a Telegram bot token"),
         ("DATABASE_URL", "mysql://x", "COUNCIL_DATABASE_URL: must be a sqlite:/// or postgresql"),
+        ("PUBLIC_URL", "council.example.gov", "COUNCIL_PUBLIC_URL: must be an absolute http(s)"),
+        ("BOT_API_URL", "ftp://x/bot", "COUNCIL_BOT_API_URL: must be an absolute http(s)"),
     ],
 )
 def test_bad_values_are_one_clear_line(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
