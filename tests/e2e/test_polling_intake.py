@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
-
-import pytest
+from datetime import timedelta
 
 from bot.clock import FixedClock
 from bot.sandbox import SandboxServer
@@ -16,19 +14,6 @@ from bot.telegram.app import AnyApplication, build_application
 from bot.telegram.context import BotEnv, Defaults
 from bot.web.intake import STALE_AFTER, UpdateIntake
 from storage import Database
-
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
-async def sandbox(clock: FixedClock) -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(clock=clock.timestamp) as server:
-        yield server
 
 
 @asynccontextmanager
