@@ -19,14 +19,12 @@ class Changes:
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float | None) -> bool:
         """Wait until `condition()` holds; False if `timeout` seconds pass first."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while not condition():
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self._event.wait(), remaining)
-            except TimeoutError:
-                return condition()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # arrives together with a wake-up (CPython gh-86296), leaving Ctrl-C waiting.
+        try:
+            async with asyncio.timeout(timeout):
+                while not condition():
+                    await self._event.wait()
+        except TimeoutError:
+            return condition()
         return True
