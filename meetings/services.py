@@ -496,11 +496,12 @@ async def identify(uow: UnitOfWork, *, chat_id: int, telegram_id: int,
     """The council of a group chat (or, in a private chat, the sender's only council) and the
     sender's membership in it."""
     async with uow:
-        council = await uow.councils.by_chat(chat_id) if not private else None
         if private:
             memberships = await uow.members.memberships(telegram_id)
-            if len(memberships) == 1:
-                council = await uow.councils.get(memberships[0].council_id)
+            if len(memberships) != 1:
+                return Sender(None, None)
+            return Sender(await uow.councils.get(memberships[0].council_id), memberships[0])
+        council = await uow.councils.by_chat(chat_id)
         member = await uow.members.by_telegram(council.id, telegram_id) if council else None
     return Sender(council, member)
 

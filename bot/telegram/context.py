@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import translate
@@ -70,6 +71,10 @@ class ChatRequest:
     @property
     def council(self) -> Council:
         if self.sender.council is None:
+            chat = self.update.effective_chat
+            if chat is not None and chat.type == ChatType.PRIVATE:
+                raise NotFound("you are not a member of a council yet; ask your council's "
+                               "chair, or send /join <CODE> in the council's group")
             raise NotFound("this chat is not a council yet; a group admin can send "
                            "/setup <council name>")
         return self.sender.council

@@ -157,3 +157,15 @@ async def test_privacy_mode_still_hears_addressed_commands(chat: CouncilChat) ->
     chat.sandbox.control.send_text(chat.cios["EPB"].id, chat.group.id, "just chatting")
     reply = await chat.command(chat.cios["EPB"], "/help")
     assert reply.startswith("Commands you can use:")
+
+
+async def test_members_can_ask_in_private(chat: CouncilChat) -> None:
+    """In a private chat the bot answers for the sender's council; strangers are told why not."""
+    await chat.founded()
+    await chat.command(chat.chair, "/cadence bimonthly 2TH 14:30 120")
+    cio = chat.cios["EPB"]
+    private = await chat.command(cio, "/next", chat_id=cio.id)
+    assert private.startswith("Next meeting: #")
+    stranger = await chat.command(chat.stranger, "/next", chat_id=chat.stranger.id)
+    assert stranger == ("you are not a member of a council yet; ask your council's chair, "
+                        "or send /join <CODE> in the council's group")
