@@ -506,6 +506,13 @@ async def identify(uow: UnitOfWork, *, chat_id: int, telegram_id: int,
     return Sender(council, member)
 
 
+async def roster(uow: UnitOfWork, council_id: int
+                 ) -> tuple[Sequence[Member], Sequence[Department]]:
+    """The council's members and departments."""
+    async with uow:
+        return await uow.members.list(council_id), await uow.departments.list(council_id)
+
+
 async def upcoming(uow: UnitOfWork, council_id: int, *, now: datetime
                    ) -> tuple[Meeting | None, Sequence[AgendaItem]]:
     """The next meeting that has not ended, and its agenda."""

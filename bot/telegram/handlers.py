@@ -108,11 +108,8 @@ def _role(text: str, usage: str) -> Role:
 
 async def members(req: ChatRequest) -> str:
     """/members: the roster with roles and departments."""
-    council = req.council
-    async with req.env.database.uow() as uow:
-        people = await uow.members.list(council.id)
-        departments = await uow.departments.list(council.id)
-    return roster(req, council, people, departments)
+    people, departments = await services.roster(req.env.database.uow(), req.council.id)
+    return roster(req, req.council, people, departments)
 
 
 async def cadence(req: ChatRequest) -> str:
