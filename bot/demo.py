@@ -39,7 +39,7 @@ DEPARTMENTS = [
     ("CIV", "Civil Affairs Bureau"),
 ]
 CADENCE = "bimonthly 2TH 14:30 120"
-STEPS = 9
+STEPS = 10
 # Files the demo owns in its directory; a new run replaces them and touches nothing else.
 OUTPUTS = ("council.sqlite3", "council.sqlite3-wal", "council.sqlite3-shm", "transcript.txt")
 
@@ -134,6 +134,13 @@ async def _script(sandbox: SandboxServer, console: Console, clock: FixedClock,
     await found_council(driver, cast, DEPARTMENTS, step=step)
     step(f"The secretariat sets the bimonthly series: /cadence {CADENCE}")
     _show(console, await driver.command(cast.secretary, f"/cadence {CADENCE}"))
+    step("Two CIOs propose agenda items; the chair marks one a major issue and defers the other")
+    platform = await driver.command(cast.cios["EPB"], "/propose Shared environmental data "
+                                    "platform | Open monitoring data to all bureaus")
+    licences = await driver.command(cast.cios["MSB"], "/propose E-licence pilot for markets")
+    await driver.command(cast.chair, f"/major {_item_id(platform)}")
+    await driver.command(cast.chair, f"/defer {_item_id(licences)}")
+    _show(console, await driver.command(cast.secretary, "/agenda"))
     step("A CIO asks what is next: /next")
     _show(console, await driver.command(cast.cios["EPB"], "/next"))
     step("The chair switches the council to Chinese and a CIO asks again: /lang zh, /next")
@@ -156,6 +163,11 @@ async def _until_agenda_call(database: Database, clock: FixedClock) -> timedelta
         council = (await uow.councils.list())[0]
         first = (await uow.meetings.list(council.id, since=clock.now()))[0]
     return first.starts_at - timedelta(days=council.agenda_call_days) - clock.now()
+
+
+def _item_id(reply: str) -> str:
+    """The `#N` a /propose reply names first."""
+    return reply.split("#", 1)[1].split()[0]
 
 
 def _show(console: Console, reply: str) -> None:

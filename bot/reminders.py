@@ -20,6 +20,7 @@ import telegram
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.i18n import N_, translate
+from bot.telegram.render import final_agenda_text, split_text
 from meetings import outbox
 from meetings.outbox import Delivery
 from meetings.ports import Clock, UnitOfWork
@@ -59,6 +60,9 @@ class TickReport:
 
 
 def reminder_text(delivery: Delivery) -> str:
+    if delivery.final_agenda is not None:
+        return final_agenda_text(delivery.language, delivery.council, delivery.when,
+                                 delivery.final_agenda)
     return translate(delivery.language, TEXTS[delivery.kind], council=delivery.council,
                      when=delivery.when, deadline=delivery.deadline)
 
@@ -119,7 +123,10 @@ class Reminders:
     async def _send(self, delivery: Delivery) -> Outcome:
         """Sends one reminder and records the outcome; `RetryAfter` is the caller's to handle."""
         try:
-            await self._bot.send_message(delivery.chat_id, reminder_text(delivery))
+            # Only a long final agenda needs several messages; should a later one fail, the
+            # retry sends them all again (at least once, like every reminder).
+            for piece in split_text(reminder_text(delivery)):
+                await self._bot.send_message(delivery.chat_id, piece)
         except Forbidden as err:
             # The person never started the bot or blocked it: nothing we can do, nothing wrong.
             log.info("reminder %s not sent to %s: %s", delivery.job_id, delivery.chat_id, err)

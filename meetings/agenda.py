@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
+from meetings.actions import status
 from meetings.errors import InvalidState, TooManyMajorIssues, UnknownMeeting
-from meetings.model import AgendaItem, AgendaState, Council, Meeting, MeetingState
+from meetings.model import (
+    ActionItem,
+    ActionStatus,
+    AgendaItem,
+    AgendaState,
+    Council,
+    Department,
+    Meeting,
+    MeetingState,
+)
 from meetings.reminders import agenda_deadline
 
+# An AGENDA_CLOSED meeting is past its deadline by definition, so it takes no more proposals.
 _OPEN_FOR_PROPOSALS = {MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN}
+# Meetings still ahead whose agenda may be read and decided on (closed: the chair may still
+# correct the agenda until the meeting starts; running: an item can be taken up on the spot).
+_DECIDING = {MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN, MeetingState.AGENDA_CLOSED,
+             MeetingState.IN_PROGRESS}
 
 
 def target_meeting(
@@ -30,6 +45,41 @@ def target_meeting(
         if now < agenda_deadline(meeting, council):
             return meeting, position > 0
     raise UnknownMeeting("every scheduled meeting is past its agenda deadline")
+
+
+def passed_over(meetings: Sequence[Meeting], target: Meeting, *, now: datetime) -> Meeting | None:
+    """The next meeting that a proposal going to ``target`` missed (its deadline has passed or
+    its agenda is closed), so the reply can say so; None when ``target`` is the next one."""
+    missed = [m for m in meetings
+              if m.state in _OPEN_FOR_PROPOSALS | {MeetingState.AGENDA_CLOSED}
+              and now < m.starts_at < target.starts_at]
+    return min(missed, key=lambda m: (m.starts_at, m.id), default=None)
+
+
+def following(meetings: Sequence[Meeting], meeting: Meeting) -> Meeting:
+    """The meeting a deferred item of ``meeting`` moves to: the first one after it that still
+    takes proposals. Its deadline does not matter: the chair, not the proposer, sends it there."""
+    later = [m for m in meetings
+             if m.state in _OPEN_FOR_PROPOSALS and m.starts_at > meeting.starts_at]
+    if not later:
+        raise UnknownMeeting("no later meeting is scheduled to defer the item to")
+    return min(later, key=lambda m: (m.starts_at, m.id))
+
+
+def open_for_decisions(meeting: Meeting, item: AgendaItem) -> None:
+    """Refuses decisions on the items of a meeting that is cancelled or over."""
+    if meeting.state not in _DECIDING:
+        raise InvalidState("agenda #{id} belongs to a meeting that is {state}", id=item.id,
+                           state=meeting.state.value)
+
+
+def close(meeting: Meeting, council: Council, *, now: datetime) -> Meeting | None:
+    """The meeting with its agenda closed, once its deadline has passed and before it starts;
+    None when there is nothing to close (too early, already closed, cancelled, under way)."""
+    if (meeting.state in _OPEN_FOR_PROPOSALS and meeting.starts_at > now
+            and now >= agenda_deadline(meeting, council)):
+        return replace(meeting, state=MeetingState.AGENDA_CLOSED)
+    return None
 
 
 _DECIDABLE = {
@@ -62,3 +112,28 @@ def mark_major(item: AgendaItem, agenda: Sequence[AgendaItem], *, limit: int) ->
         raise TooManyMajorIssues("this meeting already has {count} major issues ({listed})",
                                  count=len(majors), listed=listed)
     return replace(item, major=True, state=AgendaState.ACCEPTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Agenda:
+    """One meeting's agenda as the council reads it: its items, the departments they come from,
+    and the standing review of the council's open action items (overdue first)."""
+
+    meeting: Meeting
+    deadline: datetime  # when proposals close (aware UTC)
+    items: tuple[AgendaItem, ...]  # in proposal order
+    departments: tuple[Department, ...]
+    review: tuple[ActionItem, ...]
+    today: date  # the council's local date, which decides what is overdue
+
+    def final(self) -> tuple[AgendaItem, ...]:
+        """The accepted items in the order they are taken: major issues first, then by id."""
+        accepted = (i for i in self.items if i.state is AgendaState.ACCEPTED)
+        return tuple(sorted(accepted, key=lambda i: (not i.major, i.id)))
+
+    def code(self, department_id: int | None) -> str:
+        """A department's code, or "" when there is none (the CIO's department was removed)."""
+        return next((d.code for d in self.departments if d.id == department_id), "")
+
+    def overdue(self, action: ActionItem) -> bool:
+        return status(action, today=self.today) is ActionStatus.OVERDUE

@@ -9,6 +9,11 @@ scheduled at short notice, the older ones would repeat stale news ("propose item
 agenda has closed). In normal running every reminder is the newest one when it falls due, so
 nothing is skipped. A job whose reminder has gone stale by the time it is claimed (superseded,
 meeting moved, cancelled, started, council inactive) is dropped unsent.
+
+Claiming a group reminder of a meeting past its agenda deadline also closes that agenda, in the
+claim's transaction. Each job is claimed by one worker at a time and a closed agenda is not
+closed again, so this happens exactly once across restarts and instances; the agenda-deadline
+reminder to the group carries the final agenda to post.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from meetings import agenda, services
+from meetings.agenda import Agenda
 from meetings.model import Council, Meeting
-from meetings.ports import Job, UnitOfWork
+from meetings.ports import AuditEntry, Job, UnitOfWork
 from meetings.reminders import Reminder, ReminderKind, agenda_deadline, reminders_due
 from meetings.scheduling import to_local
 
@@ -38,6 +45,7 @@ class Delivery:
     council: str
     when: str  # the meeting's start, local to the council, e.g. "2025-06-12 14:30"
     deadline: str  # the agenda deadline, same format
+    final_agenda: Agenda | None = None  # the agenda-deadline reminder to the group: post this
 
 
 def _lookahead(council: Council) -> timedelta:
@@ -113,17 +121,37 @@ async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None
     chat_id = council.chat_id if payload["group"] else int(payload["chat_id"])
     if payload["reminder"] not in current or chat_id is None:
         return None
+    kind = ReminderKind(payload["kind"])
+    final: Agenda | None = None
+    if payload["group"]:
+        # Any group reminder closes an agenda left open past its deadline (after downtime the
+        # deadline reminder itself may never have been queued); only the deadline one posts it.
+        meeting = await _close_agenda(uow, council, meeting, now)
+        if kind is ReminderKind.AGENDA_DEADLINE:
+            final = await services.agenda_of(uow, council, meeting, now=now)
     return Delivery(
         job_id=job.id,
         attempts=job.attempts,
         chat_id=chat_id,
-        kind=ReminderKind(payload["kind"]),
+        kind=kind,
         language=council.language,
         council=council.name,
         when=to_local(meeting.starts_at, council.timezone).strftime(_LOCAL_FORMAT),
         deadline=to_local(agenda_deadline(meeting, council), council.timezone)
         .strftime(_LOCAL_FORMAT),
+        final_agenda=final,
     )
+
+
+async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,
+                        now: datetime) -> Meeting:
+    closed = agenda.close(meeting, council, now=now)
+    if closed is None:
+        return meeting
+    closed = await uow.meetings.update(closed)
+    await uow.audit.append(AuditEntry(council.id, "operator:scheduler", "agenda.close",
+                                      {"meeting": meeting.id}, now))
+    return closed
 
 
 async def finish_delivery(uow: UnitOfWork, job_id: int, *, now: datetime, error: str | None,

@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.i18n import N_, explain, translate
 from bot.telegram import handlers
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
+from bot.telegram.render import split_text
 from meetings import services
 from meetings.errors import CouncilError
 from meetings.permissions import Act, can, require
@@ -36,7 +37,6 @@ from storage import AlreadyProcessed
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_TEXT_LIMIT = 4096
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -60,6 +60,13 @@ COMMANDS = [
     Command("reschedule", handlers.reschedule, Act.SCHEDULE, N_("move one meeting")),
     Command("cancel", handlers.cancel, Act.SCHEDULE, N_("cancel one meeting")),
     Command("next", handlers.next_meeting, Act.VIEW, N_("the next meeting")),
+    Command("propose", handlers.propose, Act.PROPOSE, N_("propose an agenda item")),
+    Command("agenda", handlers.agenda, Act.VIEW, N_("the agenda of the next meeting")),
+    Command("accept", handlers.accept, Act.DECIDE_AGENDA, N_("accept an agenda item")),
+    Command("defer", handlers.defer, Act.DECIDE_AGENDA,
+            N_("defer an agenda item to the following meeting")),
+    Command("reject", handlers.reject, Act.DECIDE_AGENDA, N_("reject an agenda item")),
+    Command("major", handlers.major, Act.DECIDE_AGENDA, N_("mark an agenda item as a major issue")),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
 ]
 
@@ -99,21 +106,11 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
 
 async def _send(message: Message, reply: Reply) -> None:
     """Replies in pieces that fit Telegram's limit; the keyboard goes with the last piece."""
-    pieces = _split(reply.text)
+    pieces = split_text(reply.text)
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1
         await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
                                  do_quote=False)
-
-
-def _split(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    return [*pieces, text] if text else pieces or ["…"]
 
 
 async def _help(update: Update, context: BotContext) -> None:

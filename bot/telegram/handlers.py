@@ -9,13 +9,11 @@ from telegram.error import BadRequest
 
 from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest, Reply
-from bot.telegram.render import meeting_line, role_name, roster
+from bot.telegram.render import agenda_text, meeting_line, proposals_line, role_name, roster, when
 from meetings import services
 from meetings.errors import InvalidInput, UnknownMember
-from meetings.model import Member, Role
+from meetings.model import AgendaState, Member, Role
 from meetings.permissions import Act, require
-from meetings.reminders import agenda_deadline
-from meetings.scheduling import to_local
 
 
 async def setup(req: ChatRequest) -> str:
@@ -163,16 +161,84 @@ async def next_meeting(req: ChatRequest) -> str:
     if meeting is None:
         return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
     states = Counter(item.state.value for item in agenda)
-    deadline = to_local(agenda_deadline(meeting, council), council.timezone)
     lines = [
         req.t("Next meeting: {meeting}", meeting=meeting_line(req, council, meeting)),
-        req.t("Agenda: {count} items ({accepted} accepted, {proposed} proposed).",
+        req.t("Agenda items: {count} ({accepted} accepted, {proposed} proposed).",
               count=len(agenda), accepted=states["accepted"], proposed=states["proposed"]),
-        req.t("Proposals close {deadline}.", deadline=deadline.strftime("%Y-%m-%d %H:%M")),
     ]
+    if closing := proposals_line(req, council, meeting):
+        lines.append(closing)
     if meeting.location:
         lines.insert(1, req.t("Place: {place}", place=meeting.location))
     return "\n".join(lines)
+
+
+async def propose(req: ChatRequest) -> str:
+    """/propose <title> [| description]: a CIO proposes an item for the next meeting."""
+    if not req.arguments.strip():
+        raise InvalidInput("usage: {usage}", usage=N_("/propose <title> [| description]"))
+    title, _, description = req.arguments.partition("|")
+    proposal = await services.propose_item(
+        req.uow(), req.council.id, title=title, description=description,
+        actor=require(req.member, Act.PROPOSE), now=req.now)
+    council, meeting = req.council, proposal.meeting
+    if proposal.missed is not None:
+        return req.t("Agenda #{id} proposed. The deadline for the meeting on {missed} has "
+                     "passed, so it goes to the meeting on {when} (meeting #{meeting}).",
+                     id=proposal.item.id, missed=when(req, council, proposal.missed),
+                     when=when(req, council, meeting), meeting=meeting.id)
+    return req.t("Agenda #{id} proposed for the meeting on {when} (meeting #{meeting}).",
+                 id=proposal.item.id, when=when(req, council, meeting), meeting=meeting.id)
+
+
+async def agenda(req: ChatRequest) -> str:
+    """/agenda [meeting id]: the agenda of the next meeting, or of the one given."""
+    usage = N_("/agenda [meeting id]")
+    given = req.args(1, usage=usage, at_least=0)
+    found = await services.meeting_agenda(
+        req.env.database.uow(), req.council.id, now=req.now,
+        meeting_id=_id(given[0], usage) if given else None)
+    if found is None:
+        return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
+    return agenda_text(req, req.council, found)
+
+
+async def accept(req: ChatRequest) -> str:
+    """/accept <id>: the chair puts an item on its meeting's agenda."""
+    return await _decide(req, AgendaState.ACCEPTED, N_("/accept <agenda id>"))
+
+
+async def defer(req: ChatRequest) -> str:
+    """/defer <id>: the chair moves an item to the following meeting."""
+    return await _decide(req, AgendaState.DEFERRED, N_("/defer <agenda id>"))
+
+
+async def reject(req: ChatRequest) -> str:
+    """/reject <id>: the chair turns an item down for good."""
+    return await _decide(req, AgendaState.REJECTED, N_("/reject <agenda id>"))
+
+
+_DECIDED = {AgendaState.ACCEPTED: N_("Agenda #{id} accepted: {title}"),
+            AgendaState.REJECTED: N_("Agenda #{id} rejected: {title}"),
+            AgendaState.DEFERRED: N_("Agenda #{id} deferred to the meeting on {when} "
+                                     "(meeting #{meeting}): {title}")}
+
+
+async def _decide(req: ChatRequest, state: AgendaState, usage: str) -> str:
+    (item_id,) = req.args(1, usage=usage)
+    item, meeting = await services.decide_item(req.uow(), req.council.id, _id(item_id, usage),
+                                               state=state, actor=_member(req), now=req.now)
+    return req.t(_DECIDED[state], id=item.id, title=item.title, meeting=meeting.id,
+                 when=when(req, req.council, meeting))
+
+
+async def major(req: ChatRequest) -> str:
+    """/major <id>: the chair marks an item as a major issue of its meeting (accepting it)."""
+    usage = N_("/major <agenda id>")
+    (item_id,) = req.args(1, usage=usage)
+    item = await services.mark_major_item(req.uow(), req.council.id, _id(item_id, usage),
+                                          actor=_member(req), now=req.now)
+    return req.t("Agenda #{id} is a major issue: {title}", id=item.id, title=item.title)
 
 
 async def lang(req: ChatRequest) -> str:
@@ -189,8 +255,17 @@ def _member(req: ChatRequest) -> Member:
     return require(req.member, Act.VIEW)
 
 
+def _id(text: str, usage: str) -> int:
+    """An agenda or meeting id as the bot shows it: `5` or `#5`."""
+    digits = text.removeprefix("#")
+    # ASCII only: str.isdigit() also accepts "²" and "١", which int() refuses or misreads.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
+        raise InvalidInput("usage: {usage}", usage=usage)
+    return int(digits)
+
+
 def _number(text: str, usage: str) -> int:
     digits = text.lstrip("#MmAa")
-    if not digits.isdigit() or len(digits) > 9:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
         raise InvalidInput("usage: {usage}", usage=usage)
     return int(digits)

@@ -6,18 +6,46 @@ from collections.abc import Sequence
 
 from babel.dates import format_datetime
 
-from bot.i18n import N_
+from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest
-from meetings.model import Council, Department, Meeting, MeetingState, Member, Role
+from meetings.agenda import Agenda
+from meetings.model import (
+    ActionItem,
+    AgendaItem,
+    AgendaState,
+    Council,
+    Department,
+    Meeting,
+    MeetingState,
+    Member,
+    Role,
+)
+from meetings.reminders import agenda_deadline
 from meetings.scheduling import to_local
 
+TELEGRAM_TEXT_LIMIT = 4096
 _PATTERN = {"en": "EEE d MMM yyyy, HH:mm", "zh": "yyyy年M月d日 EEE HH:mm"}
 _LOCALE = {"en": "en_GB", "zh": "zh_Hans_CN"}
 
 
+def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Text in pieces that fit one Telegram message, cut at line breaks where possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*pieces, text] if text else pieces or ["…"]
+
+
 def when(req: ChatRequest, council: Council, meeting: Meeting) -> str:
+    return when_in(req.language, council, meeting)
+
+
+def when_in(language: str, council: Council, meeting: Meeting) -> str:
     local = to_local(meeting.starts_at, council.timezone)
-    language = req.language if req.language in _PATTERN else "en"
+    language = language if language in _PATTERN else "en"
     return format_datetime(local, _PATTERN[language], locale=_LOCALE[language])
 
 
@@ -56,3 +84,75 @@ def roster(req: ChatRequest, council: Council, members: Sequence[Member],
     if without_cio:
         lines.append(req.t("Departments without a CIO: {codes}", codes=", ".join(without_cio)))
     return "\n".join(lines)
+
+
+AGENDA_STATES = {AgendaState.PROPOSED: N_("proposed"), AgendaState.ACCEPTED: N_("accepted"),
+                 AgendaState.DEFERRED: N_("deferred"), AgendaState.REJECTED: N_("rejected")}
+MAJOR = "★"
+
+
+def proposals_line(req: ChatRequest, council: Council, meeting: Meeting) -> str | None:
+    """When proposals close, or that they have; nothing once the meeting is under way."""
+    if meeting.state in (MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN):
+        deadline = to_local(agenda_deadline(meeting, council), council.timezone)
+        return req.t("Proposals close {deadline}.", deadline=deadline.strftime("%Y-%m-%d %H:%M"))
+    if meeting.state is MeetingState.AGENDA_CLOSED:
+        return req.t("The agenda is closed.")
+    return None
+
+
+def agenda_text(req: ChatRequest, council: Council, agenda: Agenda) -> str:
+    """/agenda: every item with its id, department, state and description, then the review."""
+    meeting = agenda.meeting
+    lines = [req.t("Agenda of meeting {meeting}", meeting=meeting_line(req, council, meeting))]
+    if state := proposals_line(req, council, meeting):
+        lines.append(state)
+    for item in agenda.items:
+        state = req.t(AGENDA_STATES[item.state])
+        if item.major:
+            state = req.t("{state}, major issue", state=state)
+        lines.append(f"{_item_title(agenda, item)} — {state}")
+        lines.extend(f"    {line}" for line in item.description.splitlines() if line.strip())
+    if not agenda.items:
+        lines.append(req.t("No items proposed yet."))
+    lines.extend(review_lines(req.language, agenda))
+    return "\n".join(lines)
+
+
+def final_agenda_text(language: str, council_name: str, when_text: str, agenda: Agenda) -> str:
+    """The agenda posted in the group when proposals close: accepted items, majors first, and
+    the standing review of open action items last."""
+    lines = [translate(language, "📋 {council}: the final agenda of the meeting on {when}",
+                       council=council_name, when=when_text)]
+    final = agenda.final()
+    lines.extend(f"{number}. {_item_title(agenda, item)}"
+                 for number, item in enumerate(final, start=1))
+    if not final:
+        lines.append(translate(language, "No items were accepted."))
+    standing, *actions = review_lines(language, agenda)
+    lines.append(f"{len(final) + 1}. {standing}")
+    lines.extend(actions)
+    return "\n".join(lines)
+
+
+def _item_title(agenda: Agenda, item: AgendaItem) -> str:
+    """`#5 ★ Open data platform (EPB)`."""
+    code = agenda.code(item.department_id)
+    return " ".join(part for part in (f"#{item.id}", MAJOR if item.major else "", item.title,
+                                      f"({code})" if code else "") if part)
+
+
+def review_lines(language: str, agenda: Agenda) -> list[str]:
+    """The standing item: the council's open action items, overdue ones first."""
+    lines = [translate(language, "Standing item: review of open action items")]
+    lines.extend(f"• {_action_line(language, agenda, action)}" for action in agenda.review)
+    if not agenda.review:
+        lines.append("• " + translate(language, "none"))
+    return lines
+
+
+def _action_line(language: str, agenda: Agenda, action: ActionItem) -> str:
+    message = (N_("A{id} {code}, due {due}, overdue: {text}") if agenda.overdue(action)
+               else N_("A{id} {code}, due {due}: {text}"))
+    return translate(language, message, id=action.id, code=agenda.code(action.department_id),
+                     due=action.due.isoformat(), text=action.text)

@@ -177,7 +177,8 @@ def test_serve_without_token_runs_the_demo(monkeypatch: pytest.MonkeyPatch,
     result = cli("serve")
     assert result.code == 0, result
     assert "running the local demo" in result.out
-    assert "[9/9]" in result.out
+    assert "[10/10]" in result.out
+    assert "★" in result.out
     assert "reminders sent" in result.out
     assert "Next meeting: #" in result.out
     assert "下一次会议" in result.out

@@ -24,9 +24,16 @@ ARGUMENTS = {
     "reschedule": "1 2027-01-22 09:30",
     "cancel": "1",
     "next": "",
+    "propose": "Open data platform | a shared catalogue",
+    "agenda": "1",
+    "accept": "1",
+    "defer": "#1",
+    "reject": "1",
+    "major": "1",
     "lang": "zh",
 }
 REFUSALS = {
+    frozenset({Role.CIO}): "only department CIOs may do this",
     frozenset({Role.CHAIR}): "only the chair may do this",
     frozenset({Role.CHAIR, Role.SECRETARY}): "only the chair or the secretariat may do this",
 }
@@ -38,6 +45,9 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
         await council.founded()
         await council.command(council.chair, f"/role {council.cios['EDU'].id} observer")
         await council.command(council.chair, "/schedule 2027-01-20 09:30 Kick-off")
+        # Agenda item #1, and a later meeting for it to be deferred to.
+        await council.command(council.chair, "/schedule 2027-03-17 09:30 Follow-up")
+        await council.command(council.cios["EPB"], "/propose Shared data catalogue")
         yield council
 
 
@@ -62,12 +72,22 @@ async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
                         else REFUSALS[frozenset(r for r in Role if can(r, command.act))])
             assert (command.name, role, reply) == (command.name, role, expected)
             refused += 1
-    assert refused == 32  # 5 office commands x 4 roles, 2 chair-only x 5, 2 for members x 1
+    # 5 office commands x 4 roles, 6 chair-only x 5, /propose x 5 (all but the CIO),
+    # 3 for members x 1 (the stranger)
+    assert refused == 58
     assert snapshot(migrated_url) == before
 
 
 async def test_allowed_roles_are_not_refused(chat: CouncilChat) -> None:
-    """The secretary may schedule; the chair may set the language (the matrix's other side)."""
+    """The secretary may schedule, a CIO propose, the chair decide on the agenda and set the
+    language (the matrix's other side, with the same arguments)."""
     scheduled = await chat.command(chat.secretary, "/schedule 2027-01-21 09:30 90 Budget")
     assert scheduled.startswith("Scheduled: #")
+    proposed = await chat.command(chat.cios["EPB"], f"/propose {ARGUMENTS['propose']}")
+    assert proposed.startswith("Agenda #2 proposed for the meeting on")
+    assert await chat.command(chat.chair, "/major 1") == (
+        "Agenda #1 is a major issue: Shared data catalogue")
+    assert (await chat.command(chat.chair, "/defer #1")).startswith("Agenda #1 deferred to")
+    assert await chat.command(chat.chair, "/reject 2") == (
+        "Agenda #2 rejected: Open data platform")
     assert await chat.command(chat.chair, "/lang zh") == "语言已设置为中文。"

@@ -86,10 +86,12 @@ async def test_help_lists_what_the_sender_may_use(chat: CouncilChat) -> None:
     await chat.founded()
     for_cio = await chat.command(chat.cios["EPB"], "/help")
     for_chair = await chat.command(chat.chair, "/help")
-    assert "/next" in for_cio
-    assert "/cadence" not in for_cio
-    assert "/role" not in for_cio
-    assert all(f"/{name} " in for_chair for name in ["cadence", "role", "lang", "department"])
+    assert all(f"/{name} " in for_cio for name in ["next", "propose", "agenda"])
+    assert all(f"/{name} " not in for_cio for name in ["cadence", "role", "accept", "major"])
+    assert all(f"/{name} " in for_chair for name in ["cadence", "role", "lang", "department",
+                                                      "agenda", "accept", "defer", "reject",
+                                                      "major"])
+    assert "/propose " not in for_chair
 
 
 async def test_the_council_speaks_chinese(chat: CouncilChat) -> None:
@@ -147,8 +149,8 @@ async def test_the_bot_notices_being_removed_and_added_back(chat: CouncilChat) -
 
 async def test_unknown_commands_point_to_help(chat: CouncilChat) -> None:
     """A command the bot lacks, addressed to it, gets a pointer to /help."""
-    reply = await chat.command(chat.cios["EPB"], "/propose Open data platform")
-    assert reply == "I do not know /propose. /help lists what you can use."
+    reply = await chat.command(chat.cios["EPB"], "/teleport Open data platform")
+    assert reply == "I do not know /teleport. /help lists what you can use."
 
 
 async def test_privacy_mode_still_hears_addressed_commands(chat: CouncilChat) -> None:

@@ -42,11 +42,49 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
         ("/role @cio_epb overlord", "usage: /role <@user|id> <chair|secretary|cio|expert|"
                                     "observer> [CODE]"),
         ("/lang klingon", "language 'klingon' is not supported (en, zh)"),
+        ("/accept 99999", "no agenda item #99999 in this council"),
+        ("/accept #-1", "usage: /accept <agenda id>"),
+        ("/major 1" + "0" * 30, "usage: /major <agenda id>"),
+        ("/defer ١٢", "usage: /defer <agenda id>"),
+        ("/cancel ²", "usage: /cancel <meeting id>"),
+        ("/reject", "usage: /reject <agenda id>"),
+        ("/agenda 99999", "no meeting 99999 in this council"),
+        ("/agenda #x", "usage: /agenda [meeting id]"),
+        ("/agenda", "No meeting is scheduled. The chair can set a series with /cadence."),
     ],
 )
 async def test_bad_input_gets_a_specific_reply(chat: CouncilChat, text: str, reply: str) -> None:
     """Each malformed command is answered with what is wrong, not a crash."""
     assert await chat.command(chat.chair, text) == reply
+
+
+@pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        ("/propose " + "x" * 100_000, "title is too long (100000 characters, at most 200)"),
+        ("/propose Title | " + "y" * 5000,
+         "description is too long (5000 characters, at most 4000)"),
+        ("/propose | only a description", "title is empty"),
+        ("/propose \x00\u202e\x07 | x", "title is empty"),
+        ("/propose", "usage: /propose <title> [| description]"),
+        ("/propose Open data", "no upcoming meeting is scheduled to take proposals"),
+    ],
+)
+async def test_bad_proposals_get_a_specific_reply(chat: CouncilChat, text: str,
+                                                  reply: str) -> None:
+    """A CIO's malformed proposal is answered with what is wrong and stores nothing."""
+    assert await chat.command(chat.cios["EPB"], text) == reply
+
+
+async def test_hostile_proposals_are_stored_as_text(chat: CouncilChat) -> None:
+    """RTL text, emoji, formula and SQL-looking text survive as typed, controls stripped."""
+    await chat.command(chat.chair, "/schedule 2027-01-20 09:30 Kick-off")
+    title = "=HYPERLINK(\"x\") وزارة 🏛️ '); DROP TABLE agenda_items;--"
+    reply = await chat.command(chat.cios["EPB"],
+                               f"/propose {title} | line\x00 one\nBEGIN:VEVENT\u202e")
+    assert reply.startswith("Agenda #1 proposed")
+    shown = await chat.command(chat.cios["MSB"], "/agenda")
+    assert f"#1 {title} (EPB) — proposed\n    line one\n    BEGIN:VEVENT" in shown
 
 
 async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> None:
@@ -65,12 +103,24 @@ async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> 
 @settings(max_examples=25, deadline=None, suppress_health_check=[
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(command=st.sampled_from(["department", "role", "cadence", "schedule", "reschedule",
-                                "cancel", "lang", "join", "next", "setup"]),
+                                "cancel", "lang", "join", "next", "setup", "propose", "agenda",
+                                "accept", "defer", "reject", "major"]),
        argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
                         max_size=300))
 async def test_arbitrary_arguments_never_crash(chat: CouncilChat, command: str,
                                                argument: str) -> None:
     """Whatever follows a command, the bot answers with something other than a crash."""
     reply = await chat.command(chat.chair, f"/{command} {argument}")
+    assert reply
+    assert CRASHED not in reply
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
+                        max_size=300))
+async def test_arbitrary_proposals_never_crash(chat: CouncilChat, argument: str) -> None:
+    """Whatever a CIO proposes is stored or refused with a reply, never a crash."""
+    reply = await chat.command(chat.cios["EPB"], f"/propose {argument}")
     assert reply
     assert CRASHED not in reply

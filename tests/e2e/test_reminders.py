@@ -34,6 +34,15 @@ DUE = [
      "tell the secretariat beforehand."),
     (START - timedelta(hours=1), f"🔔 {NAME} meets within the hour, at 2025-06-12 14:30."),
 ]
+# At the deadline the group gets the final agenda (here without items) instead of the notice.
+FINAL = (f"📋 {NAME}: the final agenda of the meeting on 2025-06-12 14:30\n"
+         "No items were accepted.\n"
+         "1. Standing item: review of open action items\n"
+         "• none")
+ZH_FINAL = (f"📋 {NAME}：2025-06-12 14:30 会议的最终议程\n"
+            "没有采纳任何议题。\n"
+            "1. 固定议题：检查未完成的工作事项\n"
+            "• 无")
 ZH_DUE = [
     f"📋 {NAME}：下次会议定于 2025-06-12 14:30 召开。请各位 CIO 于 2025-06-09 14:30 前通过 "
     "/propose 提交议题。",
@@ -91,8 +100,9 @@ async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(
         migrated_db: Database, control: Control, bot: telegram.Bot,
         clock: FixedClock) -> None:
     """At T-14d, T-3d, T-1d and T-1h the group and each member who started the bot get the
-    reminder exactly once, never a minute early; the member who never started it is given up
-    on without holding anyone back, and nothing follows once the meeting has begun."""
+    reminder exactly once, never a minute early (at the deadline the group gets the final
+    agenda); the member who never started it is given up on without holding anyone back, and
+    nothing follows once the meeting has begun."""
     scene = await set_up(migrated_db, control, clock)
     reminders = Reminders(migrated_db, bot, clock, worker="solo")
 
@@ -107,8 +117,9 @@ async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(
     assert await reminders.tick() == NOTHING
 
     expected = [text for _, text in DUE]
-    assert dict.fromkeys([scene.group, *scene.started], expected) == {
-        chat: texts(control, chat) for chat in [scene.group, *scene.started]}
+    assert dict.fromkeys(scene.started, expected) == {
+        chat: texts(control, chat) for chat in scene.started}
+    assert [expected[0], FINAL, *expected[2:]] == texts(control, scene.group)
     assert scene.silent is not None
     assert texts(control, scene.silent) == []
 
@@ -160,8 +171,9 @@ async def test_two_instances_ticking_together_send_every_message_once(
             assert (planned, sent) == (25, 25)
         assert all(sent_by), "both instances shared the work"
 
-    chats = [scene.group, *scene.started]
-    assert dict.fromkeys(chats, ZH_DUE) == {chat: texts(control, chat) for chat in chats}
+    assert dict.fromkeys(scene.started, ZH_DUE) == {
+        chat: texts(control, chat) for chat in scene.started}
+    assert [ZH_DUE[0], ZH_FINAL, *ZH_DUE[2:]] == texts(control, scene.group)
 
 
 async def test_flood_control_delays_a_message_until_telegram_allows_it(
