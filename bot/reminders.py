@@ -1,4 +1,5 @@
-"""Sends meeting reminders from the durable job table (`meetings.outbox`) through Telegram.
+"""Sends meeting reminders and action-item notices from the durable job table
+(`meetings.outbox`) through Telegram.
 
 Every instance may run `Reminders.run`: planning is idempotent and each job is claimed by one
 worker, so several instances on one database send every reminder once. A job is marked done
@@ -39,6 +40,14 @@ TEXTS = {
         "📅 Reminder: {council} meets on {when}. CIOs attend in person; if you cannot, tell "
         "the secretariat beforehand."),
     ReminderKind.HOUR_BEFORE: N_("🔔 {council} meets within the hour, at {when}."),
+    ReminderKind.ACTION_DUE: N_(
+        "⏳ {council}: action {action} of {department} is due on {due}: {text}\n"
+        "Send /done {action} when it is done."),
+    ReminderKind.ACTION_OVERDUE: N_(
+        "⚠️ {council}: action {action} of {department} was due on {due} and is overdue: {text}\n"
+        "Send /done {action} when it is done; the chair has been told."),
+    ReminderKind.ACTION_ESCALATION: N_(
+        "⚠️ {council}: action {action} of {department} is overdue (due {due}): {text}"),
 }
 
 MAX_ATTEMPTS = 5
@@ -64,7 +73,8 @@ def reminder_text(delivery: Delivery) -> str:
         return final_agenda_text(delivery.language, delivery.council, delivery.when,
                                  delivery.final_agenda)
     return translate(delivery.language, TEXTS[delivery.kind], council=delivery.council,
-                     when=delivery.when, deadline=delivery.deadline)
+                     when=delivery.when, deadline=delivery.deadline, action=delivery.action,
+                     department=delivery.department, due=delivery.due, text=delivery.text)
 
 
 class Reminders:
@@ -96,7 +106,7 @@ class Reminders:
                 outcomes.append(await self._send(delivery))
             except RetryAfter as err:
                 # Not the chat's fault, so no attempt limit: the job goes stale by itself
-                # when the meeting starts.
+                # when the meeting starts (an action notice: when the item is done).
                 wait = err.retry_after
                 held_until = self._clock.now() + (
                     wait if isinstance(wait, timedelta) else timedelta(seconds=wait))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from meetings.errors import InvalidState
-from meetings.model import ActionItem, ActionStatus
+from meetings.errors import InvalidInput, InvalidState
+from meetings.model import ActionItem, ActionStatus, Department
+from meetings.text import shown
 
 
 def status(item: ActionItem, *, today: date, local_done: date | None = None) -> ActionStatus:
@@ -32,3 +34,35 @@ def carried_over(items: Iterable[ActionItem], *, today: date) -> list[ActionItem
     """Open items for the next meeting's review: overdue first (oldest due first), then by due."""
     open_items = [i for i in items if i.done_at is None]
     return sorted(open_items, key=lambda i: (today <= i.due, i.due, i.id))
+
+
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def parse_due(text: str, *, today: date) -> date:
+    """A due date from ``YYYY-MM-DD``: a real date, today or later (``today`` is local)."""
+    match = _DATE.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput("bad due date {value}: use YYYY-MM-DD", value=shown(text, 20))
+    try:
+        due = date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise InvalidInput("impossible date {day}", day=match.group(0)) from None
+    if due < today:
+        raise InvalidInput("due date {due} is in the past", due=due.isoformat())
+    return due
+
+
+@dataclass(frozen=True, slots=True)
+class OpenActions:
+    """The council's open action items as `/actions` shows them: overdue first."""
+
+    items: tuple[ActionItem, ...]
+    departments: tuple[Department, ...]
+    today: date  # the council's local date, which decides what is overdue
+
+    def code(self, department_id: int) -> str:
+        return next((d.code for d in self.departments if d.id == department_id), "")
+
+    def overdue(self, item: ActionItem) -> bool:
+        return status(item, today=self.today) is ActionStatus.OVERDUE

@@ -14,6 +14,12 @@ Claiming a group reminder of a meeting past its agenda deadline also closes that
 claim's transaction. Each job is claimed by one worker at a time and a closed agenda is not
 closed again, so this happens exactly once across restarts and instances; the agenda-deadline
 reminder to the group carries the final agenda to post.
+
+Open action items get notices through the same jobs (see `meetings.reminders.action_reminders`):
+one to each owning CIO before the due date, and once overdue one to each owning CIO plus an
+escalation to each chair, keyed ``action:{id}:{due|overdue}:{date}:{chat|chair}:{telegram id}``.
+At claim time the notice is dropped if the item is done, its newest notice is another one, or
+the recipient no longer owns it or chairs the council.
 """
 
 from __future__ import annotations
@@ -24,9 +30,15 @@ from datetime import datetime, timedelta
 
 from meetings import agenda, services
 from meetings.agenda import Agenda
-from meetings.model import Council, Meeting
+from meetings.model import ActionItem, Council, Meeting, Member, Role
 from meetings.ports import AuditEntry, Job, UnitOfWork
-from meetings.reminders import Reminder, ReminderKind, agenda_deadline, reminders_due
+from meetings.reminders import (
+    Reminder,
+    ReminderKind,
+    action_reminder_due,
+    agenda_deadline,
+    reminders_due,
+)
 from meetings.scheduling import to_local
 
 JOB_KIND = "reminder"
@@ -46,6 +58,10 @@ class Delivery:
     when: str  # the meeting's start, local to the council, e.g. "2025-06-12 14:30"
     deadline: str  # the agenda deadline, same format
     final_agenda: Agenda | None = None  # the agenda-deadline reminder to the group: post this
+    action: str = ""  # action notices: the item ("A7"), its department's code, due date, text
+    department: str = ""
+    due: str = ""
+    text: str = ""
 
 
 def _lookahead(council: Council) -> timedelta:
@@ -69,12 +85,13 @@ async def plan_reminders(uow: UnitOfWork, *, now: datetime) -> int:
         for council in await uow.councils.list():
             if not council.active or council.chat_id is None:
                 continue
+            members = await uow.members.list(council.id)
+            added += await _plan_actions(uow, council, members, now)
             meetings = await uow.meetings.list(council.id, since=now,
                                                until=now + _lookahead(council))
             reminders = _newest_due(meetings, council, now)
             if not reminders:
                 continue
-            members = await uow.members.list(council.id)
             # The group is keyed by role, not id: a supergroup migration changes the chat id,
             # and the new id must not make already-sent reminders look unsent.
             recipients = [("group", council.chat_id), *sorted(
@@ -89,6 +106,33 @@ async def plan_reminders(uow: UnitOfWork, *, now: datetime) -> int:
                                  "kind": reminder.kind.value, "reminder": reminder.dedupe_key,
                                  "chat_id": chat_id, "group": suffix == "group"})
         await uow.commit()
+    return added
+
+
+def _action_recipients(item: ActionItem, kind: ReminderKind,
+                       members: Sequence[Member]) -> list[tuple[str, int]]:
+    """Who hears of an item: its department's CIO; once overdue, the chair as well."""
+    owners = [("chat", m.telegram_id) for m in members
+              if m.role is Role.CIO and m.department_id == item.department_id]
+    chairs = [("chair", m.telegram_id) for m in members if m.role is Role.CHAIR]
+    chosen = owners + chairs if kind is ReminderKind.ACTION_OVERDUE else owners
+    return sorted((who, chat_id) for who, chat_id in chosen if chat_id is not None)
+
+
+async def _plan_actions(uow: UnitOfWork, council: Council, members: Sequence[Member],
+                        now: datetime) -> int:
+    added = 0
+    for item in await uow.actions.list(council.id):
+        notice = action_reminder_due(item, council, now=now)
+        if notice is None:
+            continue
+        for who, chat_id in _action_recipients(item, notice.kind, members):
+            kind = (ReminderKind.ACTION_ESCALATION if who == "chair" else notice.kind)
+            added += await uow.jobs.enqueue(
+                kind=JOB_KIND, dedupe_key=f"{notice.dedupe_key}:{who}:{chat_id}",
+                run_at=notice.due_at,
+                payload={"council_id": council.id, "action_id": item.id, "kind": kind.value,
+                         "reminder": notice.dedupe_key, "chat_id": chat_id, "group": False})
     return added
 
 
@@ -113,6 +157,8 @@ async def claim_deliveries(uow: UnitOfWork, *, now: datetime, worker: str,
 async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None:
     """The job as a delivery, or None when its reminder is no longer the one to send."""
     payload = job.payload
+    if "action_id" in payload:
+        return await _action_delivery(uow, job, now)
     council = await uow.councils.get(int(payload["council_id"]))
     meeting = await uow.meetings.get(int(payload["meeting_id"]))
     if council is None or meeting is None or not council.active:
@@ -141,6 +187,30 @@ async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None
         .strftime(_LOCAL_FORMAT),
         final_agenda=final,
     )
+
+
+async def _action_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None:
+    """An action notice, or None once the item is done, its news has moved on (due soon ->
+    overdue), or the recipient no longer owns the item or chairs the council."""
+    payload = job.payload
+    council = await uow.councils.get(int(payload["council_id"]))
+    item = await uow.actions.get(int(payload["action_id"]))
+    if council is None or item is None or not council.active:
+        return None
+    notice = action_reminder_due(item, council, now=now)
+    if notice is None or notice.dedupe_key != payload["reminder"]:
+        return None
+    kind = ReminderKind(payload["kind"])
+    chat_id = int(payload["chat_id"])
+    recipients = _action_recipients(item, notice.kind, await uow.members.list(council.id))
+    who = "chair" if kind is ReminderKind.ACTION_ESCALATION else "chat"
+    if (who, chat_id) not in recipients:
+        return None
+    department = await uow.departments.get(item.department_id)
+    return Delivery(job_id=job.id, attempts=job.attempts, chat_id=chat_id, kind=kind,
+                    language=council.language, council=council.name, when="", deadline="",
+                    action=f"A{item.id}", department=department.code if department else "",
+                    due=item.due.isoformat(), text=item.text)
 
 
 async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,

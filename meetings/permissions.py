@@ -59,8 +59,8 @@ ALLOWED: Mapping[Act, frozenset[Role]] = {
     Act.OPEN_VOTE: _CHAIR,
     Act.VOTE: _CIO,
     Act.ASSIGN_ACTION: _OFFICE,
-    # The owning department's CIO may also complete an action: see may_complete_action().
-    Act.COMPLETE_ACTION: _OFFICE,
+    # A CIO completes only their own department's actions: see may_complete_action().
+    Act.COMPLETE_ACTION: _OFFICE | _CIO,
     Act.APPROVE_MINUTES: _CHAIR,
     Act.EXPORT: _OFFICE,
     Act.SET_LANGUAGE: _CHAIR,
@@ -73,6 +73,7 @@ _REFUSALS = {
     _CHAIR: template("only the chair may do this"),
     _OFFICE: template("only the chair or the secretariat may do this"),
     _CIO: template("only department CIOs may do this"),
+    _OFFICE | _CIO: template("only the chair, the secretariat or department CIOs may do this"),
     frozenset({Role.CIO, Role.EXPERT}): template("only CIOs and experts may do this"),
     _EVERYONE: template("only council members may do this"),
 }
@@ -94,11 +95,9 @@ def require(member: Member | None, act: Act) -> Member:
 
 def may_complete_action(member: Member | None, owner_department_id: int) -> bool:
     """The chair, the secretariat, or the CIO of the owning department."""
-    if member is None:
+    if member is None or not can(member.role, Act.COMPLETE_ACTION):
         return False
-    if can(member.role, Act.COMPLETE_ACTION):
-        return True
-    return member.role is Role.CIO and member.department_id == owner_department_id
+    return member.role is not Role.CIO or member.department_id == owner_department_id
 
 
 def acts_for(role: Role | None) -> list[Act]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
-from meetings.model import NEW, Council, Meeting, MeetingState
+from meetings.model import NEW, ActionItem, Council, Meeting, MeetingState
 from meetings.scheduling import to_local, to_utc
 
 
@@ -25,6 +25,9 @@ class ReminderKind(StrEnum):
     AGENDA_DEADLINE = "agenda_deadline"  # proposals close
     DAY_BEFORE = "day_before"
     HOUR_BEFORE = "hour_before"
+    ACTION_DUE = "action_due"  # to the owning CIO, before the due date
+    ACTION_OVERDUE = "action_overdue"  # to the owning CIO, the day after it
+    ACTION_ESCALATION = "action_escalation"  # to the chair, with the overdue notice
 
 
 _KIND_ORDER = {kind: position for position, kind in enumerate(ReminderKind)}
@@ -102,3 +105,44 @@ def reminders_due(
         if since < reminder.due_at <= now
     ]
     return sorted(due, key=lambda r: (r.due_at, r.meeting_id, _KIND_ORDER[r.kind]))
+
+
+# Action items: the owner hears 3 days before the due date and again the morning after it, when
+# it is overdue (the chair is told then too). Both at 09:00 local: a due date has no time of its
+# own, and the start of the working day is when a notice gets read.
+ACTION_NOTICE_DAYS = 3
+ACTION_NOTICE_TIME = time(9, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionNotice:
+    kind: ReminderKind  # ACTION_DUE or ACTION_OVERDUE (which also escalates to the chair)
+    action_id: int
+    due_at: datetime  # aware UTC
+    dedupe_key: str
+
+
+def action_reminders(item: ActionItem, council: Council) -> list[ActionNotice]:
+    """The due-soon and overdue notices of an open item (none once done), earliest first.
+
+    The key names the due date, so should the date ever change the notices are new ones:
+    ``action:7:due:2027-03-11``.
+    """
+    if item.id == NEW:
+        raise ValueError("an action item needs its stored id before it gets reminders")
+    if item.done_at is not None:
+        return []
+    notices = [(ReminderKind.ACTION_DUE, "due", item.due - timedelta(days=ACTION_NOTICE_DAYS)),
+               (ReminderKind.ACTION_OVERDUE, "overdue", item.due + timedelta(days=1))]
+    return [ActionNotice(kind, item.id,
+                     to_utc(datetime.combine(day, ACTION_NOTICE_TIME), council.timezone),
+                     f"action:{item.id}:{name}:{item.due.isoformat()}")
+            for kind, name, day in notices]
+
+
+def action_reminder_due(item: ActionItem, council: Council, *,
+                        now: datetime) -> ActionNotice | None:
+    """The newest notice of ``item`` that is due by ``now``: after downtime, or for an item
+    assigned close to its date, "due soon" is not sent once "overdue" is the news."""
+    due = [r for r in action_reminders(item, council) if r.due_at <= now]
+    return due[-1] if due else None

@@ -27,6 +27,8 @@ from meetings.errors import (
     UnknownMember,
 )
 from meetings.model import (
+    ActionItem,
+    ActionStatus,
     AgendaItem,
     AgendaState,
     Council,
@@ -40,7 +42,7 @@ from meetings.model import (
     Role,
     Series,
 )
-from meetings.permissions import Act, require
+from meetings.permissions import Act, may_complete_action, require
 from meetings.ports import AuditEntry, UnitOfWork
 from meetings.reminders import agenda_deadline
 from meetings.text import TEXT_MAX, clean, department_code, optional, shown
@@ -643,3 +645,73 @@ async def agenda_of(uow: UnitOfWork, council: Council, meeting: Meeting, *,
         review=tuple(actions.carried_over(await uow.actions.list(council.id), today=today)),
         today=today,
     )
+
+
+# --- action items -------------------------------------------------------------------------------
+
+def _today(council: Council, now: datetime) -> date:
+    """The council's local date: due dates and lateness are judged where the council sits."""
+    return scheduling.to_local(now, council.timezone).date()
+
+
+async def assign_action(
+    uow: UnitOfWork, council_id: int, *, code: str, due: str, text: str, actor: Actor,
+    now: datetime,
+) -> tuple[ActionItem, Department]:
+    """The office gives a department an action item due on a local date, today or later.
+
+    It is linked to the meeting in progress, if any: that is where actions are agreed. Between
+    meetings it belongs to none (``meeting_id`` None) rather than to a guessed one; the review at
+    every following meeting lists it either way.
+    """
+    authorise(actor, Act.ASSIGN_ACTION)
+    text = clean(text, field="action", max_length=TEXT_MAX)
+    async with uow:
+        council = await _council(uow, council_id)
+        due_day = actions.parse_due(due, today=_today(council, now))
+        department = await _department(uow, council_id, code)
+        running = [m for m in await uow.meetings.list(council_id, since=now - 2 * _DAY)
+                   if m.state is MeetingState.IN_PROGRESS]
+        meeting_id = min(running, key=lambda m: m.starts_at).id if running else None
+        item = await uow.actions.add(ActionItem(council_id, department.id, text, due_day, now,
+                                                meeting_id=meeting_id))
+        await _audit(uow, council_id, actor, "action.assign", now, item=item.id,
+                     department=department.code, due=due_day.isoformat(), meeting=meeting_id)
+        await uow.commit()
+    return item, department
+
+
+async def complete_action(
+    uow: UnitOfWork, council_id: int, action_id: int, *, note: str, actor: Actor, now: datetime
+) -> tuple[ActionItem, ActionStatus]:
+    """The owning department's CIO or the office marks an item done; says on time or late."""
+    note = optional(note, field="note", max_length=TEXT_MAX)
+    async with uow:
+        council = await _council(uow, council_id)
+        item = await uow.actions.get(action_id)
+        if item is None or item.council_id != council_id:
+            raise NotFound("no action item A{id} in this council", id=action_id)
+        if isinstance(actor, Member) and not may_complete_action(actor, item.department_id):
+            raise NotAllowed("only the owning department's CIO, the chair or the secretariat "
+                             "may complete action A{id}", id=action_id)
+        done = await uow.actions.update(actions.complete(item, now=now, note=note))
+        today = _today(council, now)
+        verdict = actions.status(done, today=today, local_done=today)
+        await _audit(uow, council_id, actor, "action.done", now, item=item.id,
+                     status=verdict.value)
+        await uow.commit()
+    return done, verdict
+
+
+async def open_actions(uow: UnitOfWork, council_id: int, *, now: datetime,
+                       code: str | None = None) -> actions.OpenActions:
+    """The council's open action items, overdue first; only one department's when given."""
+    async with uow:
+        council = await _council(uow, council_id)
+        department = await _department(uow, council_id, code) if code is not None else None
+        today = _today(council, now)
+        items = actions.carried_over(await uow.actions.list(council_id), today=today)
+        return actions.OpenActions(
+            items=tuple(i for i in items if department is None or i.department_id == department.id),
+            departments=tuple(await uow.departments.list(council_id)),
+            today=today)

@@ -67,6 +67,11 @@ COMMANDS = [
             N_("defer an agenda item to the following meeting")),
     Command("reject", handlers.reject, Act.DECIDE_AGENDA, N_("reject an agenda item")),
     Command("major", handlers.major, Act.DECIDE_AGENDA, N_("mark an agenda item as a major issue")),
+    Command("action", handlers.action, Act.ASSIGN_ACTION,
+            N_("give a department an action item")),
+    # The owning CIO may complete too, which only the use case can tell: see may_complete_action.
+    Command("done", handlers.done, Act.COMPLETE_ACTION, N_("mark an action item done")),
+    Command("actions", handlers.actions, Act.VIEW, N_("open action items, overdue first")),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
 ]
 

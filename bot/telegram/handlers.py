@@ -9,10 +9,18 @@ from telegram.error import BadRequest
 
 from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest, Reply
-from bot.telegram.render import agenda_text, meeting_line, proposals_line, role_name, roster, when
+from bot.telegram.render import (
+    actions_text,
+    agenda_text,
+    meeting_line,
+    proposals_line,
+    role_name,
+    roster,
+    when,
+)
 from meetings import services
 from meetings.errors import InvalidInput, UnknownMember
-from meetings.model import AgendaState, Member, Role
+from meetings.model import ActionStatus, AgendaState, Member, Role
 from meetings.permissions import Act, require
 
 
@@ -241,6 +249,38 @@ async def major(req: ChatRequest) -> str:
     return req.t("Agenda #{id} is a major issue: {title}", id=item.id, title=item.title)
 
 
+async def action(req: ChatRequest) -> str:
+    """/action <CODE> <YYYY-MM-DD> <text>: the office gives a department an action item."""
+    code, due, text = req.args(3, usage=N_("/action <CODE> <YYYY-MM-DD> <text>"))
+    item, department = await services.assign_action(
+        req.uow(), req.council.id, code=code, due=due, text=text, actor=_member(req),
+        now=req.now)
+    return req.t("Action A{id} for {code}, due {due}: {text}", id=item.id, code=department.code,
+                 due=item.due.isoformat(), text=item.text)
+
+
+_COMPLETED = {ActionStatus.DONE_ON_TIME: N_("Action A{id} done on time (due {due})."),
+              ActionStatus.DONE_LATE: N_("Action A{id} done late (due {due}).")}
+
+
+async def done(req: ChatRequest) -> str:
+    """/done <action> [note]: the owning CIO or the office marks an action item done."""
+    usage = N_("/done <action id> [note]")
+    action_id, *note = req.args(2, usage=usage, at_least=1)
+    item, verdict = await services.complete_action(
+        req.uow(), req.council.id, _action_id(action_id, usage), note=" ".join(note),
+        actor=_member(req), now=req.now)
+    return req.t(_COMPLETED[verdict], id=item.id, due=item.due.isoformat())
+
+
+async def actions(req: ChatRequest) -> str:
+    """/actions [CODE]: open action items, overdue first, of one department when given."""
+    given = req.args(1, usage=N_("/actions [CODE]"), at_least=0)
+    found = await services.open_actions(req.env.database.uow(), req.council.id, now=req.now,
+                                        code=given[0] if given else None)
+    return actions_text(req, found)
+
+
 async def lang(req: ChatRequest) -> str:
     """/lang <en|zh>: sets the council's language."""
     (language,) = req.args(1, usage=N_("/lang <en|zh>"))
@@ -262,6 +302,11 @@ def _id(text: str, usage: str) -> int:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
         raise InvalidInput("usage: {usage}", usage=usage)
     return int(digits)
+
+
+def _action_id(text: str, usage: str) -> int:
+    """An action id as the bot shows it: `7` or `A7`."""
+    return _id(text[1:] if text[:1] in ("A", "a") else text, usage)
 
 
 def _number(text: str, usage: str) -> int:

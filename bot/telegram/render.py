@@ -8,6 +8,7 @@ from babel.dates import format_datetime
 
 from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest
+from meetings.actions import OpenActions
 from meetings.agenda import Agenda
 from meetings.model import (
     ActionItem,
@@ -145,14 +146,23 @@ def _item_title(agenda: Agenda, item: AgendaItem) -> str:
 def review_lines(language: str, agenda: Agenda) -> list[str]:
     """The standing item: the council's open action items, overdue ones first."""
     lines = [translate(language, "Standing item: review of open action items")]
-    lines.extend(f"• {_action_line(language, agenda, action)}" for action in agenda.review)
+    lines.extend(f"• {action_line(language, agenda, action)}" for action in agenda.review)
     if not agenda.review:
         lines.append("• " + translate(language, "none"))
     return lines
 
 
-def _action_line(language: str, agenda: Agenda, action: ActionItem) -> str:
+def action_line(language: str, agenda: Agenda | OpenActions, action: ActionItem) -> str:
     message = (N_("A{id} {code}, due {due}, overdue: {text}") if agenda.overdue(action)
                else N_("A{id} {code}, due {due}: {text}"))
     return translate(language, message, id=action.id, code=agenda.code(action.department_id),
                      due=action.due.isoformat(), text=action.text)
+
+
+def actions_text(req: ChatRequest, found: OpenActions) -> str:
+    """/actions: open items, overdue first, one line each (the same line as the review's)."""
+    if not found.items:
+        return req.t("No open action items.")
+    lines = [req.t("Open action items:")]
+    lines.extend(f"• {action_line(req.language, found, item)}" for item in found.items)
+    return "\n".join(lines)

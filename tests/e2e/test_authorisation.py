@@ -30,12 +30,17 @@ ARGUMENTS = {
     "defer": "#1",
     "reject": "1",
     "major": "1",
+    "action": "EPB 2027-01-15 Publish the data catalogue",
+    "done": "A1",
+    "actions": "EPB",
     "lang": "zh",
 }
 REFUSALS = {
     frozenset({Role.CIO}): "only department CIOs may do this",
     frozenset({Role.CHAIR}): "only the chair may do this",
     frozenset({Role.CHAIR, Role.SECRETARY}): "only the chair or the secretariat may do this",
+    frozenset({Role.CHAIR, Role.SECRETARY, Role.CIO}):
+        "only the chair, the secretariat or department CIOs may do this",
 }
 
 
@@ -48,6 +53,8 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
         # Agenda item #1, and a later meeting for it to be deferred to.
         await council.command(council.chair, "/schedule 2027-03-17 09:30 Follow-up")
         await council.command(council.cios["EPB"], "/propose Shared data catalogue")
+        # Action A1, owned by EPB: only its CIO and the office may complete it.
+        await council.command(council.secretary, "/action EPB 2027-01-15 Publish the catalogue")
         yield council
 
 
@@ -72,9 +79,10 @@ async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
                         else REFUSALS[frozenset(r for r in Role if can(r, command.act))])
             assert (command.name, role, reply) == (command.name, role, expected)
             refused += 1
-    # 5 office commands x 4 roles, 6 chair-only x 5, /propose x 5 (all but the CIO),
-    # 3 for members x 1 (the stranger)
-    assert refused == 58
+    # 6 office commands x 4 roles, 6 chair-only x 5, /propose x 5 (all but the CIO),
+    # /done x 3 (expert, observer, stranger; the owner is checked in its use case, tested
+    # below), 5 for members x 1 (the stranger)
+    assert refused == 66
     assert snapshot(migrated_url) == before
 
 
@@ -91,3 +99,19 @@ async def test_allowed_roles_are_not_refused(chat: CouncilChat) -> None:
     assert await chat.command(chat.chair, "/reject 2") == (
         "Agenda #2 rejected: Open data platform")
     assert await chat.command(chat.chair, "/lang zh") == "语言已设置为中文。"
+
+
+async def test_only_the_owner_and_the_office_complete_an_action(chat: CouncilChat,
+                                                                migrated_url: str) -> None:
+    """Members who neither own the item nor run the office are refused, and nothing changes."""
+    before = snapshot(migrated_url)
+    for user in (chat.expert, chat.cios["EDU"]):  # an expert and an observer
+        assert await chat.command(user, "/done A1") == (
+            "only the chair, the secretariat or department CIOs may do this")
+    assert await chat.command(chat.cios["MSB"], "/done A1") == (
+        "only the owning department's CIO, the chair or the secretariat may complete action A1")
+    assert snapshot(migrated_url) == before
+    assert await chat.command(chat.cios["EPB"], "/done A1") == (
+        "Action A1 done on time (due 2027-01-15).")
+    assert (await chat.command(chat.secretary, "/action MSB 2027-01-16 Merge portals")
+            ).startswith("Action A2 for MSB")

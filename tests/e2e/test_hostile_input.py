@@ -51,6 +51,23 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
         ("/agenda 99999", "no meeting 99999 in this council"),
         ("/agenda #x", "usage: /agenda [meeting id]"),
         ("/agenda", "No meeting is scheduled. The chair can set a series with /cadence."),
+        ("/action EPB 2027-02-30 Publish", "impossible date 2027-02-30"),
+        ("/action EPB 2026-11-24 Publish", "due date 2026-11-24 is in the past"),
+        ("/action EPB tomorrow Publish", "bad due date 'tomorrow': use YYYY-MM-DD"),
+        ("/action XYZ 2027-01-15 Publish", "no department with code 'XYZ'"),
+        ("/action EPB 2027-01-15 " + "x" * 100_000,
+         "action is too long (100000 characters, at most 4000)"),
+        ("/action EPB 2027-01-15 \x00\u202e\x07", "action is empty"),
+        ("/action EPB 2027-01-15", "usage: /action <CODE> <YYYY-MM-DD> <text>"),
+        ("/done 99999", "no action item A99999 in this council"),
+        ("/done A99999 " + "n" * 100_000, "note is too long (100000 characters, at most 4000)"),
+        ("/done A-1", "usage: /done <action id> [note]"),
+        ("/done ²", "usage: /done <action id> [note]"),
+        ("/done 1" + "0" * 30, "usage: /done <action id> [note]"),
+        ("/done", "usage: /done <action id> [note]"),
+        ("/actions XYZ", "no department with code 'XYZ'"),
+        ("/actions E\x00", "department code 'E\\x00' must be 1-16 letters or digits"),
+        ("/actions", "No open action items."),
     ],
 )
 async def test_bad_input_gets_a_specific_reply(chat: CouncilChat, text: str, reply: str) -> None:
@@ -87,6 +104,15 @@ async def test_hostile_proposals_are_stored_as_text(chat: CouncilChat) -> None:
     assert f"#1 {title} (EPB) — proposed\n    line one\n    BEGIN:VEVENT" in shown
 
 
+async def test_hostile_actions_are_stored_as_text(chat: CouncilChat) -> None:
+    """An action's RTL text, emoji, formula and SQL-looking text survive as typed."""
+    text = "=HYPERLINK(\"x\") وزارة 🏛️ '); DROP TABLE action_items;--"
+    reply = await chat.command(chat.secretary, f"/action EPB 2027-01-15 {text}\x00")
+    assert reply == f"Action A1 for EPB, due 2027-01-15: {text}"
+    assert await chat.command(chat.cios["MSB"], "/actions") == (
+        f"Open action items:\n• A1 EPB, due 2027-01-15: {text}")
+
+
 async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> None:
     """Names with RTL text, emoji and SQL-looking text are stored and shown as typed."""
     name = "وزارة 🏛️ '); DROP TABLE departments;--"
@@ -104,7 +130,8 @@ async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> 
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(command=st.sampled_from(["department", "role", "cadence", "schedule", "reschedule",
                                 "cancel", "lang", "join", "next", "setup", "propose", "agenda",
-                                "accept", "defer", "reject", "major"]),
+                                "accept", "defer", "reject", "major", "action", "done",
+                                "actions"]),
        argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
                         max_size=300))
 async def test_arbitrary_arguments_never_crash(chat: CouncilChat, command: str,

@@ -17,7 +17,8 @@ EXPECTED = {
     Role.SECRETARY: {Act.ADD_DEPARTMENT, Act.SET_CADENCE, Act.SCHEDULE, Act.RUN_MEETING,
                      Act.RECORD_ATTENDANCE, Act.TAKE_NOTE, Act.UNDO, Act.ASSIGN_ACTION,
                      Act.COMPLETE_ACTION, Act.EXPORT, Act.VIEW},
-    Role.CIO: {Act.PROPOSE, Act.MARK_HERE, Act.TAKE_NOTE, Act.VOTE, Act.VIEW},
+    Role.CIO: {Act.PROPOSE, Act.MARK_HERE, Act.TAKE_NOTE, Act.VOTE, Act.COMPLETE_ACTION,
+               Act.VIEW},
     Role.EXPERT: {Act.MARK_HERE, Act.TAKE_NOTE, Act.VIEW},
     Role.OBSERVER: {Act.TAKE_NOTE, Act.VIEW},
 }
