@@ -11,7 +11,7 @@ import pytest
 from meetings import outbox, services
 from meetings.audit import verify
 from meetings.errors import InvalidInput, InvalidState, NotAllowed, NotFound, UnknownDepartment
-from meetings.model import ActionItem, ActionStatus, Council, MeetingState, Member, Role
+from meetings.model import ActionItem, ActionStatus, Council, MeetingState, Member
 from meetings.reminders import ReminderKind, action_reminders
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -24,32 +24,6 @@ NINE_AM = timedelta(hours=1)  # 09:00 in Shanghai is 01:00 UTC
 
 def local_nine(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + NINE_AM
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
-
-
-@pytest.fixture
-async def council(uow: FakeUnitOfWork) -> Council:
-    created = await services.create_council(uow, name="Riverside CIO Council", actor=CLI,
-                                            now=NOW, chat_id=GROUP)
-    for code in ("EPB", "MSB"):
-        await services.add_department(uow, created.id, code=code, name=code, actor=CLI, now=NOW)
-    return created
-
-
-@pytest.fixture
-async def people(uow: FakeUnitOfWork, council: Council) -> dict[str, Member]:
-    made = {}
-    for key, role, department in [("chair", Role.CHAIR, None), ("secretary", Role.SECRETARY, None),
-                                  ("EPB", Role.CIO, "EPB"), ("MSB", Role.CIO, "MSB"),
-                                  ("expert", Role.EXPERT, None)]:
-        made[key] = await services.add_member(uow, council.id, name=key, role=role, actor=CLI,
-                                              now=NOW, department=department,
-                                              telegram_id=len(made) + 10)
-    return made
 
 
 async def assign(uow: FakeUnitOfWork, council: Council, actor: Member | services.Operator,

@@ -28,7 +28,6 @@ from meetings.model import (
     MeetingKind,
     MeetingState,
     Member,
-    Role,
 )
 from meetings.reminders import ReminderKind
 from tests.unit.fakes import FakeUnitOfWork
@@ -39,31 +38,6 @@ GROUP = -100777
 # Thursday 14 January 2027, 14:30 in Shanghai; proposals close three days before.
 JANUARY = datetime(2027, 1, 14, 6, 30, tzinfo=UTC)
 DEADLINE = JANUARY - timedelta(days=3)
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
-
-
-@pytest.fixture
-async def council(uow: FakeUnitOfWork) -> Council:
-    created = await services.create_council(uow, name="Riverside CIO Council", actor=CLI,
-                                            now=NOW, chat_id=GROUP)
-    for code in ("EPB", "MSB"):
-        await services.add_department(uow, created.id, code=code, name=code, actor=CLI, now=NOW)
-    return created
-
-
-@pytest.fixture
-async def people(uow: FakeUnitOfWork, council: Council) -> dict[str, Member]:
-    made = {}
-    for key, role, department in [("chair", Role.CHAIR, None), ("secretary", Role.SECRETARY, None),
-                                  ("EPB", Role.CIO, "EPB"), ("MSB", Role.CIO, "MSB")]:
-        made[key] = await services.add_member(uow, council.id, name=key, role=role, actor=CLI,
-                                              now=NOW, department=department,
-                                              telegram_id=len(made) + 10)
-    return made
 
 
 @pytest.fixture
@@ -253,7 +227,7 @@ async def test_claiming_the_deadline_reminder_closes_the_agenda_once(
     item = await propose(uow, council, people["EPB"], "Open data")
     await services.decide_item(uow, council.id, item.id, state=AgendaState.ACCEPTED,
                                actor=CLI, now=NOW)
-    assert await outbox.plan_reminders(uow, now=DEADLINE) == 5
+    assert await outbox.plan_reminders(uow, now=DEADLINE) == 6  # the group and five members
     deliveries = await outbox.claim_deliveries(uow, now=DEADLINE, worker="w1", limit=10)
 
     [group] = [d for d in deliveries if d.chat_id == GROUP]
