@@ -242,7 +242,7 @@ async def test_claiming_the_deadline_reminder_closes_the_agenda_once(
         uow.live.table("jobs_claimed").clear()
         await uow.commit()
     again = await outbox.claim_deliveries(uow, now=DEADLINE, worker="w2", limit=10)
-    assert len(again) == 5
+    assert len(again) == 6
     assert [e.action for e in uow.rows("audit")].count("agenda.close") == 1
     assert verify(uow.rows("audit")) == []
 
