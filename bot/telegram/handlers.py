@@ -147,7 +147,7 @@ async def reschedule(req: ChatRequest) -> str:
     usage = N_("/reschedule <meeting id> <YYYY-MM-DD HH:MM>")
     meeting_id, day, clock = req.args(3, usage=usage)
     moved = await services.reschedule_meeting(
-        req.uow(), req.council.id, _number(meeting_id, usage), local_start=f"{day} {clock}",
+        req.uow(), req.council.id, _id(meeting_id, usage), local_start=f"{day} {clock}",
         actor=_member(req), now=req.now)
     return req.t("Moved: {meeting}", meeting=meeting_line(req, req.council, moved))
 
@@ -157,7 +157,7 @@ async def cancel(req: ChatRequest) -> str:
     usage = N_("/cancel <meeting id>")
     (meeting_id,) = req.args(1, usage=usage)
     cancelled = await services.cancel_meeting(req.uow(), req.council.id,
-                                              _number(meeting_id, usage), actor=_member(req),
+                                              _id(meeting_id, usage), actor=_member(req),
                                               now=req.now)
     return req.t("Cancelled: {meeting}", meeting=meeting_line(req, req.council, cancelled))
 
@@ -307,10 +307,3 @@ def _id(text: str, usage: str) -> int:
 def _action_id(text: str, usage: str) -> int:
     """An action id as the bot shows it: `7` or `A7`."""
     return _id(text[1:] if text[:1] in ("A", "a") else text, usage)
-
-
-def _number(text: str, usage: str) -> int:
-    digits = text.lstrip("#MmAa")
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
-        raise InvalidInput("usage: {usage}", usage=usage)
-    return int(digits)
