@@ -21,8 +21,9 @@ import telegram
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.i18n import N_, translate
-from bot.telegram.render import final_agenda_text, split_text
+from bot.telegram.render import final_agenda_text, result_text, split_text
 from meetings import outbox
+from meetings.conduct import Result
 from meetings.outbox import Delivery
 from meetings.ports import Clock, UnitOfWork
 from meetings.reminders import ReminderKind
@@ -48,6 +49,9 @@ TEXTS = {
         "Send /done {action} when it is done; the chair has been told."),
     ReminderKind.ACTION_ESCALATION: N_(
         "⚠️ {council}: action {action} of {department} is overdue (due {due}): {text}"),
+    ReminderKind.VOTE_REMINDER: N_(
+        "🗳 {council}: your department has not voted on circular vote {action} yet: {text}\n"
+        "It closes at {due}. Send /vote {action} yes|no|abstain."),
 }
 
 MAX_ATTEMPTS = 5
@@ -69,6 +73,8 @@ class TickReport:
 
 
 def reminder_text(delivery: Delivery) -> str:
+    if delivery.result is not None:
+        return result_text(delivery.language, delivery.result.count)
     if delivery.final_agenda is not None:
         return final_agenda_text(delivery.language, delivery.council, delivery.when,
                                  delivery.final_agenda)
@@ -137,6 +143,8 @@ class Reminders:
             # retry sends them all again (at least once, like every reminder).
             for piece in split_text(reminder_text(delivery)):
                 await self._bot.send_message(delivery.chat_id, piece)
+            if delivery.result is not None:
+                await self._retire_buttons(delivery.language, delivery.result)
         except Forbidden as err:
             # The person never started the bot or blocked it: nothing we can do, nothing wrong.
             log.info("reminder %s not sent to %s: %s", delivery.job_id, delivery.chat_id, err)
@@ -159,6 +167,19 @@ class Reminders:
                         exc_info=True)
             return await self._finish(delivery, f"{type(err).__name__}: {err}", retry_at)
         return await self._finish(delivery, None, None)
+
+    async def _retire_buttons(self, language: str, result: Result) -> None:
+        """A circular vote closed by its deadline: its own message shows the result, without
+        the buttons (a courtesy: the result itself has been posted)."""
+        motion = result.count.motion
+        if motion.chat_id is None or motion.message_id is None:
+            return
+        try:
+            await self._bot.edit_message_text(
+                result_text(language, result.count),
+                chat_id=motion.chat_id, message_id=motion.message_id)
+        except telegram.error.TelegramError:
+            log.info("could not retire the buttons of M%s", motion.id, exc_info=True)
 
     async def _finish(self, delivery: Delivery, error: str | None,
                       retry_at: datetime | None) -> Outcome:

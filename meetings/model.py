@@ -171,6 +171,9 @@ class Meeting:
     # moving or cancelling it never makes the series produce it again.
     occurrence: date | None = None
     moved_reason: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    topic_id: int | None = None  # the agenda item under discussion while the meeting runs
     id: int = NEW
 
 
@@ -189,8 +192,11 @@ class AgendaItem:
 
 @dataclass(frozen=True, slots=True)
 class Attendance:
+    """A department's attendance at a meeting; an expert or observer who attends has a record
+    of their own with no department."""
+
     meeting_id: int
-    department_id: int
+    department_id: int | None
     status: AttendanceStatus
     member_id: int | None = None
     proxy_name: str = ""
@@ -233,6 +239,16 @@ class Motion:
     closes_at: datetime | None = None  # circular votes close themselves here
     state: MotionState = MotionState.OPEN
     closed_at: datetime | None = None
+    # The group message showing the live count (and, once closed, the result).
+    chat_id: int | None = None
+    message_id: int | None = None
+    # The result as declared at close; anyone can recount it from the ballots.
+    eligible: int | None = None
+    yes: int | None = None
+    no: int | None = None
+    abstain: int | None = None
+    passed: bool | None = None
+    digest: str = ""
     id: int = NEW
 
 

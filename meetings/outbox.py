@@ -20,6 +20,12 @@ one to each owning CIO before the due date, and once overdue one to each owning 
 escalation to each chair, keyed ``action:{id}:{due|overdue}:{date}:{chat|chair}:{telegram id}``.
 At claim time the notice is dropped if the item is done, its newest notice is another one, or
 the recipient no longer owns it or chairs the council.
+
+Circular votes use them too: a day before the deadline (halfway, for a shorter vote) each CIO
+whose department has not voted is reminded privately, keyed ``motion:{id}:remind:{telegram id}``
+and dropped at claim time if they have voted meanwhile; at the deadline one job,
+``motion:{id}:close``, closes the vote in the claim's transaction and posts the result, so it is
+closed once across instances (or not at all by it, if the chair closed it first).
 """
 
 from __future__ import annotations
@@ -28,9 +34,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from meetings import agenda, services
+from meetings import agenda, conduct, services
 from meetings.agenda import Agenda
-from meetings.model import ActionItem, Council, Meeting, Member, Role
+from meetings.conduct import Result
+from meetings.model import (
+    ActionItem,
+    Council,
+    Meeting,
+    Member,
+    Motion,
+    MotionKind,
+    MotionState,
+    Role,
+)
 from meetings.ports import AuditEntry, Job, UnitOfWork
 from meetings.reminders import (
     Reminder,
@@ -62,6 +78,7 @@ class Delivery:
     department: str = ""
     due: str = ""
     text: str = ""
+    result: Result | None = None  # a circular vote closed at its deadline: post this
 
 
 def _lookahead(council: Council) -> timedelta:
@@ -87,6 +104,7 @@ async def plan_reminders(uow: UnitOfWork, *, now: datetime) -> int:
                 continue
             members = await uow.members.list(council.id)
             added += await _plan_actions(uow, council, members, now)
+            added += await _plan_circulars(uow, council, members, now)
             meetings = await uow.meetings.list(council.id, since=now,
                                                until=now + _lookahead(council))
             reminders = _newest_due(meetings, council, now)
@@ -136,6 +154,46 @@ async def _plan_actions(uow: UnitOfWork, council: Council, members: Sequence[Mem
     return added
 
 
+VOTE_REMINDER_BEFORE = timedelta(days=1)
+
+
+def vote_reminder_at(motion: Motion) -> datetime:
+    """A day before a circular vote closes, or halfway through a shorter one."""
+    assert motion.closes_at is not None
+    lead = min(VOTE_REMINDER_BEFORE, (motion.closes_at - motion.opened_at) / 2)
+    return motion.closes_at - lead
+
+
+async def _plan_circulars(uow: UnitOfWork, council: Council, members: Sequence[Member],
+                          now: datetime) -> int:
+    added = 0
+    for motion in await uow.motions.list(council.id, open_only=True):
+        if motion.kind is not MotionKind.CIRCULAR or motion.closes_at is None:
+            continue
+        if now >= motion.closes_at:
+            added += await uow.jobs.enqueue(
+                kind=JOB_KIND, dedupe_key=f"motion:{motion.id}:close", run_at=motion.closes_at,
+                payload={"council_id": council.id, "motion_id": motion.id,
+                         "kind": ReminderKind.VOTE_CLOSED.value, "group": True})
+        elif now >= vote_reminder_at(motion):
+            for telegram_id in await _not_voted(uow, motion, members):
+                added += await uow.jobs.enqueue(
+                    kind=JOB_KIND, dedupe_key=f"motion:{motion.id}:remind:{telegram_id}",
+                    run_at=vote_reminder_at(motion),
+                    payload={"council_id": council.id, "motion_id": motion.id,
+                             "kind": ReminderKind.VOTE_REMINDER.value, "chat_id": telegram_id,
+                             "group": False})
+    return added
+
+
+async def _not_voted(uow: UnitOfWork, motion: Motion, members: Sequence[Member]) -> list[int]:
+    """Telegram ids of the CIOs whose department has not voted on the motion."""
+    voted = {b.department_id for b in await uow.ballots.current(motion.id)}
+    return sorted(m.telegram_id for m in members
+                  if m.role is Role.CIO and m.department_id is not None
+                  and m.department_id not in voted and m.telegram_id is not None)
+
+
 async def claim_deliveries(uow: UnitOfWork, *, now: datetime, worker: str,
                            limit: int) -> list[Delivery]:
     """Claims up to ``limit`` due reminder jobs for ``worker`` and commits the claim.
@@ -159,6 +217,8 @@ async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None
     payload = job.payload
     if "action_id" in payload:
         return await _action_delivery(uow, job, now)
+    if "motion_id" in payload:
+        return await _motion_delivery(uow, job, now)
     council = await uow.councils.get(int(payload["council_id"]))
     meeting = await uow.meetings.get(int(payload["meeting_id"]))
     if council is None or meeting is None or not council.active:
@@ -211,6 +271,38 @@ async def _action_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery
                     language=council.language, council=council.name, when="", deadline="",
                     action=f"A{item.id}", department=department.code if department else "",
                     due=item.due.isoformat(), text=item.text)
+
+
+async def _motion_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None:
+    """A circular vote's result (closing it now) or a reminder to a CIO who still has not
+    voted; None once that news is stale."""
+    payload = job.payload
+    council = await uow.councils.get(int(payload["council_id"]))
+    if council is None or not council.active:
+        return None
+    kind = ReminderKind(payload["kind"])
+    if kind is ReminderKind.VOTE_CLOSED:
+        result = await conduct.close_due_circular(uow, int(payload["motion_id"]), now=now)
+        if result is None or council.chat_id is None:
+            return None
+        return _motion_news(job, council, result.count.motion, council.chat_id, result=result)
+    motion = await uow.motions.get(int(payload["motion_id"]))
+    chat_id = int(payload["chat_id"])
+    if (motion is None or motion.state is not MotionState.OPEN or motion.closes_at is None
+            or now >= motion.closes_at
+            or chat_id not in await _not_voted(uow, motion, await uow.members.list(council.id))):
+        return None
+    return _motion_news(job, council, motion, chat_id)
+
+
+def _motion_news(job: Job, council: Council, motion: Motion, chat_id: int, *,
+                 result: Result | None = None) -> Delivery:
+    assert motion.closes_at is not None  # circular votes only
+    return Delivery(job_id=job.id, attempts=job.attempts, chat_id=chat_id,
+                    kind=ReminderKind(job.payload["kind"]), language=council.language,
+                    council=council.name, when="", deadline="", action=f"M{motion.id}",
+                    text=motion.text, result=result,
+                    due=to_local(motion.closes_at, council.timezone).strftime(_LOCAL_FORMAT))
 
 
 async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,

@@ -28,6 +28,8 @@ class ReminderKind(StrEnum):
     ACTION_DUE = "action_due"  # to the owning CIO, before the due date
     ACTION_OVERDUE = "action_overdue"  # to the owning CIO, the day after it
     ACTION_ESCALATION = "action_escalation"  # to the chair, with the overdue notice
+    VOTE_REMINDER = "vote_reminder"  # to a CIO who has not voted on a circular vote yet
+    VOTE_CLOSED = "vote_closed"  # a circular vote reached its deadline: the result, to the group
 
 
 _KIND_ORDER = {kind: position for position, kind in enumerate(ReminderKind)}

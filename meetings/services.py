@@ -69,7 +69,7 @@ def authorise(actor: Actor, act: Act) -> None:
         require(actor, act)
 
 
-async def _audit(uow: UnitOfWork, council_id: int, actor: Actor, action: str, now: datetime,
+async def record(uow: UnitOfWork, council_id: int, actor: Actor, action: str, now: datetime,
                  **payload: object) -> None:
     await uow.audit.append(AuditEntry(council_id, _actor_label(actor), action, payload, now))
 
@@ -90,7 +90,7 @@ async def council_by_ref(uow: UnitOfWork, ref: str | None) -> Council:
     return council
 
 
-async def _department(uow: UnitOfWork, council_id: int, code: str) -> Department:
+async def department_of(uow: UnitOfWork, council_id: int, code: str) -> Department:
     department = await uow.departments.by_code(council_id, department_code(code))
     if department is None:
         raise UnknownDepartment("no department with code {code}",
@@ -98,7 +98,7 @@ async def _department(uow: UnitOfWork, council_id: int, code: str) -> Department
     return department
 
 
-async def _meeting(uow: UnitOfWork, council_id: int, meeting_id: int) -> Meeting:
+async def meeting_of(uow: UnitOfWork, council_id: int, meeting_id: int) -> Meeting:
     meeting = await uow.meetings.get(meeting_id)
     if meeting is None or meeting.council_id != council_id:
         raise UnknownMeeting("no meeting {id} in this council", id=meeting_id)
@@ -123,7 +123,7 @@ async def create_council(
         if await uow.councils.by_name(council.name) is not None:
             raise Duplicate("a council named {name} already exists", name=shown(council.name))
         council = await uow.councils.add(council)
-        await _audit(uow, council.id, actor, "council.create", now, name=council.name)
+        await record(uow, council.id, actor, "council.create", now, name=council.name)
         await uow.commit()
     return council
 
@@ -142,7 +142,7 @@ async def add_department(
     department = Department(council_id, department_code(code), clean(name, field="department name"))
     async with uow:
         department = await uow.departments.add(department)
-        await _audit(uow, council_id, actor, "department.add", now,
+        await record(uow, council_id, actor, "department.add", now,
                      code=department.code, name=department.name)
         await uow.commit()
     return department
@@ -164,7 +164,7 @@ async def add_member(
             or None,
             department_id=department_id,
         ))
-        await _audit(uow, council_id, actor, "member.add", now, member=member.id,
+        await record(uow, council_id, actor, "member.add", now, member=member.id,
                      role=role.value, department=department_id)
         await uow.commit()
     return member
@@ -181,7 +181,7 @@ async def _role_department(
         return None
     if not code:
         raise InvalidInput("a CIO needs a department code")
-    department = await _department(uow, council_id, code)
+    department = await department_of(uow, council_id, code)
     for other in await uow.members.list(council_id):
         if (other.role is Role.CIO and other.department_id == department.id
                 and other.id != member_id):
@@ -216,7 +216,7 @@ async def set_role(
         member = await member_by_ref(uow, council_id, member_ref)
         department_id = await _role_department(uow, council_id, role, department, member.id)
         member = await uow.members.update(replace(member, role=role, department_id=department_id))
-        await _audit(uow, council_id, actor, "member.role", now, member=member.id,
+        await record(uow, council_id, actor, "member.role", now, member=member.id,
                      role=role.value, department=department_id)
         await uow.commit()
     return member
@@ -236,7 +236,7 @@ async def set_series(
     authorise(actor, Act.SET_CADENCE)
     cadence = scheduling.parse_cadence(spec)
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         local_today = scheduling.to_local(now, council.timezone).date()
         series = scheduling.series_from_cadence(
             council_id, cadence, starting=starting or local_today,
@@ -248,7 +248,7 @@ async def set_series(
                     and not await uow.agenda.list(meeting.id)):
                 await uow.meetings.delete(meeting.id)
         planned = await _plan(uow, council, series, now)
-        await _audit(uow, council_id, actor, "series.set", now, rrule=series.rrule,
+        await record(uow, council_id, actor, "series.set", now, rrule=series.rrule,
                      local_start=series.local_start.isoformat(), planned=len(planned))
         await uow.commit()
     return series, planned
@@ -257,11 +257,11 @@ async def set_series(
 async def extend_series(uow: UnitOfWork, council_id: int, *, now: datetime) -> list[Meeting]:
     """Tops the series up to the rolling twelve-month horizon (run daily)."""
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         series = await uow.series.get(council_id)
         planned = await _plan(uow, council, series, now) if series else []
         if planned:
-            await _audit(uow, council_id, Operator("scheduler"), "series.extend", now,
+            await record(uow, council_id, Operator("scheduler"), "series.extend", now,
                          planned=len(planned))
         await uow.commit()
     return planned
@@ -275,7 +275,7 @@ async def _plan(uow: UnitOfWork, council: Council, series: Series, now: datetime
     return [await uow.meetings.add(meeting) for meeting in new]
 
 
-async def _council(uow: UnitOfWork, council_id: int) -> Council:
+async def council_of(uow: UnitOfWork, council_id: int) -> Council:
     council = await uow.councils.get(council_id)
     if council is None:
         raise UnknownCouncil("no council {id}", id=council_id)
@@ -289,14 +289,14 @@ async def schedule_meeting(
     authorise(actor, Act.SCHEDULE)
     start = scheduling.parse_local_datetime(local_start)
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         meeting = scheduling.schedule_extraordinary(
             council_id, start, council.timezone, public_holidays(council.holiday_country),
             now=now, duration_minutes=duration_minutes,
             title=title, location=location,
         )
         meeting = await uow.meetings.add(meeting)
-        await _audit(uow, council_id, actor, "meeting.schedule", now, meeting=meeting.id,
+        await record(uow, council_id, actor, "meeting.schedule", now, meeting=meeting.id,
                      starts_at=meeting.starts_at.isoformat())
         await uow.commit()
     return meeting
@@ -309,14 +309,14 @@ async def reschedule_meeting(
     authorise(actor, Act.SCHEDULE)
     start = scheduling.parse_local_datetime(local_start)
     async with uow:
-        council = await _council(uow, council_id)
-        meeting = await _meeting(uow, council_id, meeting_id)
+        council = await council_of(uow, council_id)
+        meeting = await meeting_of(uow, council_id, meeting_id)
         moved = scheduling.reschedule(
             meeting, start, council.timezone, public_holidays(council.holiday_country), now=now,
             reason=reason,
         )
         moved = await uow.meetings.update(moved)
-        await _audit(uow, council_id, actor, "meeting.reschedule", now, meeting=meeting.id,
+        await record(uow, council_id, actor, "meeting.reschedule", now, meeting=meeting.id,
                      old=meeting.starts_at.isoformat(), new=moved.starts_at.isoformat())
         await uow.commit()
     return moved
@@ -327,9 +327,9 @@ async def cancel_meeting(
 ) -> Meeting:
     authorise(actor, Act.SCHEDULE)
     async with uow:
-        meeting = await _meeting(uow, council_id, meeting_id)
+        meeting = await meeting_of(uow, council_id, meeting_id)
         cancelled = await uow.meetings.update(scheduling.cancel(meeting, now=now))
-        await _audit(uow, council_id, actor, "meeting.cancel", now, meeting=meeting.id)
+        await record(uow, council_id, actor, "meeting.cancel", now, meeting=meeting.id)
         await uow.commit()
     return cancelled
 
@@ -375,7 +375,7 @@ async def setup_council(
         chair = await uow.members.add(Member(
             council_id=council.id, name=clean(chair_name, field="name"), role=Role.CHAIR,
             telegram_id=chair_telegram_id, username=_username(chair_username)))
-        await _audit(uow, council.id, chair, "council.setup", now, chat=chat_id)
+        await record(uow, council.id, chair, "council.setup", now, chat=chat_id)
         await uow.commit()
     return council, chair
 
@@ -390,7 +390,7 @@ async def request_join(
 ) -> tuple[JoinRequest, Department]:
     """Someone asks to be the CIO of a department; the chair approves or denies it."""
     async with uow:
-        department = await _department(uow, council_id, code)
+        department = await department_of(uow, council_id, code)
         existing = await uow.members.by_telegram(council_id, telegram_id)
         if existing is not None and existing.role is Role.CIO:
             raise Duplicate("you are already a CIO in this council")
@@ -398,7 +398,7 @@ async def request_join(
         request = await uow.join_requests.add(JoinRequest(
             council_id=council_id, telegram_id=telegram_id, name=clean(name, field="name"),
             username=_username(username), department_id=department.id, requested_at=now))
-        await _audit(uow, council_id, Operator(f"telegram:{telegram_id}"), "join.request", now,
+        await record(uow, council_id, Operator(f"telegram:{telegram_id}"), "join.request", now,
                      request=request.id, department=department.code)
         await uow.commit()
     return request, department
@@ -431,7 +431,7 @@ async def decide_join(
             member = await _become_cio(uow, request, department)
         request = await uow.join_requests.update(replace(
             request, state=JoinState.APPROVED if approve else JoinState.DENIED, decided_at=now))
-        await _audit(uow, council_id, actor, "join.approve" if approve else "join.deny", now,
+        await record(uow, council_id, actor, "join.approve" if approve else "join.deny", now,
                      request=request.id)
         await uow.commit()
     return request, member
@@ -454,8 +454,8 @@ async def set_language(
     authorise(actor, Act.SET_LANGUAGE)
     async with uow:
         council = await uow.councils.update(
-            replace(await _council(uow, council_id), language=_language(language)))
-        await _audit(uow, council_id, actor, "council.language", now, language=language)
+            replace(await council_of(uow, council_id), language=_language(language)))
+        await record(uow, council_id, actor, "council.language", now, language=language)
         await uow.commit()
     return council
 
@@ -468,7 +468,7 @@ async def move_chat(uow: UnitOfWork, *, old_chat_id: int, new_chat_id: int,
         if council is None:
             return None
         council = await uow.councils.update(replace(council, chat_id=new_chat_id))
-        await _audit(uow, council.id, Operator("telegram"), "council.chat_moved", now,
+        await record(uow, council.id, Operator("telegram"), "council.chat_moved", now,
                      old=old_chat_id, new=new_chat_id)
         await uow.commit()
     return council
@@ -482,7 +482,7 @@ async def set_bot_presence(uow: UnitOfWork, *, chat_id: int, present: bool,
         if council is None or council.active == present:
             return council
         council = await uow.councils.update(replace(council, active=present))
-        await _audit(uow, council.id, Operator("telegram"),
+        await record(uow, council.id, Operator("telegram"),
                      "bot.added" if present else "bot.removed", now)
         await uow.commit()
     return council
@@ -552,13 +552,13 @@ async def propose_item(
     description = (clean(description, field="description", max_length=TEXT_MAX, multiline=True)
                    if description.strip() else "")
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         meetings = await uow.meetings.list(council_id, since=now)
         meeting, _ = agenda.target_meeting(meetings, council, now=now)
         item = await uow.agenda.add(AgendaItem(
             meeting_id=meeting.id, title=title, proposer_id=actor.id,
             department_id=actor.department_id, proposed_at=now, description=description))
-        await _audit(uow, council_id, actor, "agenda.propose", now, item=item.id,
+        await record(uow, council_id, actor, "agenda.propose", now, item=item.id,
                      meeting=meeting.id)
         await uow.commit()
     return Proposal(item, meeting, agenda.passed_over(meetings, meeting, now=now))
@@ -593,7 +593,7 @@ async def decide_item(
                 await uow.meetings.list(council_id, since=meeting.starts_at), meeting)
             decided = replace(decided, meeting_id=meeting.id)
         decided = await uow.agenda.update(decided)
-        await _audit(uow, council_id, actor, f"agenda.{state.value}", now, item=item.id,
+        await record(uow, council_id, actor, f"agenda.{state.value}", now, item=item.id,
                      meeting=meeting.id, was=item.meeting_id)
         await uow.commit()
     return decided, meeting
@@ -605,14 +605,14 @@ async def mark_major_item(
     """The chair marks an item as one of the meeting's major issues (accepting it)."""
     authorise(actor, Act.DECIDE_AGENDA)
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         item, meeting = await _agenda_item(uow, council_id, item_id)
         agenda.open_for_decisions(meeting, item)
         marked = agenda.mark_major(item, await uow.agenda.list(meeting.id),
                                    limit=council.max_major_issues)
         if marked != item:
             marked = await uow.agenda.update(marked)
-            await _audit(uow, council_id, actor, "agenda.major", now, item=item.id,
+            await record(uow, council_id, actor, "agenda.major", now, item=item.id,
                          meeting=meeting.id)
         await uow.commit()
     return marked
@@ -622,14 +622,14 @@ async def meeting_agenda(uow: UnitOfWork, council_id: int, *, now: datetime,
                          meeting_id: int | None = None) -> Agenda | None:
     """The agenda of the given meeting, or of the next one (None when nothing is scheduled)."""
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         if meeting_id is None:
             meeting = scheduling.next_meeting(
                 await uow.meetings.list(council_id, since=now - _DAY), now)
             if meeting is None:
                 return None
         else:
-            meeting = await _meeting(uow, council_id, meeting_id)
+            meeting = await meeting_of(uow, council_id, meeting_id)
         return await agenda_of(uow, council, meeting, now=now)
 
 
@@ -667,15 +667,15 @@ async def assign_action(
     authorise(actor, Act.ASSIGN_ACTION)
     text = clean(text, field="action", max_length=TEXT_MAX)
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         due_day = actions.parse_due(due, today=_today(council, now))
-        department = await _department(uow, council_id, code)
+        department = await department_of(uow, council_id, code)
         running = [m for m in await uow.meetings.list(council_id, since=now - 2 * _DAY)
                    if m.state is MeetingState.IN_PROGRESS]
         meeting_id = min(running, key=lambda m: m.starts_at).id if running else None
         item = await uow.actions.add(ActionItem(council_id, department.id, text, due_day, now,
                                                 meeting_id=meeting_id))
-        await _audit(uow, council_id, actor, "action.assign", now, item=item.id,
+        await record(uow, council_id, actor, "action.assign", now, item=item.id,
                      department=department.code, due=due_day.isoformat(), meeting=meeting_id)
         await uow.commit()
     return item, department
@@ -687,7 +687,7 @@ async def complete_action(
     """The owning department's CIO or the office marks an item done; says on time or late."""
     note = optional(note, field="note", max_length=TEXT_MAX)
     async with uow:
-        council = await _council(uow, council_id)
+        council = await council_of(uow, council_id)
         item = await uow.actions.get(action_id)
         if item is None or item.council_id != council_id:
             raise NotFound("no action item A{id} in this council", id=action_id)
@@ -697,7 +697,7 @@ async def complete_action(
         done = await uow.actions.update(actions.complete(item, now=now, note=note))
         today = _today(council, now)
         verdict = actions.status(done, today=today, local_done=today)
-        await _audit(uow, council_id, actor, "action.done", now, item=item.id,
+        await record(uow, council_id, actor, "action.done", now, item=item.id,
                      status=verdict.value)
         await uow.commit()
     return done, verdict
@@ -707,8 +707,8 @@ async def open_actions(uow: UnitOfWork, council_id: int, *, now: datetime,
                        code: str | None = None) -> actions.OpenActions:
     """The council's open action items, overdue first; only one department's when given."""
     async with uow:
-        council = await _council(uow, council_id)
-        department = await _department(uow, council_id, code) if code is not None else None
+        council = await council_of(uow, council_id)
+        department = await department_of(uow, council_id, code) if code is not None else None
         today = _today(council, now)
         items = actions.carried_over(await uow.actions.list(council_id), today=today)
         return actions.OpenActions(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 
-from meetings.errors import NotEligible, VotingClosed
+from meetings.errors import InvalidInput, NotEligible, VotingClosed
 from meetings.model import (
     Attendance,
     AttendanceStatus,
@@ -147,3 +147,38 @@ def eligible_departments(
         return with_cio
     present = {a.department_id for a in attendance if a.status is AttendanceStatus.PRESENT}
     return with_cio & present
+
+
+_CHOICES = {
+    "yes": Choice.YES, "y": Choice.YES, "赞成": Choice.YES, "同意": Choice.YES,
+    "no": Choice.NO, "n": Choice.NO, "反对": Choice.NO,
+    "abstain": Choice.ABSTAIN, "a": Choice.ABSTAIN, "弃权": Choice.ABSTAIN,
+}
+
+
+def parse_choice(text: str) -> Choice:
+    """yes / no / abstain, their initials, or the Chinese words."""
+    choice = _CHOICES.get(text.strip().lower())
+    if choice is None:
+        raise InvalidInput("vote yes, no or abstain")
+    return choice
+
+
+def electorate(motion: Motion, departments_with_cio: Iterable[int],
+               attendance: Iterable[Attendance], ballots: Iterable[Ballot]) -> int:
+    """How many departments the result is judged against: those eligible now, plus any whose
+    current ballot was cast while they were (a CIO who voted and then left still counted)."""
+    eligible = eligible_departments(motion, departments_with_cio, attendance)
+    return len(eligible | {b.department_id for b in ballots})
+
+
+def declare(motion: Motion, ballots: Sequence[Ballot], *, eligible: int,
+            now: datetime) -> tuple[Motion, Outcome]:
+    """Closes the motion with its result, as a recount of ``ballots`` (the current ones)."""
+    if motion.state is not MotionState.OPEN:
+        raise VotingClosed("motion M{id} is closed", id=motion.id)
+    outcome = tally(ballots, motion.rule, eligible=eligible, quorum=motion.quorum)
+    closed = replace(motion, state=MotionState.CLOSED, closed_at=now, eligible=eligible,
+                     yes=outcome.yes, no=outcome.no, abstain=outcome.abstain,
+                     passed=outcome.passed, digest=outcome.digest)
+    return closed, outcome

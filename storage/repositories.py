@@ -227,9 +227,12 @@ class SqlAttendance(_Repository[model.Attendance]):
     value_type = model.Attendance
 
     async def put(self, attendance: model.Attendance) -> model.Attendance:
-        return await self._put(attendance,
-                               col(AttendanceRow.meeting_id) == attendance.meeting_id,
-                               col(AttendanceRow.department_id) == attendance.department_id)
+        who = (col(AttendanceRow.department_id) == attendance.department_id
+               if attendance.department_id is not None
+               else (col(AttendanceRow.department_id).is_(None)
+                     & (col(AttendanceRow.member_id) == attendance.member_id)))
+        return await self._put(attendance, col(AttendanceRow.meeting_id) == attendance.meeting_id,
+                               who)
 
     async def list(self, meeting_id: int) -> Sequence[model.Attendance]:
         return await self._all(col(AttendanceRow.meeting_id) == meeting_id)
@@ -241,6 +244,9 @@ class SqlNotes(_Repository[model.Note]):
     async def list(self, meeting_id: int) -> Sequence[model.Note]:
         return await self._all(col(NoteRow.meeting_id) == meeting_id)
 
+    async def delete(self, note_id: int) -> None:
+        await self._session.exec(delete(NoteRow).where(col(NoteRow.id) == note_id))
+
 
 class SqlDecisions(_Repository[model.Decision]):
     value_type = model.Decision
@@ -248,11 +254,28 @@ class SqlDecisions(_Repository[model.Decision]):
     async def list(self, council_id: int) -> Sequence[model.Decision]:
         return await self._all(col(DecisionRow.council_id) == council_id)
 
+    async def delete(self, decision_id: int) -> None:
+        await self._session.exec(delete(DecisionRow).where(col(DecisionRow.id) == decision_id))
+
 
 class SqlMotions(_Repository[model.Motion]):
     value_type = model.Motion
     missing = UnknownMotion
     missing_template = "no motion M{id}"
+
+    async def list(self, council_id: int, *, open_only: bool = False
+                   ) -> Sequence[model.Motion]:
+        where = [col(MotionRow.council_id) == council_id]
+        if open_only:
+            where.append(col(MotionRow.state) == model.MotionState.OPEN)
+        return await self._all(*where)
+
+    async def lock(self, motion_id: int) -> model.Motion | None:
+        """The motion, its row locked until commit (PostgreSQL): casting takes the same lock,
+        so a close and a cast never interleave."""
+        row = (await self._session.exec(select(MotionRow).where(col(MotionRow.id) == motion_id)
+                                        .with_for_update(key_share=True))).first()
+        return None if row is None else self._domain(row)
 
 
 _CURRENT = col(BallotRow.current).is_(True)

@@ -213,6 +213,11 @@ class MeetingRow(Base, table=True):
     state: MeetingState = Field(sa_type=_choice_of(MeetingState, "state"))
     occurrence: date | None = None
     moved_reason: str = _text()
+    started_at: datetime | None = _instant(optional=True)
+    ended_at: datetime | None = _instant(optional=True)
+    # A plain column, not a foreign key: agenda_items already refers to meetings, and a key back
+    # would make the two tables a cycle. The use case checks the item belongs to the meeting.
+    topic_id: int | None = None
 
 
 class AgendaItemRow(Base, table=True):
@@ -231,11 +236,19 @@ class AgendaItemRow(Base, table=True):
 
 class AttendanceRow(Base, table=True):
     __tablename__ = "attendance"
-    __table_args__ = (UniqueConstraint("meeting_id", "department_id"),)
+    __table_args__ = (
+        # One record per department; experts and observers (no department) one each.
+        UniqueConstraint("meeting_id", "department_id"),
+        Index("uq_attendance_member_without_department", "meeting_id", "member_id", unique=True,
+              sqlite_where=sql("department_id IS NULL"),
+              postgresql_where=sql("department_id IS NULL")),
+        CheckConstraint("department_id IS NOT NULL OR member_id IS NOT NULL",
+                        name="department_or_member"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = _ref("meetings.id", "CASCADE", index=False)
-    department_id: int = _ref("departments.id", "CASCADE")
+    department_id: int | None = _ref("departments.id", "CASCADE", optional=True)
     status: AttendanceStatus = Field(sa_type=_choice_of(AttendanceStatus, "status"))
     member_id: int | None = _ref("members.id", "SET NULL", optional=True)
     proxy_name: str = _text()
@@ -270,6 +283,15 @@ class MotionRow(Base, table=True):
     closes_at: datetime | None = _instant(optional=True)
     state: MotionState = Field(sa_type=_choice_of(MotionState, "state"))
     closed_at: datetime | None = _instant(optional=True)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger())
+    message_id: int | None = Field(default=None, sa_type=BigInteger())
+    eligible: int | None = None
+    yes: int | None = None
+    no: int | None = None
+    abstain: int | None = None
+    passed: bool | None = None
+    digest: str = Field(default="", sa_type=String(64),
+                        sa_column_kwargs={"server_default": ""})
 
 
 class DecisionRow(Base, table=True):

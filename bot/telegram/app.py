@@ -27,13 +27,14 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, explain, translate
-from bot.telegram import handlers
+from bot.telegram import handlers, meeting, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
-from bot.telegram.render import split_text
-from meetings import services
+from bot.telegram.live import LiveCounts
+from bot.telegram.render import CHOICE_OF_KEY, split_text
+from meetings import conduct, services
 from meetings.errors import CouncilError
 from meetings.permissions import Act, can, require
-from storage import AlreadyProcessed
+from storage import AlreadyProcessed, retrying
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,25 @@ COMMANDS = [
     # The owning CIO may complete too, which only the use case can tell: see may_complete_action.
     Command("done", handlers.done, Act.COMPLETE_ACTION, N_("mark an action item done")),
     Command("actions", handlers.actions, Act.VIEW, N_("open action items, overdue first")),
+    Command("startmeeting", meeting.start_meeting, Act.RUN_MEETING,
+            N_("open today's meeting with a roll call"), True),
+    Command("here", meeting.here, Act.MARK_HERE, N_("mark yourself present in person")),
+    Command("proxy", meeting.proxy, Act.RECORD_ATTENDANCE,
+            N_("record a deputy attending for a department")),
+    Command("excused", meeting.excused, Act.RECORD_ATTENDANCE,
+            N_("record a department's CIO as excused")),
+    Command("topic", meeting.topic, Act.RUN_MEETING, N_("move the discussion to an agenda item")),
+    Command("info", meeting.info, Act.TAKE_NOTE, N_("note information for the minutes")),
+    Command("idea", meeting.idea, Act.TAKE_NOTE, N_("note an idea for the minutes")),
+    Command("agreed", meeting.agreed, Act.RECORD_DECISION, N_("record a decision without a vote")),
+    Command("undo", meeting.undo, Act.UNDO, N_("remove the last note or decision")),
+    Command("motion", voting.motion, Act.OPEN_VOTE, N_("open a named vote"), True),
+    Command("secret", voting.secret, Act.OPEN_VOTE, N_("open a secret ballot"), True),
+    Command("circular", voting.circular, Act.OPEN_VOTE,
+            N_("open a vote between meetings, with a deadline"), True),
+    Command("vote", voting.vote, Act.VOTE, N_("vote without the buttons")),
+    Command("close", voting.close, Act.OPEN_VOTE, N_("close a vote and post the result")),
+    Command("endmeeting", meeting.end_meeting, Act.RUN_MEETING, N_("end the meeting"), True),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
 ]
 
@@ -106,7 +126,8 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
                                      private=chat.type == ChatType.PRIVATE)
     _, *rest = (message.text or "").split(maxsplit=1)
     return ChatRequest(env=env, update=update, sender=sender, arguments=rest[0] if rest else "",
-                       now=env.clock.now(), bot_id=context.bot.id)
+                       now=env.clock.now(), bot_id=context.bot.id,
+                       counts=live_counts(context.application))
 
 
 async def _send(message: Message, reply: Reply) -> None:
@@ -114,8 +135,10 @@ async def _send(message: Message, reply: Reply) -> None:
     pieces = split_text(reply.text)
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1
-        await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
-                                 do_quote=False)
+        sent = await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
+                                        do_quote=False)
+    if reply.sent is not None:
+        await reply.sent(sent)
 
 
 async def _help(update: Update, context: BotContext) -> None:
@@ -174,6 +197,48 @@ async def _decide_join(update: Update, context: BotContext) -> None:
     await query.edit_message_text(text)
 
 
+async def _press_vote(update: Update, context: BotContext) -> None:
+    """A Yes / No / Abstain button: a vote, cast once per press whatever the redelivery, and
+    answered at once so the button stops spinning."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    _, motion_id, key = query.data.split(":")
+    request = await _request(update, context)
+    private = query.message is not None and query.message.chat.type == ChatType.PRIVATE
+    try:
+        cast = await retrying(request.uow, lambda uow: conduct.cast_vote(
+            uow, request.council.id, int(motion_id), choice=CHOICE_OF_KEY[key],
+            actor=require(request.member, Act.VOTE), now=request.now, in_group=not private))
+    except AlreadyProcessed:
+        await query.answer(request.t("Your vote was already counted."))
+        return
+    except CouncilError as error:
+        await query.answer(explain(request.language, error), show_alert=True)
+        return
+    await query.answer(voting.cast_text(request.language, cast))
+    request.counts.touch(cast.count.motion.id)
+
+
+async def _press_here(update: Update, context: BotContext) -> None:
+    """The roll call's Here button: the same as /here."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    request = await _request(update, context)
+    try:
+        _, new = await conduct.mark_here(
+            request.uow(), request.council.id, actor=require(request.member, Act.MARK_HERE),
+            now=request.now, meeting_id=int(query.data.split(":")[1]))
+    except AlreadyProcessed:
+        new = False
+    except CouncilError as error:
+        await query.answer(explain(request.language, error), show_alert=True)
+        return
+    await query.answer(request.t("You are marked present.") if new
+                       else request.t("You are already marked present."))
+
+
 async def _membership(update: Update, context: BotContext) -> None:
     """The bot was added to or removed from a chat."""
     change = update.my_chat_member
@@ -223,6 +288,8 @@ def register(application: AnyApplication) -> None:
         application.add_handler(CommandHandler(command.name, callback, filters=new_messages))
     application.add_handler(CommandHandler(["help", "start"], _help, filters=new_messages))
     application.add_handler(CallbackQueryHandler(_decide_join, pattern=r"^j:\d{1,12}:[ad]$"))
+    application.add_handler(CallbackQueryHandler(_press_vote, pattern=r"^v:\d{1,12}:[yna]$"))
+    application.add_handler(CallbackQueryHandler(_press_here, pattern=r"^h:\d{1,12}$"))
     application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _migrated))
     # Last, so it only sees commands no handler above took.
@@ -256,9 +323,15 @@ async def polling(application: AnyApplication, *, timeout: int = 10
             await application.stop()
 
 
+def live_counts(application: AnyApplication) -> LiveCounts:
+    """The application's keeper of motions' live counts (see `bot.telegram.live`)."""
+    counts: LiveCounts = application.bot_data["live_counts"]
+    return counts
+
+
 def build_application(token: str, env: BotEnv, *, base_url: str, base_file_url: str | None = None,
                       durable_intake: bool = False, rate_limit: bool = True,
-                      ) -> AnyApplication:
+                      count_interval: float = 3.0) -> AnyApplication:
     """The bot, wired to ``env``. With ``durable_intake`` PTB's own updater is off: the service's
     intake stores each update before handing it over (`bot.web.intake`); tests and the demo poll
     with PTB's updater (`polling`)."""
@@ -272,5 +345,7 @@ def build_application(token: str, env: BotEnv, *, base_url: str, base_file_url: 
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data["env"] = env
+    application.bot_data["live_counts"] = LiveCounts(env.database, application.bot,
+                                                     interval=count_interval)
     register(application)
     return application

@@ -4,10 +4,12 @@ unit of work that records the Telegram update in the same transaction as the bus
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
@@ -17,6 +19,9 @@ from meetings.model import Council, Member
 from meetings.ports import Clock, UnitOfWork
 from meetings.services import Sender
 from storage import Database, IncomingUpdate
+
+if TYPE_CHECKING:
+    from bot.telegram.live import LiveCounts
 
 BotContext = ContextTypes.DEFAULT_TYPE
 
@@ -43,6 +48,8 @@ class BotEnv:
 class Reply:
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+    # Called with the message once sent (its last piece), e.g. to remember a motion's message.
+    sent: Callable[[Message], Awaitable[None]] | None = None
 
 
 def env_of(context: BotContext) -> BotEnv:
@@ -58,6 +65,7 @@ class ChatRequest:
     arguments: str  # the message text after the command, verbatim
     now: datetime
     bot_id: int
+    counts: LiveCounts
 
     @property
     def language(self) -> str:

@@ -45,7 +45,7 @@ async def department(req: ChatRequest) -> str:
     """/department <CODE> <name>: adds a department."""
     code, name = req.args(2, usage=N_("/department <CODE> <name>"))
     added = await services.add_department(req.uow(), req.council.id, code=code, name=name,
-                                          actor=_member(req), now=req.now)
+                                          actor=member_of(req), now=req.now)
     return req.t("Department {code} added: {name}. Its CIO can now send /join {code}.",
                  code=added.code, name=added.name)
 
@@ -81,14 +81,14 @@ async def role(req: ChatRequest) -> str:
     code = parts[1] if len(parts) > 1 else None
     try:
         member = await services.set_role(req.uow(), req.council.id, member_ref=ref, role=chosen,
-                                         actor=_member(req), now=req.now, department=code)
+                                         actor=member_of(req), now=req.now, department=code)
     except UnknownMember:
         newcomer = target or await _chat_user(req, ref)
         if newcomer is None:
             raise UnknownMember("I do not know {ref} yet: reply to one of their messages with "
                                 "/role, or give their numeric Telegram id", ref=ref) from None
         member = await services.add_member(
-            req.uow(), req.council.id, name=newcomer.full_name, role=chosen, actor=_member(req),
+            req.uow(), req.council.id, name=newcomer.full_name, role=chosen, actor=member_of(req),
             now=req.now, telegram_id=newcomer.id, username=newcomer.username, department=code)
     return req.t("{name} is now {role}.", name=member.name, role=role_name(req, member.role))
 
@@ -122,7 +122,7 @@ async def cadence(req: ChatRequest) -> str:
     """/cadence <spec>: sets the regular series, e.g. `bimonthly 2TH 14:30 120` or an RRULE."""
     (spec,) = req.args(1, usage=N_("/cadence bimonthly 2TH 14:30 120"))
     _, planned = await services.set_series(req.uow(), req.council.id, spec=spec,
-                                           actor=_member(req), now=req.now)
+                                           actor=member_of(req), now=req.now)
     lines = [meeting_line(req, req.council, meeting) for meeting in planned[:6]]
     return req.t("Regular series set: {count} meetings in the next twelve months.",
                  count=len(planned)) + "\n" + "\n".join(lines)
@@ -137,7 +137,7 @@ async def schedule(req: ChatRequest) -> str:
         first, _, title = rest[0].partition(" ")
         minutes = int(first)
     meeting = await services.schedule_meeting(
-        req.uow(), req.council.id, local_start=f"{day} {clock}", actor=_member(req),
+        req.uow(), req.council.id, local_start=f"{day} {clock}", actor=member_of(req),
         now=req.now, duration_minutes=minutes, title=title)
     return req.t("Scheduled: {meeting}", meeting=meeting_line(req, req.council, meeting))
 
@@ -147,8 +147,8 @@ async def reschedule(req: ChatRequest) -> str:
     usage = N_("/reschedule <meeting id> <YYYY-MM-DD HH:MM>")
     meeting_id, day, clock = req.args(3, usage=usage)
     moved = await services.reschedule_meeting(
-        req.uow(), req.council.id, _id(meeting_id, usage), local_start=f"{day} {clock}",
-        actor=_member(req), now=req.now)
+        req.uow(), req.council.id, parse_id(meeting_id, usage), local_start=f"{day} {clock}",
+        actor=member_of(req), now=req.now)
     return req.t("Moved: {meeting}", meeting=meeting_line(req, req.council, moved))
 
 
@@ -157,7 +157,7 @@ async def cancel(req: ChatRequest) -> str:
     usage = N_("/cancel <meeting id>")
     (meeting_id,) = req.args(1, usage=usage)
     cancelled = await services.cancel_meeting(req.uow(), req.council.id,
-                                              _id(meeting_id, usage), actor=_member(req),
+                                              parse_id(meeting_id, usage), actor=member_of(req),
                                               now=req.now)
     return req.t("Cancelled: {meeting}", meeting=meeting_line(req, req.council, cancelled))
 
@@ -205,7 +205,7 @@ async def agenda(req: ChatRequest) -> str:
     given = req.args(1, usage=usage, at_least=0)
     found = await services.meeting_agenda(
         req.env.database.uow(), req.council.id, now=req.now,
-        meeting_id=_id(given[0], usage) if given else None)
+        meeting_id=parse_id(given[0], usage) if given else None)
     if found is None:
         return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
     return agenda_text(req, req.council, found)
@@ -234,8 +234,8 @@ _DECIDED = {AgendaState.ACCEPTED: N_("Agenda #{id} accepted: {title}"),
 
 async def _decide(req: ChatRequest, state: AgendaState, usage: str) -> str:
     (item_id,) = req.args(1, usage=usage)
-    item, meeting = await services.decide_item(req.uow(), req.council.id, _id(item_id, usage),
-                                               state=state, actor=_member(req), now=req.now)
+    item, meeting = await services.decide_item(req.uow(), req.council.id, parse_id(item_id, usage),
+                                               state=state, actor=member_of(req), now=req.now)
     return req.t(_DECIDED[state], id=item.id, title=item.title, meeting=meeting.id,
                  when=when(req, req.council, meeting))
 
@@ -244,8 +244,8 @@ async def major(req: ChatRequest) -> str:
     """/major <id>: the chair marks an item as a major issue of its meeting (accepting it)."""
     usage = N_("/major <agenda id>")
     (item_id,) = req.args(1, usage=usage)
-    item = await services.mark_major_item(req.uow(), req.council.id, _id(item_id, usage),
-                                          actor=_member(req), now=req.now)
+    item = await services.mark_major_item(req.uow(), req.council.id, parse_id(item_id, usage),
+                                          actor=member_of(req), now=req.now)
     return req.t("Agenda #{id} is a major issue: {title}", id=item.id, title=item.title)
 
 
@@ -253,7 +253,7 @@ async def action(req: ChatRequest) -> str:
     """/action <CODE> <YYYY-MM-DD> <text>: the office gives a department an action item."""
     code, due, text = req.args(3, usage=N_("/action <CODE> <YYYY-MM-DD> <text>"))
     item, department = await services.assign_action(
-        req.uow(), req.council.id, code=code, due=due, text=text, actor=_member(req),
+        req.uow(), req.council.id, code=code, due=due, text=text, actor=member_of(req),
         now=req.now)
     return req.t("Action A{id} for {code}, due {due}: {text}", id=item.id, code=department.code,
                  due=item.due.isoformat(), text=item.text)
@@ -268,8 +268,8 @@ async def done(req: ChatRequest) -> str:
     usage = N_("/done <action id> [note]")
     action_id, *note = req.args(2, usage=usage, at_least=1)
     item, verdict = await services.complete_action(
-        req.uow(), req.council.id, _action_id(action_id, usage), note=" ".join(note),
-        actor=_member(req), now=req.now)
+        req.uow(), req.council.id, parse_id(action_id, usage, letter="A"), note=" ".join(note),
+        actor=member_of(req), now=req.now)
     return req.t(_COMPLETED[verdict], id=item.id, due=item.due.isoformat())
 
 
@@ -285,25 +285,21 @@ async def lang(req: ChatRequest) -> str:
     """/lang <en|zh>: sets the council's language."""
     (language,) = req.args(1, usage=N_("/lang <en|zh>"))
     council = await services.set_language(req.uow(), req.council.id, language=language.lower(),
-                                          actor=_member(req), now=req.now)
+                                          actor=member_of(req), now=req.now)
     # Answered in the language just chosen, so the council sees the change at once.
     return translate(council.language, "Language set to English.")
 
 
-def _member(req: ChatRequest) -> Member:
+def member_of(req: ChatRequest) -> Member:
     """The sender as a member; a stranger is refused like any unauthorised act."""
     return require(req.member, Act.VIEW)
 
 
-def _id(text: str, usage: str) -> int:
-    """An agenda or meeting id as the bot shows it: `5` or `#5`."""
-    digits = text.removeprefix("#")
+def parse_id(text: str, usage: str, *, letter: str = "#") -> int:
+    """An id as the bot shows it: `5` or `#5` (agenda items, meetings), `A7` with
+    ``letter="A"`` (actions), `M3` with ``letter="M"`` (motions)."""
+    digits = text[1:] if text[:1].upper() == letter else text
     # ASCII only: str.isdigit() also accepts "²" and "١", which int() refuses or misreads.
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
         raise InvalidInput("usage: {usage}", usage=usage)
     return int(digits)
-
-
-def _action_id(text: str, usage: str) -> int:
-    """An action id as the bot shows it: `7` or `A7`."""
-    return _id(text[1:] if text[:1] in ("A", "a") else text, usage)

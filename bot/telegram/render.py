@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from babel.dates import format_datetime
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest
 from meetings.actions import OpenActions
 from meetings.agenda import Agenda
+from meetings.conduct import Count, Ended, RollCall
 from meetings.model import (
     ActionItem,
     AgendaItem,
     AgendaState,
+    Attendance,
+    AttendanceStatus,
+    Choice,
     Council,
     Department,
+    MajorityRule,
     Meeting,
     MeetingState,
     Member,
+    MotionKind,
+    MotionState,
     Role,
 )
 from meetings.reminders import agenda_deadline
 from meetings.scheduling import to_local
+from meetings.votes import quorum_needed
 
 TELEGRAM_TEXT_LIMIT = 4096
 _PATTERN = {"en": "EEE d MMM yyyy, HH:mm", "zh": "yyyy年M月d日 EEE HH:mm"}
@@ -166,3 +177,122 @@ def actions_text(req: ChatRequest, found: OpenActions) -> str:
     lines = [req.t("Open action items:")]
     lines.extend(f"• {action_line(req.language, found, item)}" for item in found.items)
     return "\n".join(lines)
+
+
+# --- the meeting and its votes ------------------------------------------------------------------
+
+CHOICES = {Choice.YES: N_("Yes"), Choice.NO: N_("No"), Choice.ABSTAIN: N_("Abstain")}
+_MOTION_KINDS = {MotionKind.NAMED: N_("Motion"), MotionKind.SECRET: N_("Secret ballot"),
+                 MotionKind.CIRCULAR: N_("Circular vote")}
+_RULES = {MajorityRule.SIMPLE: N_("simple majority"),
+          MajorityRule.ABSOLUTE: N_("absolute majority"),
+          MajorityRule.TWO_THIRDS: N_("two-thirds majority")}
+_ATTENDANCE = {AttendanceStatus.PRESENT: N_("present"), AttendanceStatus.PROXY: N_("proxy"),
+               AttendanceStatus.EXCUSED: N_("excused"), AttendanceStatus.ABSENT: N_("absent")}
+_CHOICE_KEYS = {Choice.YES: "y", Choice.NO: "n", Choice.ABSTAIN: "a"}
+CHOICE_OF_KEY = {key: choice for choice, key in _CHOICE_KEYS.items()}
+
+
+def local_time(council: Council, instant: datetime) -> str:
+    return to_local(instant, council.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def vote_keyboard(language: str, motion_id: int) -> InlineKeyboardMarkup:
+    """Yes / No / Abstain; the callback data names the motion so a press is self-contained."""
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(translate(language, CHOICES[choice]),
+                             callback_data=f"v:{motion_id}:{_CHOICE_KEYS[choice]}")
+        for choice in Choice]])
+
+
+def _tally_line(language: str, count: Count) -> str:
+    return translate(language, "Yes {yes} · No {no} · Abstain {abstain}",
+                     yes=count.of(Choice.YES), no=count.of(Choice.NO),
+                     abstain=count.of(Choice.ABSTAIN))
+
+
+def motion_text(language: str, count: Count, closes: str = "") -> str:
+    """The motion's group message: what is voted on and, while open, the live count (a secret
+    ballot shows only how many have voted); once closed, the result."""
+    motion = count.motion
+    if motion.state is MotionState.CLOSED:
+        return result_text(language, count)
+    lines = [f"🗳 {translate(language, _MOTION_KINDS[motion.kind])} M{motion.id}: {motion.text}"]
+    if closes:
+        lines.append(translate(language, "Closes at {when}.", when=closes))
+    if motion.kind is not MotionKind.SECRET:
+        lines.append(_tally_line(language, count))
+    lines.append(translate(language, "{cast} of {eligible} voted.", cast=count.cast,
+                           eligible=count.eligible))
+    if motion.kind is MotionKind.SECRET:
+        lines.append(translate(language, "CIOs vote in their private chat with me, or send me "
+                                         "/vote M{id} yes|no|abstain there.", id=motion.id))
+    else:
+        lines.append(translate(language, "Department CIOs: press to vote (or /vote M{id} "
+                                         "yes|no|abstain); a new vote replaces your earlier one.",
+                               id=motion.id))
+    return "\n".join(lines)
+
+
+def result_text(language: str, count: Count) -> str:
+    """The declared result: verdict, tally, quorum, who voted what (named votes only), the rule
+    and the short hash of the ballot set, so anyone can check a recount."""
+    motion = count.motion
+    needed = quorum_needed(motion.quorum, count.eligible)
+    if count.cast < needed:
+        verdict = N_("❌ M{id} failed: quorum not met")
+    elif motion.passed:
+        verdict = N_("✅ M{id} carried")
+    else:
+        verdict = N_("❌ M{id} not carried")
+    lines = [f"{translate(language, verdict, id=motion.id)}: {motion.text}",
+             _tally_line(language, count),
+             translate(language, "{cast} of {eligible} eligible voted; quorum {needed}.",
+                       cast=count.cast, eligible=count.eligible, needed=needed)]
+    if motion.kind is not MotionKind.SECRET:
+        lines.extend(f"{translate(language, CHOICES[choice])}: {', '.join(voters)}"
+                     for choice in Choice if (voters := count.voters(choice)))
+    lines.append(translate(language, "Rule: {rule}. Ballot set #{digest}.",
+                           rule=translate(language, _RULES[motion.rule]), digest=motion.digest))
+    return "\n".join(lines)
+
+
+def roll_call_text(req: ChatRequest, council: Council, call: RollCall) -> str:
+    return "\n".join([
+        req.t("🏛 Meeting #{id} is open ({when}).", id=call.meeting.id,
+              when=when(req, council, call.meeting)),
+        req.t("Roll call: CIOs and experts, press Here or send /here. A CIO must attend in "
+              "person to vote."),
+    ])
+
+
+def attendance_lines(req: ChatRequest, attendance: Sequence[Attendance],
+                     departments: Sequence[Department], members: Sequence[Member]) -> list[str]:
+    """One line per department (and per expert who came): its code and how it attended."""
+    codes = {d.id: d.code for d in departments}
+    names = {m.id: m.name for m in members}
+    lines = []
+    for record in sorted(attendance, key=lambda a: (a.department_id is None,
+                                                    codes.get(a.department_id or 0, ""))):
+        who = (codes.get(record.department_id, "?") if record.department_id is not None
+               else names.get(record.member_id or 0, "?"))
+        status = req.t(_ATTENDANCE[record.status])
+        detail = record.proxy_name or record.reason
+        lines.append(f"• {who}: {status}" + (f" ({detail})" if detail else ""))
+    return lines
+
+
+def ended_text(req: ChatRequest, ended: Ended, departments: Sequence[Department],
+               members: Sequence[Member]) -> str:
+    counts = Counter(a.status for a in ended.attendance if a.department_id is not None)
+    return "\n".join([
+        req.t("🏁 Meeting #{id} has ended.", id=ended.meeting.id),
+        req.t("Departments: {present} present in person, {proxy} by proxy, {excused} excused, "
+              "{absent} absent.", present=counts[AttendanceStatus.PRESENT],
+              proxy=counts[AttendanceStatus.PROXY], excused=counts[AttendanceStatus.EXCUSED],
+              absent=counts[AttendanceStatus.ABSENT]),
+        *attendance_lines(req, ended.attendance, departments, members),
+        req.t("Recorded: {notes} notes, {decisions} decisions, {motions} votes. The "
+              "secretariat drafts the minutes from here.", notes=ended.notes,
+              decisions=ended.decisions, motions=ended.motions),
+    ])

@@ -80,7 +80,8 @@ async def council_chat(database_url: str, *, cios: int = 9) -> AsyncIterator[Cou
         database = Database(database_url)
         env = BotEnv(database=database, clock=clock, defaults=Defaults())
         application = build_application(sandbox.token, env, base_url=sandbox.base_url,
-                                        base_file_url=sandbox.base_file_url, rate_limit=False)
+                                        base_file_url=sandbox.base_file_url, rate_limit=False,
+                                        count_interval=0)
         try:
             async with polling(application, timeout=1):
                 # The bot greets the group it was added to; wait so replies are not confused.

@@ -226,8 +226,14 @@ class _Attendance(_Repo):
     name = "attendance"
 
     async def put(self, attendance: Attendance) -> Attendance:
-        for row in self._where(lambda a: (a.meeting_id, a.department_id)
-                               == (attendance.meeting_id, attendance.department_id)):
+        def same(a: Attendance) -> bool:
+            if attendance.department_id is None:
+                return (a.meeting_id, a.department_id, a.member_id) == (
+                    attendance.meeting_id, None, attendance.member_id)
+            return (a.meeting_id, a.department_id) == (attendance.meeting_id,
+                                                       attendance.department_id)
+
+        for row in self._where(same):
             return self._update(replace(attendance, id=row.id))
         return self._insert(attendance)
 
@@ -244,6 +250,9 @@ class _Notes(_Repo):
     async def list(self, meeting_id: int) -> Sequence[Note]:
         return self._where(lambda n: n.meeting_id == meeting_id)
 
+    async def delete(self, note_id: int) -> None:
+        del self._rows[note_id]
+
 
 class _Decisions(_Repo):
     name = "decisions"
@@ -254,12 +263,22 @@ class _Decisions(_Repo):
     async def list(self, council_id: int) -> Sequence[Decision]:
         return self._where(lambda d: d.council_id == council_id)
 
+    async def delete(self, decision_id: int) -> None:
+        del self._rows[decision_id]
+
 
 class _Motions(_Repo):
     name = "motions"
 
     async def add(self, motion: Motion) -> Motion:
         return self._insert(motion)
+
+    async def lock(self, motion_id: int) -> Motion | None:
+        return await self.get(motion_id)  # type: ignore[no-any-return]
+
+    async def list(self, council_id: int, *, open_only: bool = False) -> Sequence[Motion]:
+        return self._where(lambda m: m.council_id == council_id
+                           and (not open_only or m.state is MotionState.OPEN))
 
 
 class _Ballots(_Repo):

@@ -1,0 +1,116 @@
+"""Chat commands of the meeting itself: roll call, attendance, topic, notes, decisions, undo.
+
+Like `handlers`: each parses, calls one use case (`meetings.conduct`) and renders the reply.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import N_
+from bot.telegram.context import ChatRequest, Reply
+from bot.telegram.handlers import member_of, parse_id
+from bot.telegram.render import ended_text, roll_call_text
+from meetings import conduct, services
+from meetings.errors import InvalidInput
+from meetings.model import Decision, NoteKind
+from meetings.permissions import Act, require
+
+
+def roll_call_button(language_text: str, meeting_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(language_text,
+                                                       callback_data=f"h:{meeting_id}")]])
+
+
+async def start_meeting(req: ChatRequest) -> Reply:
+    """/startmeeting [meeting id]: opens today's meeting with a roll call."""
+    usage = N_("/startmeeting [meeting id]")
+    given = req.args(1, usage=usage, at_least=0)
+    call = await conduct.start_meeting(req.uow(), req.council.id, actor=member_of(req),
+                                       now=req.now,
+                                       meeting_id=parse_id(given[0], usage) if given else None)
+    return Reply(roll_call_text(req, req.council, call),
+                 roll_call_button(req.t("✋ Here"), call.meeting.id))
+
+
+async def here(req: ChatRequest) -> str:
+    """/here: a CIO or expert marks themself present in person."""
+    _, new = await conduct.mark_here(req.uow(), req.council.id,
+                                     actor=require(req.member, Act.MARK_HERE), now=req.now)
+    name = member_of(req).name
+    if not new:
+        return req.t("{name} is already marked present.", name=name)
+    return req.t("{name} is present.", name=name)
+
+
+async def proxy(req: ChatRequest) -> str:
+    """/proxy <CODE> <name>: a deputy attends for a department (and may not vote)."""
+    code, name = req.args(2, usage=N_("/proxy <CODE> <name>"))
+    record, department, meeting = await conduct.record_proxy(
+        req.uow(), req.council.id, code=code, name=name, actor=member_of(req), now=req.now)
+    return req.t("{code} is represented by proxy {name} at meeting #{meeting}; a proxy may "
+                 "not vote.", code=department.code, name=record.proxy_name, meeting=meeting.id)
+
+
+async def excused(req: ChatRequest) -> str:
+    """/excused <CODE> [reason]: a department's CIO is excused."""
+    code, *reason = req.args(2, usage=N_("/excused <CODE> [reason]"), at_least=1)
+    _, department, meeting = await conduct.record_excused(
+        req.uow(), req.council.id, code=code, reason=" ".join(reason), actor=member_of(req),
+        now=req.now)
+    return req.t("{code} is excused from meeting #{meeting}.", code=department.code,
+                 meeting=meeting.id)
+
+
+async def topic(req: ChatRequest) -> str:
+    """/topic <agenda id>: moves the discussion to an agenda item."""
+    usage = N_("/topic <agenda id>")
+    (item_id,) = req.args(1, usage=usage)
+    item = await conduct.set_topic(req.uow(), req.council.id, parse_id(item_id, usage),
+                                   actor=member_of(req), now=req.now)
+    return req.t("Now discussing #{id}: {title}", id=item.id, title=item.title)
+
+
+async def info(req: ChatRequest) -> str:
+    """/info <text>: information for the minutes."""
+    return await _note(req, NoteKind.INFO, N_("/info <text>"))
+
+
+async def idea(req: ChatRequest) -> str:
+    """/idea <text>: an idea for the minutes."""
+    return await _note(req, NoteKind.IDEA, N_("/idea <text>"))
+
+
+async def _note(req: ChatRequest, kind: NoteKind, usage: str) -> str:
+    if not req.arguments.strip():
+        raise InvalidInput("usage: {usage}", usage=usage)
+    note = await conduct.add_note(req.uow(), req.council.id, kind=kind, text=req.arguments,
+                                  actor=member_of(req), now=req.now)
+    return req.t("Noted ({kind} {id}).", kind=kind.value, id=note.id)
+
+
+async def agreed(req: ChatRequest) -> str:
+    """/agreed <text>: the chair records a decision taken without a vote."""
+    if not req.arguments.strip():
+        raise InvalidInput("usage: {usage}", usage=N_("/agreed <text>"))
+    decision = await conduct.record_agreed(req.uow(), req.council.id, text=req.arguments,
+                                           actor=member_of(req), now=req.now)
+    return req.t("Decision D{id} recorded: {text}", id=decision.id, text=decision.text)
+
+
+async def undo(req: ChatRequest) -> str:
+    """/undo: removes the last note or decision recorded (never a vote)."""
+    removed = await conduct.undo_last(req.uow(), req.council.id, actor=member_of(req),
+                                      now=req.now)
+    if isinstance(removed, Decision):
+        return req.t("Removed decision D{id}: {text}", id=removed.id, text=removed.text)
+    return req.t("Removed note {id}: {text}", id=removed.id, text=removed.text)
+
+
+async def end_meeting(req: ChatRequest) -> str:
+    """/endmeeting: ends the meeting; whoever did not answer the roll call is absent."""
+    ended = await conduct.end_meeting(req.uow(), req.council.id, actor=member_of(req),
+                                      now=req.now)
+    members, departments = await services.roster(req.env.database.uow(), req.council.id)
+    return ended_text(req, ended, departments, members)
+

@@ -1,0 +1,127 @@
+"""Chat commands of votes: /motion, /secret, /circular, /vote and /close.
+
+The buttons (a press is a vote) are handled in `bot.telegram.app` with the other callbacks; both
+paths cast through `meetings.conduct.cast_vote`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden
+
+from bot.i18n import N_, translate
+from bot.telegram.context import ChatRequest, Reply
+from bot.telegram.handlers import member_of, parse_id
+from bot.telegram.render import CHOICES, local_time, motion_text, result_text, vote_keyboard
+from meetings import conduct
+from meetings.conduct import Opened
+from meetings.errors import InvalidInput
+from meetings.model import MotionKind
+from meetings.permissions import Act, require
+from meetings.votes import parse_choice
+from storage import retrying
+
+log = logging.getLogger(__name__)
+
+
+async def motion(req: ChatRequest) -> Reply:
+    """/motion <text>: a named vote in the meeting, with buttons in the group."""
+    return await _open(req, MotionKind.NAMED, req.arguments, N_("/motion <text>"))
+
+
+async def secret(req: ChatRequest) -> Reply:
+    """/secret <text>: a secret ballot; each CIO gets the buttons in a private chat."""
+    return await _open(req, MotionKind.SECRET, req.arguments, N_("/secret <text>"))
+
+
+async def circular(req: ChatRequest) -> Reply:
+    """/circular <YYYY-MM-DD HH:MM> <text>: a vote between meetings, closing at the deadline."""
+    usage = N_("/circular <YYYY-MM-DD HH:MM> <text>")
+    day, clock, text = req.args(3, usage=usage)
+    return await _open(req, MotionKind.CIRCULAR, text, usage, closes=f"{day} {clock}")
+
+
+async def _open(req: ChatRequest, kind: MotionKind, text: str, usage: str, *,
+                closes: str | None = None) -> Reply:
+    if not text.strip():
+        raise InvalidInput("usage: {usage}", usage=usage)
+    opened = await conduct.open_motion(req.uow(), req.council.id, kind=kind, text=text,
+                                       actor=member_of(req), now=req.now, closes_local=closes)
+    motion = opened.count.motion
+    closing = local_time(req.council, motion.closes_at) if motion.closes_at else ""
+
+    async def sent(message: Message) -> None:
+        await conduct.attach_message(req.env.database.uow(), motion.id,
+                                     chat_id=message.chat_id, message_id=message.message_id)
+        if kind is MotionKind.SECRET:
+            await _send_ballots(req, opened, message)
+
+    keyboard = None if kind is MotionKind.SECRET else vote_keyboard(req.language, motion.id)
+    return Reply(motion_text(req.language, opened.count, closing), keyboard, sent)
+
+
+async def _send_ballots(req: ChatRequest, opened: Opened, group_message: Message) -> None:
+    """Each CIO gets the secret ballot's buttons privately; the group hears who could not be
+    reached (they never started a chat with the bot) and how they can still vote."""
+    motion = opened.count.motion
+    codes = {d.id: d.code for d in opened.count.departments}
+    unreachable = []
+    for voter in opened.voters:
+        try:
+            if voter.telegram_id is None:
+                raise Forbidden("no Telegram id")
+            await req.update.get_bot().send_message(
+                voter.telegram_id,
+                req.t("🗳 Secret ballot M{id}: {text}\nYour vote is seen by nobody in the "
+                      "group; you can change it until the vote closes.", id=motion.id,
+                      text=motion.text),
+                reply_markup=vote_keyboard(req.language, motion.id))
+        except (Forbidden, BadRequest) as err:
+            log.info("secret ballot M%s not delivered to member %s: %s", motion.id, voter.id, err)
+            unreachable.append(codes.get(voter.department_id or 0, voter.name))
+    if unreachable:
+        await group_message.reply_text(req.t(
+            "I could not reach {codes} privately: open a private chat with me and send "
+            "/vote M{id} yes|no|abstain there.", codes=", ".join(sorted(unreachable)),
+            id=motion.id), do_quote=False)
+
+
+async def vote(req: ChatRequest) -> str:
+    """/vote [motion] yes|no|abstain: votes without the buttons."""
+    usage = N_("/vote <motion> yes|no|abstain")
+    parts = req.args(2, usage=usage, at_least=1)
+    motion_id = parse_id(parts[0], usage, letter="M") if len(parts) == 2 else None
+    choice = parse_choice(parts[-1])
+    private = req.update.effective_chat is not None and (
+        req.update.effective_chat.type == ChatType.PRIVATE)
+    cast = await retrying(req.uow, lambda uow: conduct.cast_vote(
+        uow, req.council.id, motion_id, choice=choice, actor=require(req.member, Act.VOTE),
+        now=req.now, in_group=not private))
+    req.counts.touch(cast.count.motion.id)
+    return cast_text(req.language, cast)
+
+
+def cast_text(language: str, cast: conduct.Cast) -> str:
+    """What the voter is told: their vote, and what it replaced."""
+    choice = translate(language, CHOICES[cast.ballot.choice])
+    if cast.replaced is not None and cast.replaced is not cast.ballot.choice:
+        return translate(language, "Your vote on M{id} is now {choice} (it was {earlier}).",
+                         id=cast.ballot.motion_id, choice=choice,
+                         earlier=translate(language, CHOICES[cast.replaced]))
+    return translate(language, "Your vote on M{id}: {choice}.", id=cast.ballot.motion_id,
+                     choice=choice)
+
+
+async def close(req: ChatRequest) -> str:
+    """/close [motion]: the chair closes a vote; the result goes in the group."""
+    usage = N_("/close [motion]")
+    given = req.args(1, usage=usage, at_least=0)
+    result = await conduct.close_motion(
+        req.uow(), req.council.id, parse_id(given[0], usage, letter="M") if given else None,
+        actor=member_of(req), now=req.now)
+    # The vote's own message loses its buttons and shows the result too.
+    req.counts.touch(result.count.motion.id)
+    return result_text(req.language, result.count)

@@ -1,0 +1,128 @@
+"""Running a meeting: which meeting starts, who attends and how, the topic, and ending it.
+
+Attendance is per department (the CIO present in person, a proxy, excused, or absent); experts
+and observers who attend have a record of their own. Whoever has no record when the meeting
+ends was absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from meetings.errors import InvalidState, NotAllowed, NotFound
+from meetings.model import (
+    AgendaItem,
+    AgendaState,
+    Attendance,
+    AttendanceStatus,
+    Department,
+    Meeting,
+    MeetingState,
+    Member,
+    Motion,
+    Role,
+)
+from meetings.scheduling import to_local
+
+_STARTABLE = frozenset({MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN,
+                        MeetingState.AGENDA_CLOSED})
+
+
+def running(meetings: Iterable[Meeting]) -> Meeting | None:
+    """The council's meeting in progress, if any (there is at most one)."""
+    return next((m for m in meetings if m.state is MeetingState.IN_PROGRESS), None)
+
+
+def require_running(meetings: Iterable[Meeting]) -> Meeting:
+    meeting = running(meetings)
+    if meeting is None:
+        raise InvalidState("no meeting is in progress; the chair or the secretariat starts one "
+                           "with /startmeeting")
+    return meeting
+
+
+def to_start(meetings: Sequence[Meeting], *, timezone: str, now: datetime,
+             meeting_id: int | None = None) -> Meeting:
+    """The meeting to open: the one given, or today's (local date). A meeting opens on its day
+    or later (a late start after midnight), never ahead of it, and one at a time."""
+    busy = running(meetings)
+    if busy is not None:
+        raise InvalidState("meeting #{id} is already in progress; end it with /endmeeting first",
+                           id=busy.id)
+    today = to_local(now, timezone).date()
+    if meeting_id is not None:
+        meeting = next((m for m in meetings if m.id == meeting_id), None)
+        if meeting is None:
+            raise NotFound("no meeting #{id} in this council", id=meeting_id)
+        if meeting.state not in _STARTABLE:
+            raise InvalidState("meeting #{id} is {state} and cannot start", id=meeting.id,
+                               state=meeting.state.value)
+        day = to_local(meeting.starts_at, timezone).date()
+        if day > today:
+            raise InvalidState("meeting #{id} is on {day}; it can start on that day",
+                               id=meeting.id, day=day.isoformat())
+        return meeting
+    todays = [m for m in meetings if m.state in _STARTABLE
+              and to_local(m.starts_at, timezone).date() == today]
+    if not todays:
+        raise InvalidState("no meeting is scheduled for today; give its id (/startmeeting "
+                           "<meeting id>) or schedule one with /schedule")
+    return min(todays, key=lambda m: (m.starts_at, m.id))
+
+
+def start(meeting: Meeting, *, now: datetime) -> Meeting:
+    return replace(meeting, state=MeetingState.IN_PROGRESS, started_at=now, topic_id=None)
+
+
+def end(meeting: Meeting, open_motions: Iterable[Motion], *, now: datetime) -> Meeting:
+    """Ends the meeting; its votes must be closed first so no result is left undeclared."""
+    pending = sorted(m.id for m in open_motions if m.meeting_id == meeting.id)
+    if pending:
+        raise InvalidState("motion {motions} is still open: close it with /close first",
+                           motions=", ".join(f"M{i}" for i in pending))
+    return replace(meeting, state=MeetingState.ENDED, ended_at=now, topic_id=None)
+
+
+def here(member: Member, meeting: Meeting) -> Attendance:
+    """Someone marks themself present: a CIO for their department, an expert for themself."""
+    if member.role is Role.CIO and member.department_id is not None:
+        return Attendance(meeting.id, member.department_id, AttendanceStatus.PRESENT,
+                          member_id=member.id)
+    if member.role in (Role.EXPERT, Role.OBSERVER):
+        return Attendance(meeting.id, None, AttendanceStatus.PRESENT, member_id=member.id)
+    raise NotAllowed("only CIOs and experts may do this")
+
+
+def proxy(meeting: Meeting, department: Department, cio: Member | None,
+          name: str) -> Attendance:
+    """A deputy attends for the department: recorded against its CIO, who may not vote."""
+    return Attendance(meeting.id, department.id, AttendanceStatus.PROXY,
+                      member_id=cio.id if cio else None, proxy_name=name)
+
+
+def excused(meeting: Meeting, department: Department, cio: Member | None,
+            reason: str) -> Attendance:
+    return Attendance(meeting.id, department.id, AttendanceStatus.EXCUSED,
+                      member_id=cio.id if cio else None, reason=reason)
+
+
+def absentees(meeting: Meeting, departments: Iterable[Department],
+              recorded: Iterable[Attendance], cios: dict[int, Member]) -> list[Attendance]:
+    """Absent records for the departments nobody answered for."""
+    answered = {a.department_id for a in recorded}
+    return [Attendance(meeting.id, d.id, AttendanceStatus.ABSENT,
+                       member_id=cios[d.id].id if d.id in cios else None)
+            for d in departments if d.id not in answered]
+
+
+def topic(meeting: Meeting, item: AgendaItem | None, item_id: int) -> Meeting:
+    """Moves the discussion to one of the meeting's accepted agenda items."""
+    if item is None or item.meeting_id != meeting.id:
+        raise NotFound("no agenda item #{id} on meeting #{meeting}", id=item_id,
+                       meeting=meeting.id)
+    if item.state is not AgendaState.ACCEPTED:
+        raise InvalidState("agenda item #{id} is {state}; only accepted items are discussed",
+                           id=item.id, state=item.state.value)
+    return replace(meeting, topic_id=item.id)
