@@ -37,8 +37,10 @@ async def test_experts_attend_on_their_own_record(migrated_db: Database, world: 
     observer = await committed(migrated_db, lambda uow: uow.members.add(
         Member(world.council.id, "Guest", Role.OBSERVER, telegram_id=10)))
     for person in (expert, expert, observer):
-        present = Attendance(meeting_id, None, AttendanceStatus.PRESENT, member_id=person.id)
-        await committed(migrated_db, lambda uow, present=present: uow.attendance.put(present))
+        async with migrated_db.uow() as uow:
+            await uow.attendance.put(
+                Attendance(meeting_id, None, AttendanceStatus.PRESENT, member_id=person.id))
+            await uow.commit()
     await committed(migrated_db, lambda uow: uow.attendance.put(
         Attendance(meeting_id, world.environment.id, AttendanceStatus.PRESENT,
                    member_id=world.cio.id)))
