@@ -7,7 +7,7 @@ Like `meetings.services`: each function authorises, loads, applies the rules (`p
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -130,15 +130,9 @@ async def record_proxy(uow: UnitOfWork, council_id: int, *, code: str, name: str
     """The office records a deputy attending for a department (who may not vote)."""
     authorise(actor, Act.RECORD_ATTENDANCE)
     name = clean(name, field="proxy name")
-    async with uow:
-        department = await department_of(uow, council_id, code)
-        meeting = await _meeting_for_attendance(uow, council_id, now)
-        cio = _cios(await uow.members.list(council_id)).get(department.id)
-        stored = await uow.attendance.put(proceedings.proxy(meeting, department, cio, name))
-        await record(uow, council_id, actor, "attendance.proxy", now, meeting=meeting.id,
-                     department=department.code, proxy=name)
-        await uow.commit()
-    return stored, department, meeting
+    return await _record_for_department(
+        uow, council_id, code, actor, now, "attendance.proxy",
+        lambda meeting, department, cio: proceedings.proxy(meeting, department, cio, name))
 
 
 async def record_excused(uow: UnitOfWork, council_id: int, *, code: str, reason: str,
@@ -146,12 +140,21 @@ async def record_excused(uow: UnitOfWork, council_id: int, *, code: str, reason:
     """The office records a department's CIO as excused, with the reason if given."""
     authorise(actor, Act.RECORD_ATTENDANCE)
     reason = optional(reason, field="reason", max_length=TEXT_MAX)
+    return await _record_for_department(
+        uow, council_id, code, actor, now, "attendance.excused",
+        lambda meeting, department, cio: proceedings.excused(meeting, department, cio, reason))
+
+
+async def _record_for_department(
+    uow: UnitOfWork, council_id: int, code: str, actor: Actor, now: datetime, action: str,
+    attendance: Callable[[Meeting, Department, Member | None], Attendance],
+) -> tuple[Attendance, Department, Meeting]:
     async with uow:
         department = await department_of(uow, council_id, code)
         meeting = await _meeting_for_attendance(uow, council_id, now)
         cio = _cios(await uow.members.list(council_id)).get(department.id)
-        stored = await uow.attendance.put(proceedings.excused(meeting, department, cio, reason))
-        await record(uow, council_id, actor, "attendance.excused", now, meeting=meeting.id,
+        stored = await uow.attendance.put(attendance(meeting, department, cio))
+        await record(uow, council_id, actor, action, now, meeting=meeting.id,
                      department=department.code)
         await uow.commit()
     return stored, department, meeting
