@@ -481,9 +481,16 @@ async def close_due_circular(uow: UnitOfWork, motion_id: int, *, now: datetime
     return await declare_result(uow, motion, actor=Operator("scheduler"), now=now)
 
 
-async def running_meeting(uow: UnitOfWork, council_id: int, *, now: datetime
-                          ) -> Meeting | None:
-    async with uow:
-        return proceedings.running(await _meetings(uow, council_id, now))
-
+async def declared_result(uow: UnitOfWork, motion_id: int) -> Result | None:
+    """A closed motion's result as declared, read back from its stored ballots and decision
+    (to post it again when the first post was lost); None while it is open."""
+    motion = await uow.motions.get(motion_id)
+    if motion is None or motion.state is not MotionState.CLOSED:
+        return None
+    ballots = await uow.ballots.current(motion.id)
+    count = await _count(uow, motion, ballots)
+    outcome = votes.tally(ballots, motion.rule, eligible=count.eligible, quorum=motion.quorum)
+    decision = next((d for d in await uow.decisions.list(motion.council_id)
+                     if d.motion_id == motion.id), None)
+    return Result(count, outcome, decision)
 

@@ -25,7 +25,8 @@ Circular votes use them too: a day before the deadline (halfway, for a shorter v
 whose department has not voted is reminded privately, keyed ``motion:{id}:remind:{telegram id}``
 and dropped at claim time if they have voted meanwhile; at the deadline one job,
 ``motion:{id}:close``, closes the vote in the claim's transaction and posts the result, so it is
-closed once across instances (or not at all by it, if the chair closed it first).
+closed once across instances (or not at all by it, if the chair closed it first); should the
+post fail, the job's retry posts the same result again.
 """
 
 from __future__ import annotations
@@ -282,7 +283,13 @@ async def _motion_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery
         return None
     kind = ReminderKind(payload["kind"])
     if kind is ReminderKind.VOTE_CLOSED:
-        result = await conduct.close_due_circular(uow, int(payload["motion_id"]), now=now)
+        motion_id = int(payload["motion_id"])
+        result = await conduct.close_due_circular(uow, motion_id, now=now)
+        if result is None and job.attempts > 1:
+            # An earlier attempt of this job closed the vote, then its post failed or its
+            # worker died: post that result again rather than lose it. (A vote the chair
+            # closed first is given up on the first attempt, so it never comes back here.)
+            result = await conduct.declared_result(uow, motion_id)
         if result is None or council.chat_id is None:
             return None
         return _motion_news(job, council, result.count.motion, council.chat_id, result=result)

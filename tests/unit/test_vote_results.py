@@ -1,0 +1,186 @@
+"""Reading a vote, who the result is judged against, and declaring it: checked against an
+independent recount of random ballot histories."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meetings.errors import InvalidInput, VotingClosed
+from meetings.model import (
+    Attendance,
+    AttendanceStatus,
+    Ballot,
+    Choice,
+    MajorityRule,
+    Motion,
+    MotionKind,
+    MotionState,
+)
+from meetings.votes import ballot_digest, current_ballots, declare, electorate, parse_choice, tally
+
+T0 = datetime(2027, 3, 11, 6, 30, tzinfo=UTC)
+Y, N, A = Choice.YES, Choice.NO, Choice.ABSTAIN
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [("yes", Y), ("YES", Y), ("  Yes\n", Y), ("y", Y), ("Y", Y), ("赞成", Y), ("同意", Y),
+     ("no", N), ("No", N), ("n", N), ("反对", N),
+     ("abstain", A), ("ABSTAIN", A), ("a", A), (" 弃权 ", A)],
+)
+def test_choices_in_words_initials_and_chinese(text: str, choice: Choice) -> None:
+    """yes/no/abstain in any case, their initials and the Chinese words are understood."""
+    assert parse_choice(text) is choice
+
+
+@pytest.mark.parametrize("text", ["", "   ", "maybe", "ye", "yes please", "nay", "abs", "是",
+                                  "赞成票", "+1", "yes\x00"])
+def test_anything_else_is_refused(text: str) -> None:
+    """Junk, partial words and unknown Chinese get the short explanation, not a guess."""
+    with pytest.raises(InvalidInput, match="vote yes, no or abstain"):
+        parse_choice(text)
+
+
+# --- the electorate -----------------------------------------------------------------------------
+
+NAMED = Motion(council_id=1, kind=MotionKind.NAMED, text="Adopt the data catalogue",
+               rule=MajorityRule.SIMPLE, quorum=0.5, opened_at=T0, meeting_id=3, id=2)
+CIRCULAR = replace(NAMED, kind=MotionKind.CIRCULAR, meeting_id=None,
+                   closes_at=T0 + timedelta(days=3))
+WITH_CIO = [1, 2, 3, 4, 5, 6]
+
+
+def attendance(department_id: int, status: AttendanceStatus) -> Attendance:
+    return Attendance(meeting_id=3, department_id=department_id, status=status)
+
+
+ROLL = [attendance(1, AttendanceStatus.PRESENT), attendance(2, AttendanceStatus.PRESENT),
+        attendance(3, AttendanceStatus.PROXY), attendance(4, AttendanceStatus.EXCUSED),
+        attendance(5, AttendanceStatus.ABSENT),
+        # An expert's own record is present but has no department to count.
+        Attendance(meeting_id=3, department_id=None, status=AttendanceStatus.PRESENT,
+                   member_id=90)]
+
+
+def ballot(department_id: int, choice: Choice, *, at: datetime = T0, ballot_id: int = 0,
+           motion_id: int = 2) -> Ballot:
+    return Ballot(motion_id=motion_id, member_id=100 + department_id,
+                  department_id=department_id, choice=choice, cast_at=at,
+                  id=ballot_id or department_id)
+
+
+def test_in_a_meeting_only_departments_present_in_person_count() -> None:
+    """Proxy, excused, absent and departments without a record are not in the electorate."""
+    assert electorate(NAMED, WITH_CIO, ROLL, []) == 2
+
+
+def test_a_department_present_without_a_cio_does_not_count() -> None:
+    """Only departments with a CIO can vote, so only they count towards the total."""
+    assert electorate(NAMED, [1], ROLL, []) == 1
+
+
+def test_a_department_that_voted_and_left_still_counts() -> None:
+    """EPB voted and was then recorded excused: its ballot stands and so does its place."""
+    left = [*ROLL[:3], attendance(4, AttendanceStatus.EXCUSED)]
+    assert electorate(NAMED, WITH_CIO, left, [ballot(1, Y), ballot(4, N)]) == 3
+    # Ballots of departments already counted do not count twice.
+    assert electorate(NAMED, WITH_CIO, left, [ballot(1, Y), ballot(2, N)]) == 2
+
+
+def test_a_circular_vote_counts_every_department_with_a_cio() -> None:
+    """Between meetings attendance is irrelevant: every department with a CIO is eligible,
+    plus one whose CIO voted and has since gone."""
+    assert electorate(CIRCULAR, WITH_CIO, ROLL, []) == 6
+    assert electorate(CIRCULAR, WITH_CIO, [], []) == 6
+    assert electorate(CIRCULAR, WITH_CIO, [], [ballot(9, Y)]) == 7
+
+
+# --- declaring the result -----------------------------------------------------------------------
+
+def test_declare_stores_the_result_on_the_motion() -> None:
+    """The closed motion carries state, time, counts, electorate, verdict and the digest."""
+    current = [ballot(1, Y), ballot(2, Y), ballot(3, N), ballot(4, A)]
+    closed, outcome = declare(NAMED, current, eligible=6, now=T0 + timedelta(minutes=5))
+    assert (closed.state, closed.closed_at) == (MotionState.CLOSED, T0 + timedelta(minutes=5))
+    assert (closed.yes, closed.no, closed.abstain, closed.eligible, closed.passed) == (
+        2, 1, 1, 6, True)
+    assert closed.digest == ballot_digest(current) == outcome.digest
+    assert (outcome.yes, outcome.no, outcome.abstain, outcome.quorum_needed) == (2, 1, 1, 3)
+    assert replace(closed, state=MotionState.OPEN, closed_at=None, eligible=None, yes=None,
+                   no=None, abstain=None, passed=None, digest="") == NAMED
+
+
+def test_without_a_quorum_a_majority_does_not_carry() -> None:
+    """Two yes of nine eligible is short of half: the motion fails though nobody voted no."""
+    closed, outcome = declare(NAMED, [ballot(1, Y), ballot(2, Y)], eligible=9, now=T0)
+    assert (outcome.quorum_met, closed.passed) == (False, False)
+
+
+def test_a_closed_motion_is_not_declared_again() -> None:
+    """Declaring twice is refused, so a result cannot be overwritten."""
+    closed, _ = declare(NAMED, [ballot(1, Y)], eligible=1, now=T0)
+    with pytest.raises(VotingClosed, match="motion M2 is closed"):
+        declare(closed, [ballot(1, N)], eligible=1, now=T0 + timedelta(minutes=1))
+
+
+# A cast: (department, choice, seconds after the previous cast; 0 makes a tie on the clock).
+casts = st.lists(st.tuples(st.integers(1, 8), st.sampled_from(list(Choice)),
+                           st.integers(0, 3)), max_size=40)
+# Quorums as exact fractions, so the hand recount needs no floating point.
+quorums = st.sampled_from([(0, 1), (1, 4), (1, 2), (3, 5), (2, 3), (1, 1)])
+
+
+def _recount(history: list[tuple[int, Choice]], rule: MajorityRule, quorum: tuple[int, int],
+             eligible: int) -> tuple[int, int, int, bool]:
+    """The result counted by hand: the last choice of each department in the order cast."""
+    last: dict[int, Choice] = {}
+    for department, choice in history:
+        last[department] = choice
+    yes = sum(1 for c in last.values() if c is Y)
+    no = sum(1 for c in last.values() if c is N)
+    abstain = sum(1 for c in last.values() if c is A)
+    share, whole = quorum
+    needed = next(n for n in range(eligible + 1) if n * whole >= share * eligible)
+    quorate = yes + no + abstain >= max(needed, 1)
+    if rule is MajorityRule.SIMPLE:
+        carried = yes > no
+    elif rule is MajorityRule.ABSOLUTE:
+        carried = yes > eligible / 2
+    else:
+        carried = yes > 0 and yes / (yes + no) >= 2 / 3 - 1e-12
+    return yes, no, abstain, quorate and carried
+
+
+@settings(max_examples=300, deadline=None)
+@given(cast=casts, rule=st.sampled_from(list(MajorityRule)), quorum=quorums,
+       extra=st.integers(0, 4), seed=st.integers(0, 2**32 - 1))
+def test_declared_result_equals_a_recount_by_hand(
+        cast: list[tuple[int, Choice, int]], rule: MajorityRule, quorum: tuple[int, int],
+        extra: int, seed: int) -> None:
+    """Whatever the history (changed votes, ties on the clock, any reading order), declaring
+    on the current ballots gives the counts and verdict of a plain recount."""
+    history: list[Ballot] = []
+    at = T0
+    for number, (department, choice, gap) in enumerate(cast, start=1):
+        at += timedelta(seconds=gap)
+        history.append(ballot(department, choice, at=at, ballot_id=number))
+    shuffled = history[:]
+    random.Random(seed).shuffle(shuffled)
+    voted = {department for department, _, _ in cast}
+    eligible = len(voted) + extra
+    motion = replace(NAMED, rule=rule, quorum=quorum[0] / quorum[1])
+
+    closed, outcome = declare(motion, current_ballots(shuffled), eligible=eligible, now=at)
+
+    expected = _recount([(d, c) for d, c, _ in cast], rule, quorum, eligible)
+    assert (closed.yes, closed.no, closed.abstain, closed.passed) == expected
+    assert (outcome.yes, outcome.no, outcome.abstain, outcome.passed) == expected
+    assert closed.eligible == eligible
+    assert closed.digest == tally(current_ballots(history), rule, eligible=eligible,
+                                  quorum=motion.quorum).digest
