@@ -2,16 +2,20 @@
 
 It starts the local Telegram sandbox, the real bot and its database on loopback, then plays a
 script: a district CIO binds the group, adds nine departments, their CIOs join and are approved,
-the secretariat sets the bimonthly series, and members ask what is next (also in Chinese). The
-database and a transcript stay in the demo directory.
+the secretariat sets the bimonthly series, and members ask what is next (also in Chinese). Then
+the first meeting is held (roll call, proxy and apology, topic, notes, a named vote, a secret
+ballot, a decision and an action item) and, after it, a circular vote closes by itself at its
+deadline. The demo's clock is a FixedClock moved from step to step, so a whole season passes in
+seconds. The database and a transcript stay in the demo directory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -21,9 +25,13 @@ from bot.clock import FixedClock
 from bot.reminders import Reminders
 from bot.sandbox import Control, SandboxServer, User
 from bot.sandbox.driver import ChatDriver
-from bot.telegram.app import build_application, polling
+from bot.sandbox.state import Message
+from bot.telegram.app import AnyApplication, build_application, live_counts, polling
 from bot.telegram.context import BotEnv, Defaults
+from meetings.model import Council, Meeting, Motion
+from meetings.outbox import vote_reminder_at
 from meetings.ports import Clock
+from meetings.scheduling import to_local
 from storage import Database, migrate
 
 COUNCIL_NAME = "Riverside District CIO Council"
@@ -39,7 +47,7 @@ DEPARTMENTS = [
     ("CIV", "Civil Affairs Bureau"),
 ]
 CADENCE = "bimonthly 2TH 14:30 120"
-STEPS = 10
+STEPS = 21
 # Files the demo owns in its directory; a new run replaces them and touches nothing else.
 OUTPUTS = ("council.sqlite3", "council.sqlite3-wal", "council.sqlite3-shm", "transcript.txt")
 
@@ -104,13 +112,16 @@ async def _play(directory: Path, clock: FixedClock, console: Console) -> None:
     async with SandboxServer(clock=clock.timestamp) as sandbox:
         console.print(f"Local Telegram sandbox at {sandbox.url}; database {url}")
         database = Database(url)
+        # No pause between edits of a vote's live count: the sandbox does not throttle, and the
+        # demo should not wait for Telegram's pace.
         application = build_application(
             sandbox.token, BotEnv(database, clock, Defaults()), base_url=sandbox.base_url,
-            base_file_url=sandbox.base_file_url, rate_limit=False)
+            base_file_url=sandbox.base_file_url, rate_limit=False, count_interval=0)
         try:
             async with polling(application, timeout=1):
                 reminders = Reminders(database, application.bot, clock, worker="demo")
-                transcript = await _script(sandbox, console, clock, database, reminders)
+                transcript = await _script(sandbox, console, clock, database, reminders,
+                                           application)
         finally:
             await database.dispose()
     (directory / "transcript.txt").write_text(transcript, encoding="utf-8")
@@ -118,8 +129,32 @@ async def _play(directory: Path, clock: FixedClock, console: Console) -> None:
     console.print(f"Look around: COUNCIL_DATABASE_URL={url} cio-council meetings list")
 
 
+@dataclass
+class Scene:
+    """What the steps share: the group chat and its people, the clock and the reminder worker."""
+
+    control: Control
+    driver: ChatDriver
+    cast: Cast
+    group: int
+    clock: FixedClock
+    database: Database
+    reminders: Reminders
+    console: Console
+    step: Step
+
+    def show(self, reply: str, *, to: str = "") -> None:
+        _show(self.console, reply, to=to)
+
+    def later(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+
+    def cio(self, code: str) -> User:
+        return self.cast.cios[code]
+
+
 async def _script(sandbox: SandboxServer, console: Console, clock: FixedClock,
-                  database: Database, reminders: Reminders) -> str:
+                  database: Database, reminders: Reminders, application: AnyApplication) -> str:
     control = sandbox.control
     cast = Cast.create(control, [code for code, _ in DEPARTMENTS])
     group = control.create_group("Riverside CIO Council", creator=cast.chair.id,
@@ -153,16 +188,195 @@ async def _script(sandbox: SandboxServer, console: Console, clock: FixedClock,
     report = await reminders.tick()
     _show(console, control.bot_messages(group.id)[-1].text or "")
     console.print(f"    ({report.sent} reminders sent: the group and each member privately)")
-    return "\n".join(f"{m.sender.first_name}: {m.text}" for m in control.transcript(group.id)
-                     if m.text)
+
+    scene = Scene(control, driver, cast, group.id, clock, database, reminders, console, step)
+    await _meeting(scene, _item_id(platform))
+    await _circular_vote(scene)
+    # The votes' own messages show their results before the transcript is taken.
+    await live_counts(application).settle()
+    return "\n".join(_as_posted(m) for m in control.transcript(group.id) if m.text)
+
+
+# The first meeting's roll call: most CIOs press the button, one types /here, the office records
+# a deputy and an apology, and TRN never answers (so it is absent when the meeting ends).
+BY_BUTTON = ("EPB", "MSB", "EDU", "HLTH", "PSB")
+BY_COMMAND = "FIN"
+PROXY = ("HRSS", "Li Na")
+EXCUSED = ("CIV", "provincial inspection")
+# How the CIOs present vote: MSB first presses No on the named vote, then changes to Yes.
+NAMED = {"EPB": "Yes", "MSB": "Yes", "EDU": "Yes", "HLTH": "No", "PSB": "Abstain", "FIN": "Yes"}
+SECRET = {"EPB": "Yes", "MSB": "Yes", "EDU": "Yes", "HLTH": "No", "PSB": "No", "FIN": "Yes"}
+# The circular vote: four press in the group at once, TRN votes privately once reminded.
+CIRCULAR = {"EPB": "Yes", "MSB": "Yes", "EDU": "No", "HLTH": "Yes"}
+
+
+async def _meeting(scene: Scene, item: str) -> None:
+    """The first meeting, from the roll call to its end."""
+    driver, cast = scene.driver, scene.cast
+    chair, secretary = cast.chair, cast.secretary
+    council, meeting = await _first_meeting(scene.database, scene.clock)
+    scene.clock.advance(meeting.starts_at - scene.clock.now())
+    day = to_local(meeting.starts_at, council.timezone).date()
+
+    scene.step("Meeting day: the chair switches back to English and opens the meeting: "
+               "/lang en, /startmeeting")
+    scene.show(await driver.command(chair, "/lang en"))
+    roll_call = await driver.ask(chair, "/startmeeting")
+    scene.show(roll_call.text or "")
+
+    scene.step(f"Roll call: {len(BY_BUTTON)} CIOs and the expert press ✋ Here, CIO {BY_COMMAND} "
+               "sends /here; CIO TRN does not answer")
+    scene.later(2)
+    answers = [await driver.press(scene.cio(code), roll_call, "✋ Here") for code in BY_BUTTON]
+    scene.show(answers[-1], to=scene.cio(BY_BUTTON[-1]).first_name)
+    await driver.press(cast.expert, roll_call, "✋ Here")
+    scene.show(await driver.command(scene.cio(BY_COMMAND), "/here"))
+
+    scene.step(f"The secretariat records a deputy and an apology: /proxy {PROXY[0]} …, "
+               f"/excused {EXCUSED[0]} …")
+    scene.later(3)
+    scene.show(await driver.command(secretary, f"/proxy {PROXY[0]} {PROXY[1]}"))
+    scene.show(await driver.command(secretary, f"/excused {EXCUSED[0]} {EXCUSED[1]}"))
+
+    scene.step(f"The chair opens the major issue (/topic {item}); the expert adds information "
+               "(/info) and a CIO an idea (/idea)")
+    scene.later(5)
+    scene.show(await driver.command(chair, f"/topic {item}"))
+    scene.later(10)
+    scene.show(await driver.command(cast.expert, "/info Eight bureaus already publish "
+                                    "monitoring data, each in its own format"))
+    scene.show(await driver.command(scene.cio("HLTH"), "/idea Start with air and water "
+                                    "quality, then add health data"))
+
+    scene.step(f"A named vote: /motion …; {len(NAMED)} CIOs press Yes / No / Abstain, MSB "
+               "changes its vote; the chair closes it with /close")
+    scene.later(15)
+    motion = await driver.ask(chair, "/motion Adopt the shared environmental data platform")
+    await driver.press(scene.cio("MSB"), motion, "No")
+    for code, choice in NAMED.items():
+        answer = await driver.press(scene.cio(code), motion, choice)
+        if code == "MSB":
+            scene.show(answer, to=scene.cio(code).first_name)
+    scene.later(5)
+    scene.show(await driver.command(chair, "/close"))
+
+    scene.step("A secret ballot: /secret …; each CIO gets the ballot in a private chat and "
+               f"the {len(SECRET)} present vote there; /close")
+    scene.later(5)
+    opened = await driver.command(chair, "/secret Name EPB the lead department of the platform")
+    ballot = _motion_id(opened)
+    for code, choice in SECRET.items():
+        cio = scene.cio(code)
+        await driver.press(cio, await _private_ballot(scene, cio, ballot), choice)
+    scene.later(5)
+    scene.show(await driver.command(chair, "/close"))
+
+    scene.step("A decision without a vote and an action item: /agreed …, /action EPB …")
+    scene.later(5)
+    scene.show(await driver.command(chair, "/agreed Each bureau names a data steward by the "
+                                    "next meeting"))
+    due = day + timedelta(days=30)
+    scene.show(await driver.command(secretary, f"/action EPB {due.isoformat()} Draft the "
+                                    "platform's data catalogue"))
+
+    scene.step("The chair ends the meeting; whoever did not answer is recorded absent: "
+               "/endmeeting")
+    scene.later(30)
+    scene.show(await driver.command(chair, "/endmeeting"))
+
+
+async def _circular_vote(scene: Scene) -> None:
+    """A vote between meetings that the reminder worker reminds about and closes."""
+    driver, chair = scene.driver, scene.cast.chair
+    council = await _council(scene.database)
+    # Closes three days later at 17:00 local time.
+    local_now = to_local(scene.clock.now(), council.timezone)
+    deadline = datetime.combine(local_now.date() + timedelta(days=3), time(17, 0))
+    scene.step(f"After the meeting, a circular vote: /circular {deadline:%Y-%m-%d %H:%M} …; "
+               f"{len(CIRCULAR)} CIOs press in the group")
+    scene.later(10)
+    message = await driver.ask(chair, f"/circular {deadline:%Y-%m-%d %H:%M} Approve the "
+                                      "platform's first-year budget of 1.2 million yuan")
+    scene.show("\n".join((message.text or "").splitlines()[:2]))  # the motion, its deadline
+    for code, choice in CIRCULAR.items():
+        await driver.press(scene.cio(code), message, choice)
+    motion = await _motion(scene.database, _motion_id(message.text or ""))
+
+    scene.step("A day before the deadline the reminder worker reminds the CIOs who have not "
+               "voted; CIO TRN votes in its private chat: /vote")
+    scene.clock.advance(vote_reminder_at(motion) - scene.clock.now())
+    report = await scene.reminders.tick()
+    trn = scene.cio("TRN")
+    scene.show(scene.control.bot_messages(trn.id)[-1].text or "", to=trn.first_name)
+    scene.console.print(f"    ({report.sent} reminders sent privately to the CIOs who had "
+                        "not voted)")
+    scene.later(60)
+    scene.show(await driver.command(trn, f"/vote M{motion.id} yes", chat_id=trn.id),
+               to=trn.first_name)
+
+    scene.step("The deadline passes; the reminder worker's next tick closes the vote and posts "
+               "the result")
+    assert motion.closes_at is not None  # a circular vote (`_motion` checked)
+    scene.clock.advance(motion.closes_at + timedelta(minutes=1) - scene.clock.now())
+    report = await scene.reminders.tick()
+    scene.show(scene.control.bot_messages(scene.group)[-1].text or "")
+    scene.console.print(f"    ({report.sent} message sent: the result, to the group)")
+
+
+async def _private_ballot(scene: Scene, cio: User, motion_id: int) -> Message:
+    """The secret ballot's buttons in the CIO's private chat (sent just after the group's
+    message, so they may still be on their way)."""
+    prefix = f"v:{motion_id}:"
+
+    def found() -> Message | None:
+        for message in scene.control.bot_messages(cio.id):
+            rows = (message.reply_markup or {}).get("inline_keyboard", [])
+            if any(str(button.get("callback_data", "")).startswith(prefix)
+                   for row in rows for button in row):
+                return message
+        return None
+
+    await scene.control.wait_until(lambda: found() is not None)
+    ballot = found()
+    assert ballot is not None
+    return ballot
+
+
+async def _council(database: Database) -> Council:
+    async with database.uow() as uow:
+        return (await uow.councils.list())[0]
+
+
+async def _first_meeting(database: Database, clock: FixedClock) -> tuple[Council, Meeting]:
+    """The demo council and its next meeting (before the first one: the first)."""
+    council = await _council(database)
+    async with database.uow() as uow:
+        first = (await uow.meetings.list(council.id, since=clock.now()))[0]
+    return council, first
+
+
+async def _motion(database: Database, motion_id: int) -> Motion:
+    async with database.uow() as uow:
+        motion = await uow.motions.get(motion_id)
+    if motion is None or motion.closes_at is None:
+        raise LookupError(f"no circular vote M{motion_id}")
+    return motion
 
 
 async def _until_agenda_call(database: Database, clock: FixedClock) -> timedelta:
     """How far the demo's clock must move for the first meeting's agenda call to fall due."""
-    async with database.uow() as uow:
-        council = (await uow.councils.list())[0]
-        first = (await uow.meetings.list(council.id, since=clock.now()))[0]
+    council, first = await _first_meeting(database, clock)
     return first.starts_at - timedelta(days=council.agenda_call_days) - clock.now()
+
+
+def _as_posted(message: Message) -> str:
+    """A transcript entry: the message as it was posted and, when the bot edited it later (a
+    join request once decided, a vote's live count once closed), the first line it ends with."""
+    first = next((text for text in message.history if text), message.text)
+    entry = f"{message.sender.first_name}: {first}"
+    if first != message.text and message.text:
+        entry += f"\n    (edited since; it now reads: {message.text.splitlines()[0]})"
+    return entry
 
 
 def _item_id(reply: str) -> str:
@@ -170,7 +384,18 @@ def _item_id(reply: str) -> str:
     return reply.split("#", 1)[1].split()[0]
 
 
-def _show(console: Console, reply: str) -> None:
+def _motion_id(reply: str) -> int:
+    """The motion `M<n>` a vote's opening message names first."""
+    found = re.search(r"\bM(\d+)\b", reply)
+    if found is None:
+        raise ValueError(f"no motion id in {reply!r}")
+    return int(found.group(1))
+
+
+def _show(console: Console, reply: str, *, to: str = "") -> None:
+    """Prints the bot's reply; ``to`` names the one person who sees it (a private chat or the
+    pop-up answering a button)."""
+    speaker = f"bot → {to}: " if to else "bot: "
     for line in reply.splitlines():
         # The bot's text is shown as it is: brackets in it are not console markup.
-        console.print(Text.assemble(("    bot: ", "green"), line))
+        console.print(Text.assemble(("    " + speaker, "green"), line))

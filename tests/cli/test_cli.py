@@ -177,11 +177,12 @@ def test_serve_without_token_runs_the_demo(monkeypatch: pytest.MonkeyPatch,
     result = cli("serve")
     assert result.code == 0, result
     assert "running the local demo" in result.out
-    assert "[10/10]" in result.out
+    assert "[21/21]" in result.out  # through the meeting and the circular vote after it
     assert "★" in result.out
     assert "reminders sent" in result.out
     assert "Next meeting: #" in result.out
     assert "下一次会议" in result.out
     transcript = (tmp_path / "council-demo" / "transcript.txt").read_text(encoding="utf-8")
     assert "CIO TRN is now the CIO of their department." in transcript
+    assert "✅ M3 carried" in transcript  # the circular vote, closed at its deadline
     assert cli("serve").code == 0  # a second run replaces the demo's own files
