@@ -81,12 +81,15 @@ async def idea(req: ChatRequest) -> str:
     return await _note(req, NoteKind.IDEA, N_("/idea <text>"))
 
 
+_NOTE_KINDS = {NoteKind.INFO: N_("info"), NoteKind.IDEA: N_("idea")}
+
+
 async def _note(req: ChatRequest, kind: NoteKind, usage: str) -> str:
     if not req.arguments.strip():
         raise InvalidInput("usage: {usage}", usage=usage)
     note = await conduct.add_note(req.uow(), req.council.id, kind=kind, text=req.arguments,
                                   actor=member_of(req), now=req.now)
-    return req.t("Noted ({kind} {id}).", kind=kind.value, id=note.id)
+    return req.t("Noted ({kind} {id}).", kind=req.t(_NOTE_KINDS[kind]), id=note.id)
 
 
 async def agreed(req: ChatRequest) -> str:
