@@ -6,15 +6,16 @@ Commands react to new messages only: an edited command must not run twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, CallbackQuery, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -186,7 +187,7 @@ async def _decide_join(update: Update, context: BotContext) -> None:
             request.uow(), request.council.id, int(request_id), approve=verdict == "a",
             actor=require(request.member, Act.APPROVE_JOIN), now=request.now)
     except AlreadyProcessed:
-        await query.answer()
+        await _answer_again(query)
         return
     except CouncilError as error:
         await query.answer(explain(request.language, error), show_alert=True)
@@ -211,13 +212,15 @@ async def _press_vote(update: Update, context: BotContext) -> None:
             uow, request.council.id, int(motion_id), choice=CHOICE_OF_KEY[key],
             actor=require(request.member, Act.VOTE), now=request.now, in_group=not private))
     except AlreadyProcessed:
-        await query.answer(request.t("Your vote was already counted."))
+        await _answer_again(query, request.t("Your vote was already counted."))
         return
     except CouncilError as error:
         await query.answer(explain(request.language, error), show_alert=True)
         return
-    await query.answer(voting.cast_text(request.language, cast))
+    # Scheduling the count's edit takes no time; doing it first means that once the press is
+    # answered, `LiveCounts.settle()` covers it.
     request.counts.touch(cast.count.motion.id)
+    await query.answer(voting.cast_text(request.language, cast))
 
 
 async def _press_here(update: Update, context: BotContext) -> None:
@@ -231,12 +234,20 @@ async def _press_here(update: Update, context: BotContext) -> None:
             request.uow(), request.council.id, actor=require(request.member, Act.MARK_HERE),
             now=request.now, meeting_id=int(query.data.split(":")[1]))
     except AlreadyProcessed:
-        new = False
+        await _answer_again(query, request.t("You are already marked present."))
+        return
     except CouncilError as error:
         await query.answer(explain(request.language, error), show_alert=True)
         return
     await query.answer(request.t("You are marked present.") if new
                        else request.t("You are already marked present."))
+
+
+async def _answer_again(query: CallbackQuery, text: str | None = None) -> None:
+    """Answers a press that was handled before. Telegram takes one answer per query, so a
+    redelivered one is refused as answered or too old: no error to tell the group about."""
+    with contextlib.suppress(BadRequest):
+        await query.answer(text)
 
 
 async def _membership(update: Update, context: BotContext) -> None:
@@ -287,9 +298,11 @@ def register(application: AnyApplication) -> None:
 
         application.add_handler(CommandHandler(command.name, callback, filters=new_messages))
     application.add_handler(CommandHandler(["help", "start"], _help, filters=new_messages))
-    application.add_handler(CallbackQueryHandler(_decide_join, pattern=r"^j:\d{1,12}:[ad]$"))
-    application.add_handler(CallbackQueryHandler(_press_vote, pattern=r"^v:\d{1,12}:[yna]$"))
-    application.add_handler(CallbackQueryHandler(_press_here, pattern=r"^h:\d{1,12}$"))
+    # Ids of at most 9 digits, as parse_id takes: larger ones (forged data) would overflow the
+    # database's integer keys, so they match no handler and are ignored like other junk.
+    application.add_handler(CallbackQueryHandler(_decide_join, pattern=r"^j:\d{1,9}:[ad]$"))
+    application.add_handler(CallbackQueryHandler(_press_vote, pattern=r"^v:\d{1,9}:[yna]$"))
+    application.add_handler(CallbackQueryHandler(_press_here, pattern=r"^h:\d{1,9}$"))
     application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _migrated))
     # Last, so it only sees commands no handler above took.
