@@ -100,7 +100,10 @@ def to_utc(local: datetime, tz: str) -> datetime:
     """
     if local.tzinfo is not None:
         return local.astimezone(UTC)
-    return local.replace(tzinfo=zone(tz), fold=0).astimezone(UTC)
+    try:
+        return local.replace(tzinfo=zone(tz), fold=0).astimezone(UTC)
+    except OverflowError as err:  # e.g. 0001-01-01 00:00 east of UTC: before datetime.min
+        raise InvalidSchedule("impossible date {day}", day=local.date().isoformat()) from err
 
 
 def _wall_clock(instant: datetime, tz: str) -> datetime:

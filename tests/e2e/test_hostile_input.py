@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+import sqlalchemy as sa
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from tests.e2e.harness import CouncilChat, council_chat
+from bot.sandbox import User
+from bot.telegram.app import COMMANDS, live_counts
+from meetings.model import Role
+from meetings.permissions import can
+from meetings.text import TEXT_MAX, clean
+from storage.db import sync_url
+from tests.e2e.harness import NOW, CouncilChat, council_chat
+from tests.snapshot import VOLATILE, snapshot
 
 CRASHED = "something went wrong"
 
@@ -29,6 +41,7 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
                                                 "letters or digits"),
         ("/department", "usage: /department <CODE> <name>"),
         ("/schedule 2027-02-30 14:30", "impossible date 2027-02-30"),
+        ("/schedule 0001-01-01 00:00", "impossible date 0001-01-01"),
         ("/schedule 2027-01-21 25:99", "impossible time 25:99: use 00:00-23:59"),
         ("/schedule tomorrow at noon", "bad date/time 'tomorrow at': use YYYY-MM-DD HH:MM"),
         ("/reschedule 99999 2027-01-21 09:30", "no meeting 99999 in this council"),
@@ -131,7 +144,9 @@ async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> 
 @given(command=st.sampled_from(["department", "role", "cadence", "schedule", "reschedule",
                                 "cancel", "lang", "join", "next", "setup", "propose", "agenda",
                                 "accept", "defer", "reject", "major", "action", "done",
-                                "actions"]),
+                                "actions", "startmeeting", "here", "proxy", "excused", "topic",
+                                "info", "idea", "agreed", "undo", "motion", "secret",
+                                "circular", "vote", "close", "endmeeting"]),
        argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
                         max_size=300))
 async def test_arbitrary_arguments_never_crash(chat: CouncilChat, command: str,
@@ -151,3 +166,362 @@ async def test_arbitrary_proposals_never_crash(chat: CouncilChat, argument: str)
     reply = await chat.command(chat.cios["EPB"], f"/propose {argument}")
     assert reply
     assert CRASHED not in reply
+
+
+# --- the meeting and its votes ------------------------------------------------------------------
+
+# Looks like a spreadsheet formula, a SQL injection and an ICS line; RTL text, emoji with a ZWJ.
+HOSTILE = "=cmd|' /C calc'!A0 وزارة 🏛️ 👩‍💻 '); DROP TABLE notes;-- BEGIN:VEVENT"
+HUGE = "x" * 100_000
+
+
+@pytest.fixture
+async def meeting(migrated_url: str) -> AsyncIterator[CouncilChat]:
+    """Meeting #1 in progress (today, 10:30 in Shanghai; now it is 10:00), both CIOs present
+    in person and named vote M1 open."""
+    async with council_chat(migrated_url, cios=2) as council:
+        await council.founded()
+        await council.command(council.chair, "/schedule 2026-11-25 10:30 Working session")
+        await council.command(council.chair, "/startmeeting")
+        for cio in council.cios.values():
+            await council.command(cio, "/here")
+        await council.command(council.chair, "/motion Adopt the data catalogue")
+        await council.settle()  # the motion remembers its message once the reply is sent
+        yield council
+        await live_counts(council.application).settle()
+
+
+def sender(chat: CouncilChat, command: str) -> User:
+    """Someone the command's act allows: the chair, or for /here and /vote the EPB CIO."""
+    act = next(c.act for c in COMMANDS if c.name == command)
+    return chat.chair if act is None or can(Role.CHAIR, act) else chat.cios["EPB"]
+
+
+# Nothing of these is acknowledged and nothing is stored. The clock says 10:00 on 25 November
+# 2026 in Shanghai, so a circular vote closes between 11:00 that day and 10:00 on 23 February.
+MEETING_CASES = [
+    ("/info " + HUGE, "note is too long (100000 characters, at most 4000)"),
+    ("/idea " + HUGE, "note is too long (100000 characters, at most 4000)"),
+    ("/agreed " + HUGE, "decision is too long (100000 characters, at most 4000)"),
+    ("/motion " + HUGE, "motion is too long (100000 characters, at most 4000)"),
+    ("/secret " + HUGE, "motion is too long (100000 characters, at most 4000)"),
+    ("/circular 2026-12-09 18:00 " + HUGE,
+     "motion is too long (100000 characters, at most 4000)"),
+    ("/proxy MSB " + HUGE, "proxy name is too long (100000 characters, at most 200)"),
+    ("/excused MSB " + HUGE, "reason is too long (100000 characters, at most 4000)"),
+    ("/info \x00\u202e\x07", "note is empty"),
+    ("/idea \u2066\x1b\u2069", "note is empty"),
+    ("/agreed \u202a\x7f\u202c", "decision is empty"),
+    ("/motion \x00\x85", "motion is empty"),
+    ("/proxy MSB \x00\u202e", "proxy name is empty"),
+    ("/info", "usage: /info <text>"),
+    ("/idea", "usage: /idea <text>"),
+    ("/agreed", "usage: /agreed <text>"),
+    ("/motion", "usage: /motion <text>"),
+    ("/secret", "usage: /secret <text>"),
+    ("/circular", "usage: /circular <YYYY-MM-DD HH:MM> <text>"),
+    ("/circular 2026-12-09 18:00", "usage: /circular <YYYY-MM-DD HH:MM> <text>"),
+    ("/circular 2026-02-30 10:00 x", "impossible date 2026-02-30"),
+    ("/circular 2026-11-25 25:00 x", "impossible time 25:00: use 00:00-23:59"),
+    ("/circular 0001-01-01 00:00 x", "impossible date 0001-01-01"),  # before datetime.min in UTC
+    ("/circular tomorrow noon x", "bad date/time 'tomorrow noon': use YYYY-MM-DD HH:MM"),
+    ("/circular 2026-11-24 18:00 x",
+     "a circular vote needs a deadline between one hour and 90 days from now"),
+    ("/circular 2026-11-25 10:59 x",
+     "a circular vote needs a deadline between one hour and 90 days from now"),
+    ("/circular 2027-02-23 10:01 x",
+     "a circular vote needs a deadline between one hour and 90 days from now"),
+    ("/topic #abc", "usage: /topic <agenda id>"),
+    ("/topic ١٢", "usage: /topic <agenda id>"),
+    ("/topic 1 2", "usage: /topic <agenda id>"),
+    ("/topic", "usage: /topic <agenda id>"),
+    ("/topic 99999", "no agenda item #99999 on meeting #1"),
+    ("/vote M99999999999 yes", "usage: /vote <motion> yes|no|abstain"),
+    ("/vote M-1 yes", "usage: /vote <motion> yes|no|abstain"),
+    ("/vote", "usage: /vote <motion> yes|no|abstain"),
+    ("/vote M1 perhaps", "vote yes, no or abstain"),
+    ("/vote M1 yes no", "vote yes, no or abstain"),
+    ("/vote =1+1", "vote yes, no or abstain"),
+    ("/vote M99999 yes", "no motion M99999 in this council"),
+    ("/close M0", "no motion M0 in this council"),
+    ("/close M1 M2", "usage: /close [motion]"),
+    ("/close 1" + "0" * 30, "usage: /close [motion]"),
+    ("/proxy XYZ Deputy Wang", "no department with code 'XYZ'"),
+    ("/proxy E\x00 Deputy Wang", "department code 'E\\x00' must be 1-16 letters or digits"),
+    ("/proxy MSB", "usage: /proxy <CODE> <name>"),
+    ("/excused XYZ ill", "no department with code 'XYZ'"),
+    ("/excused ABCDEFGHIJKLMNOPQ", "department code 'ABCDEFGHIJKLMNOPQ' must be 1-16 letters "
+                                   "or digits"),
+    ("/excused", "usage: /excused <CODE> [reason]"),
+    ("/startmeeting #x", "usage: /startmeeting [meeting id]"),
+    ("/startmeeting", "meeting #1 is already in progress; end it with /endmeeting first"),
+    ("/endmeeting", "motion M1 is still open: close it with /close first"),
+    ("/undo", "there is no note or decision of this meeting to undo"),
+    ("/here =1+1", "CIO EPB is already marked present."),
+]
+
+
+async def test_bad_meeting_input_gets_a_specific_reply_and_stores_nothing(
+        meeting: CouncilChat, migrated_url: str) -> None:
+    """Huge, empty, malformed and wrongly addressed meeting and vote commands are each answered
+    with what is wrong, and the database stays as it was."""
+    before = snapshot(migrated_url)
+    for text, expected in MEETING_CASES:
+        reply = await meeting.command(sender(meeting, text.split()[0][1:]), text)
+        assert (text[:60], reply) == (text[:60], expected)
+    assert snapshot(migrated_url) == before
+
+
+async def test_hostile_meeting_text_is_stored_as_typed(meeting: CouncilChat) -> None:
+    """Notes, decisions, motions and attendance keep RTL text, emoji, formula, SQL- and
+    ICS-looking text as typed; control characters and bidi overrides are stripped."""
+    chat = meeting
+    assert await chat.command(chat.chair, f"/info {HOSTILE}\x00\u202e") == "Noted (info 1)."
+    assert await chat.command(chat.cios["MSB"], f"/idea line\x07 one\n{HOSTILE}\u2066") == (
+        "Noted (idea 2).")
+    assert await chat.command(chat.chair, f"/agreed \u202d{HOSTILE}") == (
+        f"Decision D1 recorded: {HOSTILE}")
+    named = await chat.command(chat.chair, f"/motion {HOSTILE}\x1b")
+    assert named.startswith(f"🗳 Motion M2: {HOSTILE}\n")
+    circular = await chat.command(chat.chair, f"/circular 2026-12-09 18:00 {HOSTILE}")
+    assert circular.startswith(f"🗳 Circular vote M3: {HOSTILE}\nCloses at 2026-12-09 18:00.")
+    assert await chat.command(chat.chair, "/proxy EDU وزارة\u202e 🏛️ =1+1") == (
+        "EDU is represented by proxy وزارة 🏛️ =1+1 at meeting #1; a proxy may not vote.")
+    assert await chat.command(chat.chair, f"/excused HLTH {HOSTILE}\x00") == (
+        "HLTH is excused from meeting #1.")
+    await chat.settle()
+    async with chat.database.uow() as uow:
+        council = await uow.councils.by_chat(chat.group.id)
+        assert council is not None
+        notes = [(n.id, n.text) for n in await uow.notes.list(1)]
+        decisions = [(d.id, d.text) for d in await uow.decisions.list(council.id)]
+        motions = [(m.id, m.text) for m in await uow.motions.list(council.id)]
+        attendance = {a.department_id: (a.proxy_name, a.reason)
+                      for a in await uow.attendance.list(1)}
+        departments = {d.code: d.id for d in await uow.departments.list(council.id)}
+    assert notes == [(1, HOSTILE), (2, f"line one\n{HOSTILE}")]
+    assert decisions == [(1, HOSTILE)]
+    assert motions == [(1, "Adopt the data catalogue"), (2, HOSTILE), (3, HOSTILE)]
+    assert attendance[departments["EDU"]] == ("وزارة 🏛️ =1+1", "")
+    assert attendance[departments["HLTH"]] == ("", HOSTILE)
+
+
+# Callback data a modified client can send with any button of the bot's, and the alert it gets:
+# ids that do not exist, a join decision by a CIO, and data no handler's pattern takes (a wrong
+# choice key, ids too long for the database's keys), which gets no answer at all.
+FORGED = {
+    "v:999:y": "no motion M999 in this council",
+    "h:999": "meeting #999 is not in progress",
+    "j:999:a": "only the chair may do this",
+    "v:1:x": None,
+    "v:999999999999:n": None,
+    "h:999999999999": None,
+    "j:999999999999:a": None,
+}
+
+
+async def test_forged_button_presses_are_answered_or_ignored(meeting: CouncilChat,
+                                                             migrated_url: str) -> None:
+    """A forged vote, roll-call or join press gets a specific alert; data no handler takes is
+    ignored; nothing crashes and nothing is stored."""
+    chat = meeting
+    control = chat.sandbox.control
+    forged = await chat.application.bot.send_message(
+        chat.group.id, "Buttons as a modified client would send them",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(data, callback_data=data)]
+                                           for data in FORGED]))
+    before = snapshot(migrated_url)
+    queries = {data: control.press_button(chat.cios["EPB"].id, chat.group.id,
+                                          forged.message_id, data=data) for data in FORGED}
+    answers = {data: await control.answer_to(queries[data], timeout=10)
+               for data, alert in FORGED.items() if alert is not None}
+    assert {data: (a.text, a.show_alert) for data, a in answers.items()} == {
+        data: (alert, True) for data, alert in FORGED.items() if alert is not None}
+    await chat.settle()  # handled in order: every press is behind us
+    unanswered = {data for data, query in queries.items()
+                  if query not in {a.callback_query_id for a in control.callback_answers()}}
+    assert unanswered == {data for data, alert in FORGED.items() if alert is None}
+    assert not [m for m in control.bot_messages(chat.group.id) if CRASHED in (m.text or "")]
+    assert snapshot(migrated_url) == before
+
+
+# What each meeting command may answer to anything: an acknowledgement (first) or one of its
+# specific errors. Anything else (a crash, a generic or unexpected reply) fails the fuzz.
+_NOT_RUNNING = ("no meeting is in progress; the chair or the secretariat starts one with "
+                "/startmeeting")
+# User input is quoted with repr(), in single or double quotes.
+_CODE = (r"department code .+ must be 1-16 letters or digits", r"no department with code .+",
+         r"no meeting is scheduled")
+_MOTION_ID = (r"no motion is open", r"several motions are open \(M\d+(, M\d+)*\): say which one",
+              r"no motion M\d+ in this council")
+REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "startmeeting": (r"🏛 Meeting #\d+ is open \(.+\)\.\nRoll call: .+", (
+        r"usage: /startmeeting \[meeting id\]",
+        r"meeting #\d+ is already in progress; end it with /endmeeting first",
+        r"no meeting #\d+ in this council", r"meeting #\d+ is \w+ and cannot start",
+        r"no meeting is scheduled for today; .+")),
+    "here": (r"CIO EPB is (already marked )?present\.", ()),
+    "proxy": (r"[A-Z0-9]+ is represented by proxy .+ at meeting #\d+; a proxy may not vote\.",
+              (r"usage: /proxy <CODE> <name>", r"proxy name is empty",
+               r"proxy name is too long \(\d+ characters, at most 200\)", *_CODE)),
+    # A reason of control characters only is refused as empty, though a reason is optional.
+    "excused": (r"[A-Z0-9]+ is excused from meeting #\d+\.",
+                (r"usage: /excused <CODE> \[reason\]", r"reason is empty", *_CODE)),
+    "topic": (r"Now discussing #\d+: .+", (
+        r"usage: /topic <agenda id>", r"no agenda item #\d+ on meeting #\d+")),
+    "info": (r"Noted \(info \d+\)\.", (r"usage: /info <text>", r"note is empty")),
+    "idea": (r"Noted \(idea \d+\)\.", (r"usage: /idea <text>", r"note is empty")),
+    "agreed": (r"Decision D\d+ recorded: .+", (r"usage: /agreed <text>", r"decision is empty")),
+    "undo": (r"Removed (note |decision D)\d+: .+",
+             (r"there is no note or decision of this meeting to undo",)),
+    "motion": (r"🗳 Motion M\d+: .+", (r"usage: /motion <text>", r"motion is empty")),
+    "secret": (r"🗳 Secret ballot M\d+: .+", (r"usage: /secret <text>", r"motion is empty")),
+    "circular": (r"🗳 Circular vote M\d+: .+", (
+        r"usage: /circular <YYYY-MM-DD HH:MM> <text>", r"motion is empty",
+        r"bad date/time .+: use YYYY-MM-DD HH:MM", r"impossible date \d{4}-\d\d-\d\d",
+        r"impossible time \d\d:\d\d: use 00:00-23:59",
+        r"a circular vote needs a deadline between one hour and 90 days from now")),
+    "vote": (r"Your vote on M\d+(: \w+| is now \w+ \(it was \w+\))\.", (
+        r"usage: /vote <motion> yes\|no\|abstain", r"vote yes, no or abstain", *_MOTION_ID,
+        r"motion M\d+ is closed", r"M\d+ is a secret ballot: vote in your private chat with me",
+        r"a proxy may not vote", r"only CIOs present in person vote; mark yourself with /here")),
+    "close": (r"(✅|❌) M\d+ (carried|not carried|failed: quorum not met): .+",
+              (r"usage: /close \[motion\]", r"motion M\d+ is already closed", *_MOTION_ID)),
+    "endmeeting": (r"🏁 Meeting #\d+ has ended\.\n.+", (
+        r"motion M\d+(, M\d+)* is still open: close it with /close first",)),
+}
+
+LOCAL_NOW = NOW.astimezone(ZoneInfo("Asia/Shanghai"))  # the council's wall clock
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
+_SHORT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+free_text = st.one_of(_TEXT, st.sampled_from([HOSTILE, "\u202e\x00", "=1+1", "a\nb"]),
+                      st.tuples(st.sampled_from([HOSTILE, "\u202e", "\x00"]), _TEXT).map("".join))
+ids = st.one_of(st.sampled_from(["1", "#1", "M0", "#abc", "١٢", "²", "-1", "M", "#"]),
+                st.integers(0, 5).map(lambda n: f"M{n}"),  # motions that may exist
+                st.integers(0, 10**12).map(str), st.integers(0, 10**12).map(lambda n: f"M{n}"),
+                _SHORT)
+codes = st.one_of(st.sampled_from(["EPB", "msb", "EDU", "XYZ", "E\x00", "ABCDEFGHIJKLMNOPQ"]),
+                  _SHORT)
+choices = st.one_of(st.sampled_from(["yes", "no", "abstain", "Y", "赞成", "perhaps", ""]), _SHORT)
+local_times = st.one_of(
+    # Wall-clock times from a week before now (10:00 in Shanghai) to beyond the 90 days.
+    st.integers(-7 * 24 * 60, 120 * 24 * 60).map(
+        lambda minutes: (LOCAL_NOW + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M")),
+    st.tuples(*(st.integers(0, top) for top in (9999, 13, 32, 25, 61))).map(
+        lambda t: "{:04d}-{:02d}-{:02d} {:02d}:{:02d}".format(*t)),
+    _SHORT)
+
+
+def joined(*parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(*parts).map(" ".join)
+
+
+MEETING_ARGUMENTS: dict[str, st.SearchStrategy[str]] = {
+    "startmeeting": ids, "here": free_text, "proxy": joined(codes, free_text),
+    "excused": joined(codes, free_text), "topic": ids, "info": free_text, "idea": free_text,
+    "agreed": free_text, "undo": free_text, "motion": free_text, "secret": free_text,
+    "circular": joined(local_times, free_text), "vote": joined(ids, choices), "close": ids,
+    # /endmeeting takes no arguments, and ending the meeting early would leave the other
+    # examples nothing to act on: MEETING_CASES covers it.
+}
+
+
+def classify(command: str, reply: str) -> bool:
+    """Whether the reply acknowledges (True) or refuses (False); fails when it is neither."""
+    acknowledged, errors = REPLIES[command]
+    if re.fullmatch(acknowledged, reply, re.DOTALL):
+        return True
+    assert any(re.fullmatch(error, reply) for error in (*errors, re.escape(_NOT_RUNNING))), (
+        command, reply)
+    return False
+
+
+async def stored_and_typed(chat: CouncilChat, command: str, argument: str, reply: str
+                           ) -> tuple[str, str] | None:
+    """The text the database holds for what ``reply`` acknowledged, and what was typed for it
+    as it should be kept (cleaned); None for acknowledgements that keep no text."""
+    words = argument.split(maxsplit=2)
+    async with chat.database.uow() as uow:
+        council = await uow.councils.by_chat(chat.group.id)
+        assert council is not None
+        if found := re.fullmatch(r"Noted \((?:info|idea) (\d+)\)\.", reply):
+            # Meeting #1 is the fixture's; no other starts today.
+            notes = {n.id: n.text for n in await uow.notes.list(1)}
+            return notes[int(found.group(1))], clean(argument, field="note", max_length=TEXT_MAX,
+                                                     multiline=True)
+        if found := re.match(r"Decision D(\d+) recorded: ", reply):
+            decisions = {d.id: d.text for d in await uow.decisions.list(council.id)}
+            return decisions[int(found.group(1))], clean(argument, field="decision",
+                                                         max_length=TEXT_MAX, multiline=True)
+        if found := re.match(r"🗳 [\w ]+ M(\d+): ", reply):
+            motion = await uow.motions.get(int(found.group(1)))
+            assert motion is not None
+            typed = words[2] if command == "circular" else argument
+            return motion.text, clean(typed, field="motion", max_length=TEXT_MAX, multiline=True)
+        if found := re.match(r"([A-Z0-9]+) is represented by proxy ", reply):
+            department = await uow.departments.by_code(council.id, found.group(1))
+            assert department is not None
+            proxies = {a.department_id: a.proxy_name for a in await uow.attendance.list(1)}
+            return proxies[department.id], clean(argument.split(maxsplit=1)[1], field="name")
+    return None
+
+
+async def still_kept(chat: CouncilChat, kind: str, record_id: int) -> bool:
+    """Whether the note or decision ``record_id`` is still in the database."""
+    async with chat.database.uow() as uow:
+        if kind == "note":
+            return any(n.id == record_id for n in await uow.notes.list(1))
+        council = await uow.councils.by_chat(chat.group.id)
+        assert council is not None
+        return any(d.id == record_id for d in await uow.decisions.list(council.id))
+
+
+class Rows:
+    """Every row of every table, like `tests.snapshot.snapshot`, through one engine and one
+    reflection of the schema for a whole fuzz run: per example they would cost more than the
+    example itself."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = sa.create_engine(sync_url(database_url))
+        self.metadata = sa.MetaData()
+        self.metadata.reflect(self.engine)
+
+    def __call__(self) -> dict[str, list[tuple[object, ...]]]:
+        with self.engine.connect() as connection:
+            return {name: sorted(map(tuple, connection.execute(table.select())), key=repr)
+                    for name, table in self.metadata.tables.items() if name not in VOLATILE}
+
+
+@pytest.fixture
+def rows(migrated_url: str) -> Iterator[Rows]:
+    reader = Rows(migrated_url)
+    yield reader
+    reader.engine.dispose()
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=st.sampled_from(sorted(MEETING_ARGUMENTS)).flatmap(
+    lambda command: MEETING_ARGUMENTS[command].map(lambda argument: (command, argument))))
+async def test_hostile_meeting_arguments_get_specific_replies(
+        meeting: CouncilChat, rows: Rows, case: tuple[str, str]) -> None:
+    """Whatever arguments a meeting or vote command gets, from someone allowed to use it, the
+    reply is its acknowledgement or one of its specific errors; a refusal stores nothing, and
+    what is acknowledged is stored as typed (controls stripped)."""
+    command, argument = case
+    before = rows()
+    reply = await meeting.command(sender(meeting, command), f"/{command} {argument}")
+    if reply.startswith("🗳"):
+        await meeting.settle()  # a motion's message is remembered after the reply is sent
+    acknowledged = classify(command, reply)
+    # What the fuzz reached, shown by pytest --hypothesis-show-statistics.
+    event(f"/{command} {'acknowledged' if acknowledged else 'refused'}")
+    if not acknowledged:
+        assert rows() == before
+        return
+    kept = await stored_and_typed(meeting, command, argument, reply)
+    if kept is not None:
+        stored, typed = kept
+        assert stored == typed
+    if found := re.match(r"Removed (note |decision D)(\d+): ", reply):
+        assert not await still_kept(meeting, found.group(1).strip(), int(found.group(2)))
