@@ -387,15 +387,18 @@ async def _electorate(uow: UnitOfWork, motion: Motion, ballots: Sequence[Ballot]
 @dataclass(frozen=True, slots=True)
 class Cast:
     ballot: Ballot
+    motion: Motion
     replaced: Choice | None  # the department's earlier vote, if this changes it
-    count: Count
 
 
 async def cast_vote(uow: UnitOfWork, council_id: int, motion_id: int | None, *, choice: Choice,
                     actor: Member, now: datetime, in_group: bool = False) -> Cast:
     """A CIO votes for their department; eligibility is checked on every cast. A later vote
     replaces the earlier one, which stays in the history. A secret ballot is never cast in
-    the group, where everyone would see it."""
+    the group, where everyone would see it.
+
+    This is the path every button press takes, many at once: it reads only the rows this
+    one vote needs (the live count is read separately, at most every few seconds)."""
     require(actor, Act.VOTE)
     async with uow:
         motion = await _motion(uow, council_id, motion_id)
@@ -403,20 +406,18 @@ async def cast_vote(uow: UnitOfWork, council_id: int, motion_id: int | None, *, 
             raise InvalidInput("M{id} is a secret ballot: vote in your private chat with me",
                                id=motion.id)
         attendance = None
-        if votes.in_meeting(motion) and motion.meeting_id is not None:
-            attendance = next((a for a in await uow.attendance.list(motion.meeting_id)
-                               if a.department_id == actor.department_id), None)
+        if votes.in_meeting(motion) and motion.meeting_id is not None and actor.department_id:
+            attendance = await uow.attendance.of_department(motion.meeting_id,
+                                                            actor.department_id)
         department_id = votes.check_eligible(actor, motion, attendance, now=now)
-        earlier = next((b.choice for b in await uow.ballots.current(motion.id)
-                        if b.department_id == department_id), None)
+        earlier = await uow.ballots.current_of(motion.id, department_id)
         ballot = await uow.ballots.cast(Ballot(motion.id, actor.id, department_id, choice, now))
         # A secret ballot's audit entry says who voted, never what.
         shown_choice = None if motion.kind is MotionKind.SECRET else choice.value
         await record(uow, council_id, actor, "vote.cast", now, motion=motion.id,
                      ballot=ballot.id, choice=shown_choice)
-        count = await _count(uow, motion)
         await uow.commit()
-    return Cast(ballot, earlier, count)
+    return Cast(ballot, motion, earlier.choice if earlier else None)
 
 
 async def motion_count(uow: UnitOfWork, motion_id: int) -> tuple[Council, Count]:

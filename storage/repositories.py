@@ -237,6 +237,11 @@ class SqlAttendance(_Repository[model.Attendance]):
     async def list(self, meeting_id: int) -> Sequence[model.Attendance]:
         return await self._all(col(AttendanceRow.meeting_id) == meeting_id)
 
+    async def of_department(self, meeting_id: int, department_id: int
+                            ) -> model.Attendance | None:
+        return await self._first(col(AttendanceRow.meeting_id) == meeting_id,
+                                 col(AttendanceRow.department_id) == department_id)
+
 
 class SqlNotes(_Repository[model.Note]):
     value_type = model.Note
@@ -302,6 +307,10 @@ class SqlBallots(_Repository[model.Ballot]):
 
     async def current(self, motion_id: int) -> Sequence[model.Ballot]:
         return await self._all(col(BallotRow.motion_id) == motion_id, _CURRENT)
+
+    async def current_of(self, motion_id: int, department_id: int) -> model.Ballot | None:
+        return await self._first(col(BallotRow.motion_id) == motion_id, _CURRENT,
+                                 col(BallotRow.department_id) == department_id)
 
     async def history(self, motion_id: int) -> Sequence[model.Ballot]:
         return await self._all(col(BallotRow.motion_id) == motion_id)

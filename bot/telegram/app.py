@@ -219,7 +219,7 @@ async def _press_vote(update: Update, context: BotContext) -> None:
         return
     # Scheduling the count's edit takes no time; doing it first means that once the press is
     # answered, `LiveCounts.settle()` covers it.
-    request.counts.touch(cast.count.motion.id)
+    request.counts.touch(cast.motion.id)
     await query.answer(voting.cast_text(request.language, cast))
 
 

@@ -100,7 +100,7 @@ async def vote(req: ChatRequest) -> str:
     cast = await retrying(req.uow, lambda uow: conduct.cast_vote(
         uow, req.council.id, motion_id, choice=choice, actor=require(req.member, Act.VOTE),
         now=req.now, in_group=not private))
-    req.counts.touch(cast.count.motion.id)
+    req.counts.touch(cast.motion.id)
     return cast_text(req.language, cast)
 
 

@@ -240,6 +240,10 @@ class _Attendance(_Repo):
     async def list(self, meeting_id: int) -> Sequence[Attendance]:
         return self._where(lambda a: a.meeting_id == meeting_id)
 
+    async def of_department(self, meeting_id: int, department_id: int) -> Attendance | None:
+        return next(iter(self._where(lambda a: (a.meeting_id, a.department_id)
+                                     == (meeting_id, department_id))), None)
+
 
 class _Notes(_Repo):
     name = "notes"
@@ -295,6 +299,10 @@ class _Ballots(_Repo):
 
     async def current(self, motion_id: int) -> Sequence[Ballot]:
         return self._where(lambda b: b.motion_id == motion_id and b.current)
+
+    async def current_of(self, motion_id: int, department_id: int) -> Ballot | None:
+        return next(iter(self._where(lambda b: b.motion_id == motion_id and b.current
+                                     and b.department_id == department_id)), None)
 
     async def history(self, motion_id: int) -> Sequence[Ballot]:
         return sorted(self._where(lambda b: b.motion_id == motion_id), key=lambda b: b.id)
