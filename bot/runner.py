@@ -31,7 +31,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.reminders import Reminders
 from bot.settings import Settings
-from bot.telegram.app import AnyApplication, build_application
+from bot.telegram.app import AnyApplication, build_application, live_counts
 from bot.telegram.context import BotEnv, Defaults
 from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
 from meetings.ports import Clock
@@ -95,6 +95,8 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
             await _set_webhook(application, settings, secret)
         else:
             await _delete_webhook(application, stop)
+            # Before the first poll: what a killed process accepted comes before newer updates.
+            await intake.take_over()
             background.start(intake.poll, "polling")
         background.start(intake.sweep, "replay unhandled updates")
         worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -176,6 +178,9 @@ async def _application(application: AnyApplication, api_url: str) -> AsyncIterat
             yield
         finally:
             await application.stop()
+            # Live counts still due an edit show their final count now, while the bot and the
+            # database are open, instead of failing after.
+            await live_counts(application).close()
     finally:
         await application.shutdown()
 

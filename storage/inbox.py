@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import insert_unless_present
 from storage.tables import UpdateInboxRow
+
+RECLAIM_BATCH = 100  # updates `reclaim` takes over at a time
 
 
 async def receive(session: AsyncSession, *, bot: str, update_id: int, payload: str,
@@ -47,20 +49,22 @@ async def unhandled(session: AsyncSession, *, bot: str, received_before: datetim
     return list(rows)
 
 
-async def reclaim(session: AsyncSession, *, bot: str, received_before: datetime, now: datetime,
-                  exclude: Collection[int] = (), limit: int = 100) -> list[str]:
+async def reclaim(session: AsyncSession, *, bot: str, received_before: datetime | None,
+                  now: datetime, exclude: Collection[int] = (),
+                  limit: int = RECLAIM_BATCH) -> list[str]:
     """Takes over unhandled updates received before ``received_before`` (their instance died or
-    stalled) and returns their payloads in update_id order.
+    stalled; None: however recent) and returns their payloads in update_id order.
 
     Taking over re-stamps ``received_at`` with ``now``, so instances sweeping at the same moment
     do not both take an update, and an update taken over is not taken again until it is stale
     once more. ``exclude`` names updates this instance has queued itself.
     """
+    old_enough = (col(UpdateInboxRow.received_at) < received_before
+                  if received_before is not None else true())
     stale = (
         select(UpdateInboxRow.update_id)
         .where(col(UpdateInboxRow.bot) == bot, col(UpdateInboxRow.handled_at).is_(None),
-               col(UpdateInboxRow.received_at) < received_before,
-               col(UpdateInboxRow.update_id).not_in(list(exclude)))
+               old_enough, col(UpdateInboxRow.update_id).not_in(list(exclude)))
         .order_by(col(UpdateInboxRow.update_id))
         .limit(limit)
         # PostgreSQL: skip rows another sweeper is taking instead of waiting for them. SQLite

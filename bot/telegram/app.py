@@ -220,7 +220,7 @@ async def _press_vote(update: Update, context: BotContext) -> None:
     # Scheduling the count's edit takes no time; doing it first means that once the press is
     # answered, `LiveCounts.settle()` covers it.
     request.counts.touch(cast.motion.id)
-    await query.answer(voting.cast_text(request.language, cast))
+    await _answer_done(query, voting.cast_text(request.language, cast))
 
 
 async def _press_here(update: Update, context: BotContext) -> None:
@@ -239,8 +239,18 @@ async def _press_here(update: Update, context: BotContext) -> None:
     except CouncilError as error:
         await query.answer(explain(request.language, error), show_alert=True)
         return
-    await query.answer(request.t("You are marked present.") if new
-                       else request.t("You are already marked present."))
+    await _answer_done(query, request.t("You are marked present.") if new
+                              else request.t("You are already marked present."))
+
+
+async def _answer_done(query: CallbackQuery, text: str) -> None:
+    """Answers a press whose change is committed. Telegram refuses answers after about 15 s (a
+    long queue, such as a whole council pressing at once): the change stands all the same, so
+    the group must not hear that nothing was changed."""
+    try:
+        await query.answer(text)
+    except BadRequest as err:
+        log.info("a press was answered too late for Telegram; its change stands: %s", err)
 
 
 async def _answer_again(query: CallbackQuery, text: str | None = None) -> None:

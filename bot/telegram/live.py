@@ -4,11 +4,17 @@ Telegram throttles edits in a group (about 20 messages a minute), and fifty CIOs
 same second. So each motion's message is edited at most once per ``interval``: presses in
 between only mark it stale, and the next edit shows the count as it stands then, so the last
 edit always shows the final count.
+
+Several instances each keep the message current, and an edit made from a count read before
+another instance's last cast can land after that instance's edit. So after its pause an
+instance reads the count once more and edits again if it no longer matches what it showed: the
+instance whose edit landed last reads after every cast, and puts the final count back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import telegram
@@ -16,7 +22,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.telegram.render import local_time, motion_text, vote_keyboard
 from meetings import conduct
-from meetings.model import MotionKind, MotionState
+from meetings.model import Council, Motion, MotionKind, MotionState
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,7 @@ class LiveCounts:
         self._interval = interval
         self._running: dict[int, asyncio.Task[None]] = {}
         self._stale: set[int] = set()
+        self._closing = asyncio.Event()  # set: pauses end at once
 
     def touch(self, motion_id: int) -> None:
         """The motion's count changed: edit its message now, or after the pause if one is due."""
@@ -42,33 +49,69 @@ class LiveCounts:
         while self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 
+    async def close(self) -> None:
+        """Shutting down: the pending edits are made now, without their pauses."""
+        self._closing.set()
+        await self.settle()
+
+    async def _pause(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), self._interval)
+
     async def _keep_current(self, motion_id: int) -> None:
         try:
             while True:
                 self._stale.discard(motion_id)
-                await self.refresh(motion_id)
-                await asyncio.sleep(self._interval)
-                if motion_id not in self._stale:
+                shown = await self.refresh(motion_id)
+                await self._pause()
+                # A failed edit is not retried (the count is a courtesy); a shown one is checked
+                # against the database, which another instance may have moved on meanwhile.
+                current = await self._text(motion_id) if shown is not None else None
+                # Checked after the last await: a touch that came meanwhile is never lost.
+                if motion_id in self._stale:
+                    continue
+                if current is None or current == shown:
                     return
         finally:
             del self._running[motion_id]
 
-    async def refresh(self, motion_id: int) -> None:
-        """Rewrites the motion's message from the database; failures are only logged, since the
-        count is a courtesy and the result is posted anyway."""
+    async def refresh(self, motion_id: int) -> str | None:
+        """Rewrites the motion's message from the database; returns the text it shows, or None
+        when it could not. Failures are only logged, since the count is a courtesy and the
+        result is posted anyway."""
+        text: str | None = None
         try:
-            council, count = await conduct.motion_count(self._database.uow(), motion_id)
-            motion = count.motion
-            if motion.chat_id is None or motion.message_id is None:
-                return
-            closes = local_time(council, motion.closes_at) if motion.closes_at else ""
+            view = await self._view(motion_id)
+            if view is None:
+                return None
+            council, motion, text = view
             buttons = (motion.state is MotionState.OPEN and motion.kind is not MotionKind.SECRET)
             await self._bot.edit_message_text(
-                motion_text(council.language, count, closes), chat_id=motion.chat_id,
-                message_id=motion.message_id,
+                text, chat_id=motion.chat_id, message_id=motion.message_id,
                 reply_markup=vote_keyboard(council.language, motion.id) if buttons else None)
         except BadRequest as err:
-            if "not modified" not in str(err):
-                log.warning("could not update the count of M%s: %s", motion_id, err)
+            if "not modified" in str(err):
+                return text  # it already reads so
+            log.warning("could not update the count of M%s: %s", motion_id, err)
+            return None
         except (TelegramError, OSError):
             log.warning("could not update the count of M%s", motion_id, exc_info=True)
+            return None
+        return text
+
+    async def _view(self, motion_id: int) -> tuple[Council, Motion, str] | None:
+        """The motion's message as it should read now; None when it has no message."""
+        council, count = await conduct.motion_count(self._database.uow(), motion_id)
+        motion = count.motion
+        if motion.chat_id is None or motion.message_id is None:
+            return None
+        closes = local_time(council, motion.closes_at) if motion.closes_at else ""
+        return council, motion, motion_text(council.language, count, closes)
+
+    async def _text(self, motion_id: int) -> str | None:
+        try:
+            view = await self._view(motion_id)
+        except Exception:
+            log.warning("could not read the count of M%s", motion_id, exc_info=True)
+            return None
+        return view[2] if view is not None else None

@@ -112,12 +112,15 @@ class UpdateIntake:
             await self._hand_over(update)
         return new
 
-    async def replay(self) -> int:
-        """Takes over stale unhandled updates and queues them; returns how many."""
+    async def replay(self, *, however_recent: bool = False) -> int:
+        """Takes over stale unhandled updates and queues them; returns how many. With
+        ``however_recent``, every unhandled update is taken (see `take_over`)."""
+        now = self._clock.now()
         async with self._database.transaction() as session:
             payloads = await inbox.reclaim(
-                session, bot=self._bot, received_before=self._clock.now() - self._stale_after,
-                now=self._clock.now(), exclude=frozenset(self._queued))
+                session, bot=self._bot,
+                received_before=None if however_recent else now - self._stale_after, now=now,
+                exclude=frozenset(self._queued))
         for payload in payloads:
             try:
                 update = self._parse(payload.encode())[0]
@@ -129,6 +132,25 @@ class UpdateIntake:
             log.info("replaying update %s, received but never handled", update.update_id)
             await self._hand_over(update)
         return len(payloads)
+
+    async def take_over(self) -> int:
+        """For the poller, before it polls: queues every update an earlier process accepted and
+        did not finish, however recent; returns how many.
+
+        Telegram serves one getUpdates session per bot, so when a poller starts no other
+        instance is handling these: the process that accepted them died (SIGKILL, a crash, a
+        power cut). Waiting for them to become stale would hand them over minutes later, after
+        newer updates, and a vote pressed before the crash would then replace the newer vote
+        its voter was told about. Queued before the first poll, they are handled in the order
+        they were sent. A previous process still finishing its queue on the way out may handle
+        one of them at the same time: the business write dedupes on the update id.
+        """
+        taken = 0
+        while True:
+            replayed = await self.replay(however_recent=True)
+            taken += replayed
+            if replayed < inbox.RECLAIM_BATCH:
+                return taken
 
     async def sweep(self, stop: asyncio.Event, interval: float = SWEEP_INTERVAL) -> None:
         """Replays orphaned updates now and every ``interval`` seconds until ``stop``."""
