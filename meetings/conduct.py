@@ -389,10 +389,12 @@ class Cast:
     ballot: Ballot
     motion: Motion
     replaced: Choice | None  # the department's earlier vote, if this changes it
+    overtaken_by: Choice | None = None  # sent before the current vote (a replay): that stands
 
 
 async def cast_vote(uow: UnitOfWork, council_id: int, motion_id: int | None, *, choice: Choice,
-                    actor: Member, now: datetime, in_group: bool = False) -> Cast:
+                    actor: Member, now: datetime, in_group: bool = False,
+                    update_id: int | None = None) -> Cast:
     """A CIO votes for their department; eligibility is checked on every cast. A later vote
     replaces the earlier one, which stays in the history. A secret ballot is never cast in
     the group, where everyone would see it.
@@ -401,7 +403,8 @@ async def cast_vote(uow: UnitOfWork, council_id: int, motion_id: int | None, *, 
     one vote needs (the live count is read separately, at most every few seconds)."""
     require(actor, Act.VOTE)
     async with uow:
-        motion = await _motion(uow, council_id, motion_id)
+        # Locked, so the department's current ballot read below is still current at the cast.
+        motion = await _motion(uow, council_id, motion_id, lock=True)
         if in_group and motion.kind is MotionKind.SECRET:
             raise InvalidInput("M{id} is a secret ballot: vote in your private chat with me",
                                id=motion.id)
@@ -411,12 +414,17 @@ async def cast_vote(uow: UnitOfWork, council_id: int, motion_id: int | None, *, 
                                                             actor.department_id)
         department_id = votes.check_eligible(actor, motion, attendance, now=now)
         earlier = await uow.ballots.current_of(motion.id, department_id)
-        ballot = await uow.ballots.cast(Ballot(motion.id, actor.id, department_id, choice, now))
+        ballot = Ballot(motion.id, actor.id, department_id, choice, now, update_id=update_id)
+        late = votes.overtaken(ballot, earlier)
+        ballot = await (uow.ballots.add_superseded(ballot) if late else uow.ballots.cast(ballot))
         # A secret ballot's audit entry says who voted, never what.
         shown_choice = None if motion.kind is MotionKind.SECRET else choice.value
         await record(uow, council_id, actor, "vote.cast", now, motion=motion.id,
-                     ballot=ballot.id, choice=shown_choice)
+                     ballot=ballot.id, choice=shown_choice, overtaken=late)
         await uow.commit()
+    if late:
+        assert earlier is not None
+        return Cast(ballot, motion, None, overtaken_by=earlier.choice)
     return Cast(ballot, motion, earlier.choice if earlier else None)
 
 

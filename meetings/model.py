@@ -263,6 +263,9 @@ class Ballot:
     choice: Choice
     cast_at: datetime
     current: bool = True
+    # The chat update it came in, numbered by Telegram in the order people sent them: a press
+    # replayed after a crash is handled after a later one, yet must not replace it (votes.py).
+    update_id: int | None = None
     id: int = NEW
 
 

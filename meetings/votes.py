@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 from meetings.errors import InvalidInput, NotEligible, VotingClosed
@@ -68,12 +68,42 @@ def quorum_needed(quorum: float, eligible: int) -> int:
     return max(1, needed)
 
 
+# Telegram numbers a bot's updates in the order they were sent, and starts the numbers afresh
+# only after a week without updates; within a day of each other, the numbers decide the order.
+SENT_ORDER_WINDOW = timedelta(days=1)
+
+
+def _update_numbers(a: Ballot, b: Ballot) -> tuple[int, int] | None:
+    """Both ballots' update numbers, when they decide which was sent first."""
+    if a.update_id is None or b.update_id is None or abs(a.cast_at - b.cast_at) >= (
+            SENT_ORDER_WINDOW):
+        return None
+    return a.update_id, b.update_id
+
+
+def sent_later(ballot: Ballot, held: Ballot) -> bool:
+    """Whether ``ballot`` was sent after ``held``: by update number where both have one (a
+    replayed press is handled late but was sent early), otherwise by when each was cast."""
+    numbers = _update_numbers(ballot, held)
+    if numbers is not None:
+        return numbers[0] > numbers[1]
+    return (ballot.cast_at, ballot.id) > (held.cast_at, held.id)
+
+
+def overtaken(ballot: Ballot, held: Ballot | None) -> bool:
+    """Whether a ballot arriving now was sent before the department's current one ``held`` (its
+    update replayed after a crash): it is kept as history and does not replace ``held``."""
+    numbers = None if held is None else _update_numbers(ballot, held)
+    # Without update numbers, arrival order is sending order.
+    return numbers is not None and numbers[0] < numbers[1]
+
+
 def current_ballots(history: Iterable[Ballot]) -> list[Ballot]:
-    """Each department's latest ballot, whatever order the history comes in."""
+    """Each department's latest ballot by sending order, whatever order the history comes in."""
     latest: dict[int, Ballot] = {}
     for ballot in history:
         held = latest.get(ballot.department_id)
-        if held is None or (ballot.cast_at, ballot.id) > (held.cast_at, held.id):
+        if held is None or sent_later(ballot, held):
             latest[ballot.department_id] = ballot
     return sorted(latest.values(), key=lambda b: b.department_id)
 

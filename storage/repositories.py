@@ -305,6 +305,9 @@ class SqlBallots(_Repository[model.Ballot]):
         return await self._insert(replace(ballot, current=True, id=model.NEW),
                                   race="a concurrent ballot took the current place")
 
+    async def add_superseded(self, ballot: model.Ballot) -> model.Ballot:
+        return await self._insert(replace(ballot, current=False, id=model.NEW))
+
     async def current(self, motion_id: int) -> Sequence[model.Ballot]:
         return await self._all(col(BallotRow.motion_id) == motion_id, _CURRENT)
 

@@ -324,6 +324,7 @@ class BallotRow(Base, table=True):
     choice: Choice = Field(sa_type=_choice_of(Choice, "choice"))
     cast_at: datetime = _instant()
     current: bool
+    update_id: int | None = Field(default=None, sa_type=BigInteger())
 
 
 class ActionItemRow(Base, table=True):

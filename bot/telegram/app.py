@@ -210,7 +210,8 @@ async def _press_vote(update: Update, context: BotContext) -> None:
     try:
         cast = await retrying(request.uow, lambda uow: conduct.cast_vote(
             uow, request.council.id, int(motion_id), choice=CHOICE_OF_KEY[key],
-            actor=require(request.member, Act.VOTE), now=request.now, in_group=not private))
+            actor=require(request.member, Act.VOTE), now=request.now, in_group=not private,
+            update_id=update.update_id))
     except AlreadyProcessed:
         await _answer_again(query, request.t("Your vote was already counted."))
         return

@@ -99,7 +99,7 @@ async def vote(req: ChatRequest) -> str:
         req.update.effective_chat.type == ChatType.PRIVATE)
     cast = await retrying(req.uow, lambda uow: conduct.cast_vote(
         uow, req.council.id, motion_id, choice=choice, actor=require(req.member, Act.VOTE),
-        now=req.now, in_group=not private))
+        now=req.now, in_group=not private, update_id=req.update.update_id))
     req.counts.touch(cast.motion.id)
     return cast_text(req.language, cast)
 
@@ -107,6 +107,10 @@ async def vote(req: ChatRequest) -> str:
 def cast_text(language: str, cast: conduct.Cast) -> str:
     """What the voter is told: their vote, and what it replaced."""
     choice = translate(language, CHOICES[cast.ballot.choice])
+    if cast.overtaken_by is not None:
+        return translate(language, "Your vote {choice} on M{id} was sent before your latest "
+                                   "one, which stands: {latest}.", id=cast.ballot.motion_id,
+                         choice=choice, latest=translate(language, CHOICES[cast.overtaken_by]))
     if cast.replaced is not None and cast.replaced is not cast.ballot.choice:
         return translate(language, "Your vote on M{id} is now {choice} (it was {earlier}).",
                          id=cast.ballot.motion_id, choice=choice,

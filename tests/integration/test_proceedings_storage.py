@@ -25,6 +25,7 @@ from meetings.model import (
     NoteKind,
     Role,
 )
+from meetings.votes import current_ballots
 from storage import Database, retrying
 from tests.integration.conftest import NOW, World, committed, read
 
@@ -149,3 +150,27 @@ async def test_close_declares_exactly_the_ballots_stored_before_it(migrated_db: 
         recount[Choice.YES], recount[Choice.NO], recount[Choice.ABSTAIN])
     assert stored.eligible == 20  # the world's own CIOs never answered the roll call
 
+
+
+async def test_a_press_replayed_after_a_later_one_never_replaces_it(migrated_db: Database,
+                                                                    world: World) -> None:
+    """A crash leaves update 101 (Yes) unhandled; the voter presses No (update 102) and is told
+    it counts; the replay of 101 afterwards is kept as history and No stands."""
+    (cio,) = await _departments_with_present_cios(migrated_db, world, 1)
+
+    async def vote(choice: Choice, update_id: int, minute: int) -> conduct.Cast:
+        return await retrying(migrated_db.uow, lambda uow: conduct.cast_vote(
+            uow, world.council.id, world.motion.id, choice=choice, actor=cio,
+            now=NOW + timedelta(minutes=minute), update_id=update_id))
+
+    told = await vote(Choice.NO, 102, 1)
+    replayed = await vote(Choice.YES, 101, 2)
+
+    assert (told.replaced, replayed.overtaken_by) == (None, Choice.NO)
+    history = await read(migrated_db, lambda uow: uow.ballots.history(world.motion.id))
+    assert [(b.choice, b.current, b.update_id) for b in history] == [
+        (Choice.NO, True, 102), (Choice.YES, False, 101)]
+    assert current_ballots(history) == [history[0]]
+
+    later = await vote(Choice.ABSTAIN, 103, 3)  # a genuinely later change still replaces it
+    assert later.replaced is Choice.NO

@@ -297,6 +297,12 @@ class _Ballots(_Repo):
             self._update(replace(old, current=False))
         return self._insert(replace(ballot, current=True))
 
+    async def add_superseded(self, ballot: Ballot) -> Ballot:
+        motion = self._uow.live.table("motions").get(ballot.motion_id)
+        if motion is None or motion.state is not MotionState.OPEN:
+            raise VotingClosed(f"motion M{ballot.motion_id} is closed")
+        return self._insert(replace(ballot, current=False))
+
     async def current(self, motion_id: int) -> Sequence[Ballot]:
         return self._where(lambda b: b.motion_id == motion_id and b.current)
 

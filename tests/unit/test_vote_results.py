@@ -22,7 +22,16 @@ from meetings.model import (
     MotionKind,
     MotionState,
 )
-from meetings.votes import ballot_digest, current_ballots, declare, electorate, parse_choice, tally
+from meetings.votes import (
+    ballot_digest,
+    current_ballots,
+    declare,
+    electorate,
+    overtaken,
+    parse_choice,
+    sent_later,
+    tally,
+)
 
 T0 = datetime(2027, 3, 11, 6, 30, tzinfo=UTC)
 Y, N, A = Choice.YES, Choice.NO, Choice.ABSTAIN
@@ -184,3 +193,22 @@ def test_declared_result_equals_a_recount_by_hand(
     assert closed.eligible == eligible
     assert closed.digest == tally(current_ballots(history), rule, eligible=eligible,
                                   quorum=motion.quorum).digest
+
+
+def test_update_numbers_order_ballots_sent_close_together() -> None:
+    """A replayed press (lower update number, handled later) is overtaken by the one sent after
+    it; far apart in time, or without numbers, the time of casting decides."""
+    t0 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+    sent_second = Ballot(1, 1, 7, Choice.NO, t0, update_id=102, id=1)
+    replayed = Ballot(1, 1, 7, Choice.YES, t0 + timedelta(minutes=1), update_id=101, id=2)
+    assert overtaken(replayed, sent_second)
+    assert not sent_later(replayed, sent_second)
+    assert current_ballots([replayed, sent_second]) == [sent_second]
+    assert not overtaken(replayed, None)
+    # Numbers restart after a week idle: a week later the new, smaller number is still later.
+    next_week = Ballot(1, 1, 7, Choice.YES, t0 + timedelta(days=8), update_id=5, id=3)
+    assert not overtaken(next_week, sent_second)
+    assert current_ballots([sent_second, next_week]) == [next_week]
+    # Without numbers (the command line, old rows) arrival order is sending order.
+    unnumbered = Ballot(1, 1, 7, Choice.ABSTAIN, t0, id=4)
+    assert not overtaken(unnumbered, sent_second)

@@ -1,6 +1,9 @@
 """Meeting proceedings: when a meeting ran and its topic, attendance of people without a
 department (experts, observers), and each motion's count message and declared result.
 
+A ballot also records the number of the chat update it came in, so a press replayed after a
+crash never replaces a vote its voter sent later.
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25 04:11:53
@@ -43,6 +46,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("passed", sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column("digest", sa.String(length=64), server_default="",
                                       nullable=False))
+    op.add_column("ballots", sa.Column("update_id", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
@@ -50,6 +54,7 @@ def downgrade() -> None:
     # trigger refers to the table (SQLite >= 3.35 drops columns in place).
     for name in ("digest", "passed", *reversed(_RESULT_COUNTS), "message_id", "chat_id"):
         op.execute(f"ALTER TABLE motions DROP COLUMN {name}")
+    op.execute("ALTER TABLE ballots DROP COLUMN update_id")
     with op.batch_alter_table("meetings") as batch_op:
         for name in ("topic_id", "ended_at", "started_at"):
             batch_op.drop_column(name)
