@@ -33,10 +33,9 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -44,9 +43,8 @@ from typing import Any
 
 import sqlalchemy
 import telegram
-from sqlalchemy import create_engine
+from scratch import ScratchDatabaseError, scratch_postgres  # benchmarks/scratch.py
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes, filters
 
@@ -56,7 +54,6 @@ from bot.telegram.app import build_application
 from bot.telegram.context import BotEnv, Defaults
 from meetings.calendars import public_holidays
 from storage import Database, migrate
-from storage.db import sync_url
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -547,29 +544,6 @@ class Contender:
         self.unloaded = Figures(self.label)
 
 
-@contextmanager
-def scratch_postgres(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_url``; dropped afterwards."""
-    name = f"chat_throughput_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        try:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except sqlalchemy.exc.SQLAlchemyError as error:
-            shown = make_url(server_url).render_as_string(hide_password=True)
-            reason = str(error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error)
-            raise BenchmarkError(f"could not create a scratch database on {shown}: "
-                                 f"{reason.strip().splitlines()[0]}") from None
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-
-
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -609,7 +583,7 @@ async def benchmark(args: argparse.Namespace) -> list[Contender]:
         databases = [("ours (SQLite)", f"sqlite:///{directory / 'council.sqlite3'}")]
         if args.postgres:
             databases.append(("ours (PostgreSQL)", stack.enter_context(
-                scratch_postgres(args.postgres))))
+                scratch_postgres(args.postgres, prefix="chat_throughput"))))
 
         contenders: list[Contender] = []
         group: Chat | None = None
@@ -754,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         results = asyncio.run(benchmark(args))
-    except BenchmarkError as error:
+    except (BenchmarkError, ScratchDatabaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

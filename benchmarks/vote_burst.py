@@ -36,9 +36,8 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,9 +45,7 @@ from typing import Any
 
 import sqlalchemy
 import telegram
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from scratch import ScratchDatabaseError, scratch_postgres  # benchmarks/scratch.py
 
 from bot.clock import FixedClock
 from bot.runner import serve
@@ -58,7 +55,6 @@ from bot.sandbox.state import BotAccount
 from bot.settings import Settings
 from meetings.model import Attendance, AttendanceStatus, Department, Member, Role
 from storage import Database, migrate
-from storage.db import sync_url
 
 # 10:00 on a Wednesday in Shanghai; the meeting is scheduled for 14:30 the same day.
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -153,29 +149,6 @@ async def deployment(sandbox: SandboxServer, database_url: str, clock: FixedCloc
                 data_dir=directory / f"instance-{index}", web_host="127.0.0.1", web_port=port,
                 public_url=balancer.url, webhook_secret=SECRET), clock))
         yield balancer
-
-
-@contextmanager
-def scratch_postgres(server_url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_url``; dropped afterwards."""
-    name = f"vote_burst_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        try:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except sqlalchemy.exc.SQLAlchemyError as error:
-            shown = make_url(server_url).render_as_string(hide_password=True)
-            reason = str(error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error)
-            raise BenchmarkError(f"could not create a scratch database on {shown}: "
-                                 f"{reason.strip().splitlines()[0]}") from None
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
 
 
 # --- the council -------------------------------------------------------------------------------
@@ -362,7 +335,7 @@ async def benchmark(args: argparse.Namespace) -> list[Figures]:
             results.append(await run_configuration(f"SQLite{suffix}", url, instances, args,
                                                    directory / f"sqlite-{instances}"))
             if args.postgres:
-                with scratch_postgres(args.postgres) as url:
+                with scratch_postgres(args.postgres, prefix="vote_burst") as url:
                     results.append(await run_configuration(
                         f"PostgreSQL{suffix}", url, instances, args,
                         directory / f"postgresql-{instances}"))
@@ -434,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         results = asyncio.run(benchmark(args))
-    except BenchmarkError as error:
+    except (BenchmarkError, ScratchDatabaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
