@@ -258,12 +258,18 @@ def result_text(language: str, count: Count) -> str:
 
 
 def roll_call_text(req: ChatRequest, council: Council, call: RollCall) -> str:
-    return "\n".join([
+    """The roll call, with the proxies and apologies the office recorded before the start, so
+    nobody presses for a department already answered for."""
+    lines = [
         req.t("🏛 Meeting #{id} is open ({when}).", id=call.meeting.id,
               when=when(req, council, call.meeting)),
         req.t("Roll call: CIOs and experts, press Here or send /here. A CIO must attend in "
               "person to vote."),
-    ])
+    ]
+    if call.attendance:
+        lines.append(req.t("Recorded beforehand:"))
+        lines.extend(attendance_lines(req, call.attendance, call.departments, call.members))
+    return "\n".join(lines)
 
 
 def attendance_lines(req: ChatRequest, attendance: Sequence[Attendance],

@@ -98,7 +98,8 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
     chat.clock.at = OPENED
     roll_call = await chat.driver.ask(chat.secretary, "/startmeeting")
     assert roll_call.text == (f"🏛 Meeting #{first} is open (Thu 3 Dec 2026, 14:30).\n"
-                              f"{ROLL_CALL}")
+                              f"{ROLL_CALL}\nRecorded beforehand:\n"
+                              "• HLTH: excused (Provincial audit)\n• MSB: proxy (Deputy Liu)")
     assert [(b["text"], b["callback_data"]) for b in roll_call.buttons()] == [
         ("✋ Here", f"h:{first}")]
     assert await chat.press(chat.cios["EPB"], roll_call, "✋ Here") == "You are marked present."
