@@ -27,7 +27,7 @@ from bot.telegram.app import live_counts
 from bot.telegram.live import LiveCounts
 from meetings.model import Choice
 from storage import Database
-from tests.e2e.harness import council_chat
+from tests.e2e.harness import CouncilChat, council_chat
 from tests.e2e.instances import (
     Deployment,
     create_cios,
@@ -216,16 +216,21 @@ def presses_taken(deployment: Deployment, instance: int, press_ids: set[str]) ->
                if update.get("callback_query", {}).get("id") in press_ids)
 
 
+async def three_present_and_a_motion(chat: CouncilChat) -> Message:
+    """A council of three CIOs, all present at today's meeting, and an open named motion."""
+    await chat.founded()
+    await chat.command(chat.chair, "/schedule 2026-11-25 14:30 90 Budget")
+    await chat.command(chat.chair, "/startmeeting")
+    for code in ("EPB", "MSB", "EDU"):
+        assert await chat.command(chat.cios[code], "/here") == f"CIO {code} is present."
+    return await chat.driver.ask(chat.chair, "/motion Adopt the shared data platform")
+
+
 async def test_a_late_edit_from_an_older_count_is_put_right(migrated_url: str) -> None:
     """Another instance reads the count before the last vote and its edit lands after ours: it
     checks the count again after its pause and puts the final one back."""
     async with council_chat(migrated_url, cios=3) as chat:
-        await chat.founded()
-        await chat.command(chat.chair, "/schedule 2026-11-25 14:30 90 Budget")
-        await chat.command(chat.chair, "/startmeeting")
-        for code in ("EPB", "MSB", "EDU"):
-            assert await chat.command(chat.cios[code], "/here") == f"CIO {code} is present."
-        motion = await chat.driver.ask(chat.chair, "/motion Adopt the shared data platform")
+        motion = await three_present_and_a_motion(chat)
         found = re.match(r"🗳 Motion M(\d+): ", motion.text or "")
         assert found is not None, motion.text
         motion_id = int(found.group(1))
@@ -254,12 +259,7 @@ async def test_a_press_answered_too_late_for_telegram_still_counts(migrated_url:
     """Telegram refuses an answer after 15 s; the vote is cast and counted all the same, and
     the group is not told that something went wrong and nothing was changed."""
     async with council_chat(migrated_url, cios=3) as chat:
-        await chat.founded()
-        await chat.command(chat.chair, "/schedule 2026-11-25 14:30 90 Budget")
-        await chat.command(chat.chair, "/startmeeting")
-        for code in ("EPB", "MSB", "EDU"):
-            assert await chat.command(chat.cios[code], "/here") == f"CIO {code} is present."
-        motion = await chat.driver.ask(chat.chair, "/motion Adopt the shared data platform")
+        motion = await three_present_and_a_motion(chat)
         control = chat.sandbox.control
         before = len(control.bot_messages(chat.group.id))
         query = control.press_button(chat.cios["EPB"].id, chat.group.id, motion.message_id,
