@@ -28,7 +28,6 @@ from meetings.model import (
     MotionState,
     Note,
     NoteKind,
-    Role,
 )
 from meetings.permissions import Act, require
 from meetings.ports import UnitOfWork
@@ -55,12 +54,6 @@ async def _meetings(uow: UnitOfWork, council_id: int, now: datetime) -> Sequence
 
 async def _running(uow: UnitOfWork, council_id: int, now: datetime) -> Meeting:
     return proceedings.require_running(await _meetings(uow, council_id, now))
-
-
-def _cios(members: Sequence[Member]) -> dict[int, Member]:
-    """Each department's CIO, by department id."""
-    return {m.department_id: m for m in members
-            if m.role is Role.CIO and m.department_id is not None}
 
 
 # --- the meeting --------------------------------------------------------------------------------
@@ -152,7 +145,7 @@ async def _record_for_department(
     async with uow:
         department = await department_of(uow, council_id, code)
         meeting = await _meeting_for_attendance(uow, council_id, now)
-        cio = _cios(await uow.members.list(council_id)).get(department.id)
+        cio = votes.cios_by_department(await uow.members.list(council_id)).get(department.id)
         stored = await uow.attendance.put(attendance(meeting, department, cio))
         await record(uow, council_id, actor, action, now, meeting=meeting.id,
                      department=department.code)
@@ -260,14 +253,13 @@ async def end_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor,
         ended = await uow.meetings.update(proceedings.end(
             meeting, [m for m in motions if m.state is MotionState.OPEN], now=now))
         recorded = await uow.attendance.list(meeting.id)
-        members = await uow.members.list(council_id)
-        for absent in proceedings.absentees(meeting, await uow.departments.list(council_id),
-                                            recorded, _cios(members)):
-            await uow.attendance.put(absent)
+        cios = votes.cios_by_department(await uow.members.list(council_id))
+        absent = [await uow.attendance.put(record) for record in proceedings.absentees(
+            meeting, await uow.departments.list(council_id), recorded, cios)]
         decisions = [d for d in await uow.decisions.list(council_id)
                      if d.meeting_id == meeting.id]
-        result = Ended(ended, await uow.attendance.list(meeting.id),
-                       len(await uow.notes.list(meeting.id)), len(decisions), len(motions))
+        result = Ended(ended, [*recorded, *absent], len(await uow.notes.list(meeting.id)),
+                       len(decisions), len(motions))
         await record(uow, council_id, actor, "meeting.end", now, meeting=meeting.id)
         await uow.commit()
     return result
@@ -301,8 +293,7 @@ async def open_motion(uow: UnitOfWork, council_id: int, *, kind: MotionKind, tex
             agenda_item_id=meeting.topic_id if meeting else None, closes_at=closes_at))
         await record(uow, council_id, actor, "motion.open", now, motion=motion.id,
                      kind=kind.value, closes_at=closes_at.isoformat() if closes_at else None)
-        voters = [m for m in await uow.members.list(council_id)
-                  if m.role is Role.CIO and m.department_id is not None]
+        voters = list(votes.cios_by_department(await uow.members.list(council_id)).values())
         count = await _count(uow, motion)
         await uow.commit()
     return Opened(count, voters)
@@ -380,8 +371,8 @@ async def _count(uow: UnitOfWork, motion: Motion,
 
 async def _electorate(uow: UnitOfWork, motion: Motion, ballots: Sequence[Ballot]) -> int:
     attendance = await uow.attendance.list(motion.meeting_id) if motion.meeting_id else []
-    return votes.electorate(motion, _cios(await uow.members.list(motion.council_id)),
-                            attendance, ballots)
+    cios = votes.cios_by_department(await uow.members.list(motion.council_id))
+    return votes.electorate(motion, cios, attendance, ballots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,9 +452,8 @@ async def declare_result(uow: UnitOfWork, motion: Motion, *, actor: Actor,
     outbox, which closes circular votes at their deadline)."""
     if motion.state is not MotionState.OPEN:
         raise InvalidState("motion M{id} is already closed", id=motion.id)
-    # Closing first: once the state is written no cast can join (the ballots trigger), so the
-    # ballots read next are the final set.
-    await uow.motions.update(replace(motion, state=MotionState.CLOSED, closed_at=now))
+    # Every cast locks the motion as the caller did (SQLite: one writer at a time), so no cast
+    # joins between this read and the commit, after which the ballots trigger refuses them.
     ballots = await uow.ballots.current(motion.id)
     eligible = await _electorate(uow, motion, ballots)
     closed, outcome = votes.declare(motion, ballots, eligible=eligible, now=now)

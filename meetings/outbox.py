@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from meetings import agenda, conduct, services
+from meetings import agenda, conduct, services, votes
 from meetings.agenda import Agenda
 from meetings.conduct import Result
 from meetings.model import (
@@ -190,9 +190,9 @@ async def _plan_circulars(uow: UnitOfWork, council: Council, members: Sequence[M
 async def _not_voted(uow: UnitOfWork, motion: Motion, members: Sequence[Member]) -> list[int]:
     """Telegram ids of the CIOs whose department has not voted on the motion."""
     voted = {b.department_id for b in await uow.ballots.current(motion.id)}
-    return sorted(m.telegram_id for m in members
-                  if m.role is Role.CIO and m.department_id is not None
-                  and m.department_id not in voted and m.telegram_id is not None)
+    return sorted(cio.telegram_id
+                  for department_id, cio in votes.cios_by_department(members).items()
+                  if department_id not in voted and cio.telegram_id is not None)
 
 
 async def claim_deliveries(uow: UnitOfWork, *, now: datetime, worker: str,

@@ -167,6 +167,12 @@ def check_eligible(
     return member.department_id
 
 
+def cios_by_department(members: Iterable[Member]) -> dict[int, Member]:
+    """Each department's CIO (the one person who votes for it), by department id."""
+    return {m.department_id: m for m in members
+            if m.role is Role.CIO and m.department_id is not None}
+
+
 def eligible_departments(
     motion: Motion, departments_with_cio: Iterable[int], attendance: Iterable[Attendance]
 ) -> set[int]:
