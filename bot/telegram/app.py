@@ -6,12 +6,11 @@ Commands react to new messages only: an edited command must not run twice.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import BotCommand, CallbackQuery, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -35,9 +34,11 @@ from bot.telegram.render import CHOICE_OF_KEY, split_text
 from meetings import conduct, services
 from meetings.errors import CouncilError
 from meetings.permissions import Act, can, require
-from storage import AlreadyProcessed, retrying
+from storage import AlreadyProcessed
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -182,16 +183,12 @@ async def _decide_join(update: Update, context: BotContext) -> None:
         return
     _, request_id, verdict = query.data.split(":")
     request = await _request(update, context)
-    try:
-        decided, member = await services.decide_join(
-            request.uow(), request.council.id, int(request_id), approve=verdict == "a",
-            actor=require(request.member, Act.APPROVE_JOIN), now=request.now)
-    except AlreadyProcessed:
-        await _answer_again(query)
+    decided_join = await _apply_press(query, request, lambda: services.decide_join(
+        request.uow(), request.council.id, int(request_id), approve=verdict == "a",
+        actor=require(request.member, Act.APPROVE_JOIN), now=request.now))
+    if decided_join is None:
         return
-    except CouncilError as error:
-        await query.answer(explain(request.language, error), show_alert=True)
-        return
+    decided, member = decided_join
     await query.answer()
     text = (request.t("{name} is now the CIO of their department.", name=decided.name)
             if member else request.t("The request of {name} was declined.", name=decided.name))
@@ -206,22 +203,11 @@ async def _press_vote(update: Update, context: BotContext) -> None:
         return
     _, motion_id, key = query.data.split(":")
     request = await _request(update, context)
-    private = query.message is not None and query.message.chat.type == ChatType.PRIVATE
-    try:
-        cast = await retrying(request.uow, lambda uow: conduct.cast_vote(
-            uow, request.council.id, int(motion_id), choice=CHOICE_OF_KEY[key],
-            actor=require(request.member, Act.VOTE), now=request.now, in_group=not private,
-            update_id=update.update_id))
-    except AlreadyProcessed:
-        await _answer_again(query, request.t("Your vote was already counted."))
-        return
-    except CouncilError as error:
-        await query.answer(explain(request.language, error), show_alert=True)
-        return
-    # Scheduling the count's edit takes no time; doing it first means that once the press is
-    # answered, `LiveCounts.settle()` covers it.
-    request.counts.touch(cast.motion.id)
-    await _answer_done(query, voting.cast_text(request.language, cast))
+    cast = await _apply_press(
+        query, request, lambda: voting.cast(request, int(motion_id), CHOICE_OF_KEY[key]),
+        repeated=request.t("Your vote was already counted."))
+    if cast is not None:
+        await _answer_committed(query, voting.cast_text(request.language, cast))
 
 
 async def _press_here(update: Update, context: BotContext) -> None:
@@ -229,36 +215,40 @@ async def _press_here(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
+    meeting_id = int(query.data.split(":")[1])
     request = await _request(update, context)
+    already = request.t("You are already marked present.")
+    marked = await _apply_press(query, request, lambda: conduct.mark_here(
+        request.uow(), request.council.id, actor=require(request.member, Act.MARK_HERE),
+        now=request.now, meeting_id=meeting_id), repeated=already)
+    if marked is not None:
+        _, new = marked
+        await _answer_committed(query, request.t("You are marked present.") if new else already)
+
+
+async def _apply_press(query: CallbackQuery, request: ChatRequest,
+                       work: Callable[[], Awaitable[T]], *, repeated: str | None = None
+                       ) -> T | None:
+    """Applies a button press; None when it was handled before (answered with ``repeated``)
+    or refused (answered with the reason, as an alert)."""
     try:
-        _, new = await conduct.mark_here(
-            request.uow(), request.council.id, actor=require(request.member, Act.MARK_HERE),
-            now=request.now, meeting_id=int(query.data.split(":")[1]))
+        return await work()
     except AlreadyProcessed:
-        await _answer_again(query, request.t("You are already marked present."))
-        return
+        await _answer_committed(query, repeated)
     except CouncilError as error:
         await query.answer(explain(request.language, error), show_alert=True)
-        return
-    await _answer_done(query, request.t("You are marked present.") if new
-                              else request.t("You are already marked present."))
+    return None
 
 
-async def _answer_done(query: CallbackQuery, text: str) -> None:
-    """Answers a press whose change is committed. Telegram refuses answers after about 15 s (a
-    long queue, such as a whole council pressing at once): the change stands all the same, so
-    the group must not hear that nothing was changed."""
+async def _answer_committed(query: CallbackQuery, text: str | None = None) -> None:
+    """Answers a press whose change is committed, now or by an earlier delivery. Telegram takes
+    one answer per press and none after about 15 s (a long queue, such as a whole council
+    pressing at once): the change stands all the same, so the group must not hear that
+    nothing was changed."""
     try:
         await query.answer(text)
     except BadRequest as err:
-        log.info("a press was answered too late for Telegram; its change stands: %s", err)
-
-
-async def _answer_again(query: CallbackQuery, text: str | None = None) -> None:
-    """Answers a press that was handled before. Telegram takes one answer per query, so a
-    redelivered one is refused as answered or too old: no error to tell the group about."""
-    with contextlib.suppress(BadRequest):
-        await query.answer(text)
+        log.info("a press could not be answered (%s); its change stands", err)
 
 
 async def _membership(update: Update, context: BotContext) -> None:

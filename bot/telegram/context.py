@@ -92,6 +92,12 @@ class ChatRequest:
         return self.sender.member
 
     @property
+    def in_private(self) -> bool:
+        """Whether this came from a private chat with the bot (not the council's group)."""
+        chat = self.update.effective_chat
+        return chat is not None and chat.type == ChatType.PRIVATE
+
+    @property
     def user_id(self) -> int:
         user = self.update.effective_user
         assert user is not None  # handlers are only registered for updates with a sender

@@ -18,11 +18,12 @@ import contextlib
 import logging
 
 import telegram
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.telegram.render import local_time, motion_text, vote_keyboard
+from bot.telegram.render import motion_message
 from meetings import conduct
-from meetings.model import Council, Motion, MotionKind, MotionState
+from meetings.model import Motion
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,9 @@ class LiveCounts:
             view = await self._view(motion_id)
             if view is None:
                 return None
-            council, motion, text = view
-            buttons = (motion.state is MotionState.OPEN and motion.kind is not MotionKind.SECRET)
-            await self._bot.edit_message_text(
-                text, chat_id=motion.chat_id, message_id=motion.message_id,
-                reply_markup=vote_keyboard(council.language, motion.id) if buttons else None)
+            motion, text, keyboard = view
+            await self._bot.edit_message_text(text, chat_id=motion.chat_id,
+                                              message_id=motion.message_id, reply_markup=keyboard)
         except BadRequest as err:
             if "not modified" in str(err):
                 return text  # it already reads so
@@ -99,14 +98,13 @@ class LiveCounts:
             return None
         return text
 
-    async def _view(self, motion_id: int) -> tuple[Council, Motion, str] | None:
+    async def _view(self, motion_id: int
+                    ) -> tuple[Motion, str, InlineKeyboardMarkup | None] | None:
         """The motion's message as it should read now; None when it has no message."""
         council, count = await conduct.motion_count(self._database.uow(), motion_id)
-        motion = count.motion
-        if motion.chat_id is None or motion.message_id is None:
+        if count.motion.chat_id is None or count.motion.message_id is None:
             return None
-        closes = local_time(council, motion.closes_at) if motion.closes_at else ""
-        return council, motion, motion_text(council.language, count, closes)
+        return count.motion, *motion_message(council, count)
 
     async def _text(self, motion_id: int) -> str | None:
         try:
@@ -114,4 +112,4 @@ class LiveCounts:
         except Exception:
             log.warning("could not read the count of M%s", motion_id, exc_info=True)
             return None
-        return view[2] if view is not None else None
+        return view[1] if view is not None else None

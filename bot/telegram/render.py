@@ -234,6 +234,16 @@ def motion_text(language: str, count: Count, closes: str = "") -> str:
     return "\n".join(lines)
 
 
+def motion_message(council: Council, count: Count) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The motion's group message as it should read now, and its buttons: Yes / No / Abstain
+    while open, except for a secret ballot (voted in private chats)."""
+    motion = count.motion
+    closes = local_time(council, motion.closes_at) if motion.closes_at else ""
+    buttons = motion.state is MotionState.OPEN and motion.kind is not MotionKind.SECRET
+    return (motion_text(council.language, count, closes),
+            vote_keyboard(council.language, motion.id) if buttons else None)
+
+
 def result_text(language: str, count: Count) -> str:
     """The declared result: verdict, tally, quorum, who voted what (named votes only), the rule
     and the short hash of the ballot set, so anyone can check a recount."""

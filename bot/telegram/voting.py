@@ -9,17 +9,16 @@ from __future__ import annotations
 import logging
 
 from telegram import Message
-from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 
 from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
-from bot.telegram.render import CHOICES, local_time, motion_text, result_text, vote_keyboard
+from bot.telegram.render import CHOICES, motion_message, result_text, vote_keyboard
 from meetings import conduct
 from meetings.conduct import Opened
 from meetings.errors import InvalidInput
-from meetings.model import MotionKind
+from meetings.model import Choice, MotionKind
 from meetings.permissions import Act, require
 from meetings.votes import parse_choice
 from storage import retrying
@@ -51,7 +50,6 @@ async def _open(req: ChatRequest, kind: MotionKind, text: str, usage: str, *,
     opened = await conduct.open_motion(req.uow(), req.council.id, kind=kind, text=text,
                                        actor=member_of(req), now=req.now, closes_local=closes)
     motion = opened.count.motion
-    closing = local_time(req.council, motion.closes_at) if motion.closes_at else ""
 
     async def sent(message: Message) -> None:
         await conduct.attach_message(req.env.database.uow(), motion.id,
@@ -59,8 +57,8 @@ async def _open(req: ChatRequest, kind: MotionKind, text: str, usage: str, *,
         if kind is MotionKind.SECRET:
             await _send_ballots(req, opened, message)
 
-    keyboard = None if kind is MotionKind.SECRET else vote_keyboard(req.language, motion.id)
-    return Reply(motion_text(req.language, opened.count, closing), keyboard, sent)
+    text, keyboard = motion_message(req.council, opened.count)
+    return Reply(text, keyboard, sent)
 
 
 async def _send_ballots(req: ChatRequest, opened: Opened, group_message: Message) -> None:
@@ -94,14 +92,19 @@ async def vote(req: ChatRequest) -> str:
     usage = N_("/vote <motion> yes|no|abstain")
     parts = req.args(2, usage=usage, at_least=1)
     motion_id = parse_id(parts[0], usage, letter="M") if len(parts) == 2 else None
-    choice = parse_choice(parts[-1])
-    private = req.update.effective_chat is not None and (
-        req.update.effective_chat.type == ChatType.PRIVATE)
-    cast = await retrying(req.uow, lambda uow: conduct.cast_vote(
+    return cast_text(req.language, await cast(req, motion_id, parse_choice(parts[-1])))
+
+
+async def cast(req: ChatRequest, motion_id: int | None, choice: Choice) -> conduct.Cast:
+    """Casts the sender's vote (by /vote or a button), once per update and again when it lost a
+    race, and has the motion's live count brought up to date."""
+    done = await retrying(req.uow, lambda uow: conduct.cast_vote(
         uow, req.council.id, motion_id, choice=choice, actor=require(req.member, Act.VOTE),
-        now=req.now, in_group=not private, update_id=req.update.update_id))
-    req.counts.touch(cast.motion.id)
-    return cast_text(req.language, cast)
+        now=req.now, in_group=not req.in_private, update_id=req.update.update_id))
+    # Scheduling the edit takes no time; doing it before the answer means that once a voter is
+    # answered, `LiveCounts.settle()` covers their vote.
+    req.counts.touch(done.motion.id)
+    return done
 
 
 def cast_text(language: str, cast: conduct.Cast) -> str:
