@@ -45,7 +45,6 @@ from meetings.model import (
     Member,
     Motion,
     MotionKind,
-    MotionState,
     Role,
 )
 from meetings.ports import AuditEntry, Job, UnitOfWork
@@ -295,8 +294,7 @@ async def _motion_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery
         return _motion_news(job, council, result.count.motion, council.chat_id, result=result)
     motion = await uow.motions.get(int(payload["motion_id"]))
     chat_id = int(payload["chat_id"])
-    if (motion is None or motion.state is not MotionState.OPEN or motion.closes_at is None
-            or now >= motion.closes_at
+    if (motion is None or not votes.is_open(motion, now)
             or chat_id not in await _not_voted(uow, motion, await uow.members.list(council.id))):
         return None
     return _motion_news(job, council, motion, chat_id)
