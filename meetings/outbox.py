@@ -55,10 +55,9 @@ from meetings.reminders import (
     agenda_deadline,
     reminders_due,
 )
-from meetings.scheduling import to_local
+from meetings.scheduling import local_text
 
 JOB_KIND = "reminder"
-_LOCAL_FORMAT = "%Y-%m-%d %H:%M"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +241,8 @@ async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None
         kind=kind,
         language=council.language,
         council=council.name,
-        when=to_local(meeting.starts_at, council.timezone).strftime(_LOCAL_FORMAT),
-        deadline=to_local(agenda_deadline(meeting, council), council.timezone)
-        .strftime(_LOCAL_FORMAT),
+        when=local_text(meeting.starts_at, council.timezone),
+        deadline=local_text(agenda_deadline(meeting, council), council.timezone),
         final_agenda=final,
     )
 
@@ -307,7 +305,7 @@ def _motion_news(job: Job, council: Council, motion: Motion, chat_id: int, *,
                     kind=ReminderKind(job.payload["kind"]), language=council.language,
                     council=council.name, when="", deadline="", action=f"M{motion.id}",
                     text=motion.text, result=result,
-                    due=to_local(motion.closes_at, council.timezone).strftime(_LOCAL_FORMAT))
+                    due=local_text(motion.closes_at, council.timezone))
 
 
 async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,

@@ -106,6 +106,11 @@ def to_utc(local: datetime, tz: str) -> datetime:
         raise InvalidSchedule("impossible date {day}", day=local.date().isoformat()) from err
 
 
+def local_text(instant: datetime, tz: str) -> str:
+    """The instant on the wall clock of ``tz``, written as `parse_local_datetime` reads it."""
+    return to_local(instant, tz).strftime("%Y-%m-%d %H:%M")
+
+
 def _wall_clock(instant: datetime, tz: str) -> datetime:
     # Round-tripping through UTC turns a nonexistent wall-clock time into the one that happens.
     return instant.astimezone(zone(tz)).replace(tzinfo=None)

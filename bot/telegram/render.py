@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -32,7 +31,7 @@ from meetings.model import (
     Role,
 )
 from meetings.reminders import agenda_deadline
-from meetings.scheduling import to_local
+from meetings.scheduling import local_text, to_local
 from meetings.votes import quorum_needed
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -106,8 +105,8 @@ MAJOR = "★"
 def proposals_line(req: ChatRequest, council: Council, meeting: Meeting) -> str | None:
     """When proposals close, or that they have; nothing once the meeting is under way."""
     if meeting.state in (MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN):
-        deadline = to_local(agenda_deadline(meeting, council), council.timezone)
-        return req.t("Proposals close {deadline}.", deadline=deadline.strftime("%Y-%m-%d %H:%M"))
+        deadline = local_text(agenda_deadline(meeting, council), council.timezone)
+        return req.t("Proposals close {deadline}.", deadline=deadline)
     if meeting.state is MeetingState.AGENDA_CLOSED:
         return req.t("The agenda is closed.")
     return None
@@ -193,10 +192,6 @@ _CHOICE_KEYS = {Choice.YES: "y", Choice.NO: "n", Choice.ABSTAIN: "a"}
 CHOICE_OF_KEY = {key: choice for choice, key in _CHOICE_KEYS.items()}
 
 
-def local_time(council: Council, instant: datetime) -> str:
-    return to_local(instant, council.timezone).strftime("%Y-%m-%d %H:%M")
-
-
 def vote_keyboard(language: str, motion_id: int) -> InlineKeyboardMarkup:
     """Yes / No / Abstain; the callback data names the motion so a press is self-contained."""
     return InlineKeyboardMarkup([[
@@ -238,7 +233,7 @@ def motion_message(council: Council, count: Count) -> tuple[str, InlineKeyboardM
     """The motion's group message as it should read now, and its buttons: Yes / No / Abstain
     while open, except for a secret ballot (voted in private chats)."""
     motion = count.motion
-    closes = local_time(council, motion.closes_at) if motion.closes_at else ""
+    closes = local_text(motion.closes_at, council.timezone) if motion.closes_at else ""
     buttons = motion.state is MotionState.OPEN and motion.kind is not MotionKind.SECRET
     return (motion_text(council.language, count, closes),
             vote_keyboard(council.language, motion.id) if buttons else None)
