@@ -52,7 +52,7 @@ from bot.clock import FixedClock
 from bot.sandbox import Chat, Control, Message, SandboxServer, User
 from bot.telegram.app import build_application
 from bot.telegram.context import BotEnv, Defaults
-from meetings.calendars import public_holidays
+from meetings.domain.calendars import public_holidays
 from storage import Database, migrate
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]

@@ -53,7 +53,7 @@ from bot.sandbox import Chat, Control, Message, SandboxServer, User, WebhookPoli
 from bot.sandbox.balancer import RoundRobin
 from bot.sandbox.state import BotAccount
 from bot.settings import Settings
-from meetings.model import Attendance, AttendanceStatus, Department, Member, Role
+from meetings.domain.model import Attendance, AttendanceStatus, Department, Member, Role
 from storage import Database, migrate
 
 # 10:00 on a Wednesday in Shanghai; the meeting is scheduled for 14:30 the same day.

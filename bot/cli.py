@@ -23,8 +23,8 @@ from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
 from meetings import services
-from meetings.errors import CouncilError
-from meetings.model import Council, Meeting, Role
+from meetings.domain.errors import CouncilError
+from meetings.domain.model import Council, Meeting, Role
 from meetings.ports import Clock, UnitOfWork
 from storage import Database, migrate
 

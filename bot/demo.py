@@ -28,10 +28,10 @@ from bot.sandbox.driver import ChatDriver
 from bot.sandbox.state import Message
 from bot.telegram.app import AnyApplication, build_application, live_counts, polling
 from bot.telegram.context import BotEnv, Defaults
-from meetings.model import Council, Meeting, Motion
+from meetings.domain.model import Council, Meeting, Motion
+from meetings.domain.scheduling import to_local
 from meetings.outbox import vote_reminder_at
 from meetings.ports import Clock
-from meetings.scheduling import to_local
 from storage import Database, migrate
 
 COUNCIL_NAME = "Riverside District CIO Council"

@@ -24,9 +24,9 @@ from bot.i18n import N_, translate
 from bot.telegram.render import final_agenda_text, result_text, split_text
 from meetings import outbox
 from meetings.conduct import Result
+from meetings.domain.reminders import ReminderKind
 from meetings.outbox import Delivery
 from meetings.ports import Clock, UnitOfWork
-from meetings.reminders import ReminderKind
 from storage import Database, retrying
 
 log = logging.getLogger(__name__)

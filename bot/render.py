@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from meetings.model import Council, Meeting
-from meetings.scheduling import to_local
+from meetings.domain.model import Council, Meeting
+from meetings.domain.scheduling import to_local
 
 
 def meeting_table(council: Council, meetings: Sequence[Meeting]) -> Table:

@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from meetings import proceedings, scheduling, votes
-from meetings.errors import InvalidInput, InvalidState, NotFound, UnknownMotion
-from meetings.model import (
+from meetings.domain import proceedings, scheduling, votes
+from meetings.domain.errors import InvalidInput, InvalidState, NotFound, UnknownMotion
+from meetings.domain.model import (
     AgendaItem,
     Attendance,
     Ballot,
@@ -29,7 +29,8 @@ from meetings.model import (
     Note,
     NoteKind,
 )
-from meetings.permissions import Act, require
+from meetings.domain.permissions import Act, require
+from meetings.domain.text import TEXT_MAX, clean, optional
 from meetings.ports import UnitOfWork
 from meetings.services import (
     Actor,
@@ -39,7 +40,6 @@ from meetings.services import (
     department_of,
     record,
 )
-from meetings.text import TEXT_MAX, clean, optional
 
 # A meeting in progress started at most this long ago (they last hours, not days).
 _RUNNING_WINDOW = timedelta(days=2)

@@ -15,9 +15,10 @@ claim's transaction. Each job is claimed by one worker at a time and a closed ag
 closed again, so this happens exactly once across restarts and instances; the agenda-deadline
 reminder to the group carries the final agenda to post.
 
-Open action items get notices through the same jobs (see `meetings.reminders.action_reminders`):
-one to each owning CIO before the due date, and once overdue one to each owning CIO plus an
-escalation to each chair, keyed ``action:{id}:{due|overdue}:{date}:{chat|chair}:{telegram id}``.
+Open action items get notices through the same jobs (see
+`meetings.domain.reminders.action_reminders`): one to each owning CIO before the due date, and
+once overdue one to each owning CIO plus an escalation to each chair, keyed
+``action:{id}:{due|overdue}:{date}:{chat|chair}:{telegram id}``.
 At claim time the notice is dropped if the item is done, its newest notice is another one, or
 the recipient no longer owns it or chairs the council.
 
@@ -35,10 +36,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from meetings import agenda, conduct, services, votes
-from meetings.agenda import Agenda
+from meetings import conduct, services
 from meetings.conduct import Result
-from meetings.model import (
+from meetings.domain import agenda, votes
+from meetings.domain.agenda import Agenda
+from meetings.domain.model import (
     ActionItem,
     Council,
     Meeting,
@@ -47,15 +49,15 @@ from meetings.model import (
     MotionKind,
     Role,
 )
-from meetings.ports import AuditEntry, Job, UnitOfWork
-from meetings.reminders import (
+from meetings.domain.reminders import (
     Reminder,
     ReminderKind,
     action_reminder_due,
     agenda_deadline,
     reminders_due,
 )
-from meetings.scheduling import local_text
+from meetings.domain.scheduling import local_text
+from meetings.ports import AuditEntry, Job, UnitOfWork
 
 JOB_KIND = "reminder"
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from meetings.model import (
+from meetings.domain.model import (
     ActionItem,
     AgendaItem,
     Attendance,

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from meetings import actions, agenda, scheduling
-from meetings.agenda import Agenda
-from meetings.audit import ChainBreak, verify
-from meetings.calendars import public_holidays
-from meetings.errors import (
+from meetings.domain import actions, agenda, scheduling
+from meetings.domain.agenda import Agenda
+from meetings.domain.audit import ChainBreak, verify
+from meetings.domain.calendars import public_holidays
+from meetings.domain.errors import (
     Duplicate,
     InvalidInput,
     InvalidState,
@@ -26,7 +26,7 @@ from meetings.errors import (
     UnknownMeeting,
     UnknownMember,
 )
-from meetings.model import (
+from meetings.domain.model import (
     ActionItem,
     ActionStatus,
     AgendaItem,
@@ -42,10 +42,10 @@ from meetings.model import (
     Role,
     Series,
 )
-from meetings.permissions import Act, may_complete_action, require
+from meetings.domain.permissions import Act, may_complete_action, require
+from meetings.domain.reminders import agenda_deadline
+from meetings.domain.text import TEXT_MAX, clean, department_code, optional, shown
 from meetings.ports import AuditEntry, UnitOfWork
-from meetings.reminders import agenda_deadline
-from meetings.text import TEXT_MAX, clean, department_code, optional, shown
 
 
 @dataclass(frozen=True, slots=True)

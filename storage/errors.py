@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from meetings.errors import Duplicate, InvalidInput, NotFound, VotingClosed
+from meetings.domain.errors import Duplicate, InvalidInput, NotFound, VotingClosed
 
 # The message of the ballot trigger in the initial migration; the text is how we recognise it.
 MOTION_NOT_OPEN = "motion_not_open"

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlmodel import SQLModel
 
-from meetings import model
+from meetings.domain import model
 from storage import tables
 
 

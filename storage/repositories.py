@@ -17,9 +17,9 @@ from sqlalchemy import ColumnElement, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from meetings import model
-from meetings.audit import seal
-from meetings.errors import (
+from meetings.domain import model
+from meetings.domain.audit import seal
+from meetings.domain.errors import (
     Duplicate,
     NotFound,
     UnknownCouncil,

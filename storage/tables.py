@@ -1,8 +1,8 @@
 """The SQL schema: one table per domain value plus the Telegram inbox and the job table.
 
-Row classes carry the same field names as the domain values in ``meetings.model`` so mapping is
-mechanical. Integrity lives here as constraints, never as check-then-write in Python: under
-concurrent writers only the database can say no reliably.
+Row classes carry the same field names as the domain values in ``meetings.domain.model`` so
+mapping is mechanical. Integrity lives here as constraints, never as check-then-write in
+Python: under concurrent writers only the database can say no reliably.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from meetings.model import (
+from meetings.domain.model import (
     AgendaState,
     AttendanceStatus,
     Choice,
@@ -188,7 +188,7 @@ class SeriesRow(Base, table=True):
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = Field(foreign_key="councils.id", ondelete="CASCADE", unique=True)
     rrule: str = _text()
-    # The series' wall clock in the council's zone, naive on purpose (see meetings.model.Series).
+    # The series' wall clock in the council's zone, naive on purpose (meetings.domain.model.Series).
     local_start: datetime = Field(sa_type=DateTime(timezone=False))
     duration_minutes: int
     location: str = _text()

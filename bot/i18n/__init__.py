@@ -16,7 +16,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from meetings.errors import CouncilError
+from meetings.domain.errors import CouncilError
 
 LANGUAGES = ("en", "zh")
 _HERE = Path(__file__).parent

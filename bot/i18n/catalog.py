@@ -17,7 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from meetings import errors
+from meetings.domain import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = Path(__file__).parent / "zh" / "LC_MESSAGES"

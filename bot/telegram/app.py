@@ -32,8 +32,8 @@ from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts
 from bot.telegram.render import CHOICE_OF_KEY, split_text
 from meetings import conduct, services
-from meetings.errors import CouncilError
-from meetings.permissions import Act, can, require
+from meetings.domain.errors import CouncilError
+from meetings.domain.permissions import Act, can, require
 from storage import AlreadyProcessed
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import translate
-from meetings.errors import InvalidInput, NotFound
-from meetings.model import Council, Member
+from meetings.domain.errors import InvalidInput, NotFound
+from meetings.domain.model import Council, Member
 from meetings.ports import Clock, UnitOfWork
 from meetings.services import Sender
 from storage import Database, IncomingUpdate

@@ -19,9 +19,9 @@ from bot.telegram.render import (
     when,
 )
 from meetings import services
-from meetings.errors import InvalidInput, UnknownMember
-from meetings.model import ActionStatus, AgendaState, Member, Role
-from meetings.permissions import Act, require
+from meetings.domain.errors import InvalidInput, UnknownMember
+from meetings.domain.model import ActionStatus, AgendaState, Member, Role
+from meetings.domain.permissions import Act, require
 
 
 async def setup(req: ChatRequest) -> str:

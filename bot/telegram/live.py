@@ -23,7 +23,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.telegram.render import motion_message
 from meetings import conduct
-from meetings.model import Motion
+from meetings.domain.model import Motion
 from storage import Database
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
 from bot.telegram.render import ended_text, roll_call_text
 from meetings import conduct, services
-from meetings.errors import InvalidInput
-from meetings.model import Decision, NoteKind
-from meetings.permissions import Act, require
+from meetings.domain.errors import InvalidInput
+from meetings.domain.model import Decision, NoteKind
+from meetings.domain.permissions import Act, require
 
 
 def roll_call_button(language_text: str, meeting_id: int) -> InlineKeyboardMarkup:

@@ -10,10 +10,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest
-from meetings.actions import OpenActions
-from meetings.agenda import Agenda
 from meetings.conduct import Count, Ended, RollCall
-from meetings.model import (
+from meetings.domain.actions import OpenActions
+from meetings.domain.agenda import Agenda
+from meetings.domain.model import (
     ActionItem,
     AgendaItem,
     AgendaState,
@@ -30,9 +30,9 @@ from meetings.model import (
     MotionState,
     Role,
 )
-from meetings.reminders import agenda_deadline
-from meetings.scheduling import local_text, to_local
-from meetings.votes import quorum_needed
+from meetings.domain.reminders import agenda_deadline
+from meetings.domain.scheduling import local_text, to_local
+from meetings.domain.votes import quorum_needed
 
 TELEGRAM_TEXT_LIMIT = 4096
 _PATTERN = {"en": "EEE d MMM yyyy, HH:mm", "zh": "yyyy年M月d日 EEE HH:mm"}

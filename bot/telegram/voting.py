@@ -17,10 +17,10 @@ from bot.telegram.handlers import member_of, parse_id
 from bot.telegram.render import CHOICES, motion_message, result_text, vote_keyboard
 from meetings import conduct
 from meetings.conduct import Opened
-from meetings.errors import InvalidInput
-from meetings.model import Choice, MotionKind
-from meetings.permissions import Act, require
-from meetings.votes import parse_choice
+from meetings.domain.errors import InvalidInput
+from meetings.domain.model import Choice, MotionKind
+from meetings.domain.permissions import Act, require
+from meetings.domain.votes import parse_choice
 from storage import retrying
 
 log = logging.getLogger(__name__)

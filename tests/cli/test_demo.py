@@ -18,7 +18,7 @@ from rich.console import Console
 
 from bot.clock import FixedClock
 from bot.demo import DEPARTMENTS, STEPS, run_demo
-from meetings.model import (
+from meetings.domain.model import (
     ActionItem,
     Attendance,
     AttendanceStatus,
@@ -37,7 +37,7 @@ from meetings.model import (
     Note,
     NoteKind,
 )
-from meetings.votes import ballot_digest
+from meetings.domain.votes import ballot_digest
 from storage import Database
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -23,7 +23,7 @@ from bot.sandbox import Control, SandboxServer, User
 from bot.sandbox.balancer import RoundRobin
 from bot.settings import Settings
 from meetings import services
-from meetings.model import Role
+from meetings.domain.model import Role
 from storage import Database
 
 SECRET = "scaled-out-webhook-secret_0123456789"

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.reminders import Reminders
-from meetings.model import ActionItem, MeetingState
+from meetings.domain.model import ActionItem, MeetingState
 from tests.e2e.harness import NOW, CouncilChat, council_chat
 
 # The series' first two meetings: Thursdays 14 January and 11 March 2027, 14:30 in Shanghai.

@@ -10,8 +10,8 @@ import pytest
 
 from bot.sandbox import CallbackAnswer, Message, User
 from bot.telegram.app import COMMANDS, live_counts
-from meetings.model import Role
-from meetings.permissions import Act, can
+from meetings.domain.model import Role
+from meetings.domain.permissions import Act, can
 from tests.e2e.harness import CouncilChat, council_chat
 from tests.snapshot import snapshot
 

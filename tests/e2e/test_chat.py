@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from meetings.model import Role
+from meetings.domain.model import Role
 from tests.e2e.harness import CouncilChat, council_chat
 
 

@@ -40,7 +40,7 @@ from bot.telegram.app import build_application
 from bot.telegram.context import BotEnv, Defaults
 from bot.web.intake import UpdateIntake
 from meetings import services
-from meetings.model import Meeting, MeetingKind, Role
+from meetings.domain.model import Meeting, MeetingKind, Role
 from storage import Database
 from storage.db import make_sync_engine
 from tests.e2e.crash import CrashingSandbox, ServeProcess

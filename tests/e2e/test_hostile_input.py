@@ -15,9 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.sandbox import User
 from bot.telegram.app import COMMANDS, live_counts
-from meetings.model import Role
-from meetings.permissions import can
-from meetings.text import TEXT_MAX, clean
+from meetings.domain.model import Role
+from meetings.domain.permissions import can
+from meetings.domain.text import TEXT_MAX, clean
 from storage.db import sync_url
 from tests.e2e.harness import NOW, CouncilChat, council_chat
 from tests.snapshot import VOLATILE, snapshot

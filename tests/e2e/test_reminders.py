@@ -14,7 +14,7 @@ from bot.clock import FixedClock
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import Control, SandboxServer
 from meetings import services
-from meetings.model import Role
+from meetings.domain.model import Role
 from meetings.ports import UnitOfWork
 from storage import Database
 

@@ -25,7 +25,7 @@ from bot.sandbox import CallbackAnswer, Message, SandboxServer, User, WebhookPol
 from bot.sandbox.driver import ChatDriver
 from bot.telegram.app import live_counts
 from bot.telegram.live import LiveCounts
-from meetings.model import Choice
+from meetings.domain.model import Choice
 from storage import Database
 from tests.e2e.harness import CouncilChat, council_chat
 from tests.e2e.instances import (

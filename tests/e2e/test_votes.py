@@ -21,8 +21,8 @@ from bot.demo import COUNCIL_NAME
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import CallbackAnswer, Message, User
 from bot.telegram.live import LiveCounts
-from meetings.model import Ballot, Choice
-from meetings.votes import ballot_digest
+from meetings.domain.model import Ballot, Choice
+from meetings.domain.votes import ballot_digest
 from storage.tables import metadata
 from tests.e2e.harness import CouncilChat, council_chat
 from tests.snapshot import snapshot

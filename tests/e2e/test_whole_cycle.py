@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import Message, User
 from bot.telegram.app import live_counts
-from meetings.audit import verify
-from meetings.model import AuditEvent
+from meetings.domain.audit import verify
+from meetings.domain.model import AuditEvent
 from storage.db import sync_url
 from storage.tables import metadata
 from tests.e2e.harness import CouncilChat, council_chat
@@ -382,7 +382,7 @@ def recount(motion: Row, ballots: Sequence[Row], entitled: set[int]) -> Recount:
     """The result by hand: each department's latest ballot counts; the electorate is the
     departments entitled to vote plus any that voted; a quorum of the council's share, rounded
     up; a simple majority of those voting yes or no; the ballot-set hash as
-    `meetings.votes.ballot_digest` documents it."""
+    `meetings.domain.votes.ballot_digest` documents it."""
     latest: dict[int, Row] = {}
     for ballot in ballots:
         if ballot["motion_id"] != motion["id"]:

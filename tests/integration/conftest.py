@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import pytest
 
-from meetings.model import (
+from meetings.domain.model import (
     Council,
     Department,
     MajorityRule,

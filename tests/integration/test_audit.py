@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from meetings.audit import verify
+from meetings.domain.audit import verify
 from meetings.ports import AuditEntry
 from storage import Database
 from tests.integration.conftest import NOW, World, read

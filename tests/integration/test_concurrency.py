@@ -10,9 +10,9 @@ from functools import partial
 
 import pytest
 
-from meetings.audit import verify
-from meetings.errors import VotingClosed
-from meetings.model import Attendance, AttendanceStatus, Ballot, Choice, MotionState
+from meetings.domain.audit import verify
+from meetings.domain.errors import VotingClosed
+from meetings.domain.model import Attendance, AttendanceStatus, Ballot, Choice, MotionState
 from meetings.ports import AuditEntry
 from storage import Conflict, Database, SqlUnitOfWork, retrying
 from tests.integration.conftest import NOW, World, read

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from meetings.errors import Duplicate, InvalidInput, NotFound, UnknownMeeting, VotingClosed
-from meetings.model import (
+from meetings.domain.errors import Duplicate, InvalidInput, NotFound, UnknownMeeting, VotingClosed
+from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
     Ballot,

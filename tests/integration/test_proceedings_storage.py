@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from meetings import conduct
-from meetings.errors import InvalidInput, VotingClosed
-from meetings.model import (
+from meetings.domain.errors import InvalidInput, VotingClosed
+from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
     Choice,
@@ -25,7 +25,7 @@ from meetings.model import (
     NoteKind,
     Role,
 )
-from meetings.votes import current_ballots
+from meetings.domain.votes import current_ballots
 from storage import Database, retrying
 from tests.integration.conftest import NOW, World, committed, read
 

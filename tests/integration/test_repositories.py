@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from meetings.model import (
+from meetings.domain.model import (
     ActionItem,
     AgendaItem,
     AgendaState,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meetings.errors import Duplicate
-from meetings.model import Council, Department
+from meetings.domain.errors import Duplicate
+from meetings.domain.model import Council, Department
 from meetings.ports import UnitOfWork
 from storage import Database
 from tests.integration.conftest import World, read

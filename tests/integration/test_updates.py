@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from meetings.model import Council
+from meetings.domain.model import Council
 from storage import AlreadyProcessed, Database, IncomingUpdate
 from storage.updates import forget_updates, record_update
 from tests.integration.conftest import NOW, read

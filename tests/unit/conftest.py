@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from meetings import services
-from meetings.model import Council, Member, Role
+from meetings.domain.model import Council, Member, Role
 from tests.unit.fakes import FakeUnitOfWork
 
 SET_UP_AT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

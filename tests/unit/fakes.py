@@ -9,9 +9,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from meetings.audit import seal
-from meetings.errors import Duplicate, VotingClosed
-from meetings.model import (
+from meetings.domain.audit import seal
+from meetings.domain.errors import Duplicate, VotingClosed
+from meetings.domain.model import (
     ActionItem,
     AgendaItem,
     Attendance,

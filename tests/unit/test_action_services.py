@@ -9,10 +9,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from meetings import outbox, services
-from meetings.audit import verify
-from meetings.errors import InvalidInput, InvalidState, NotAllowed, NotFound, UnknownDepartment
-from meetings.model import ActionItem, ActionStatus, Council, MeetingState, Member
-from meetings.reminders import ReminderKind, action_reminders
+from meetings.domain.audit import verify
+from meetings.domain.errors import (
+    InvalidInput,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    UnknownDepartment,
+)
+from meetings.domain.model import ActionItem, ActionStatus, Council, MeetingState, Member
+from meetings.domain.reminders import ReminderKind, action_reminders
 from tests.unit.fakes import FakeUnitOfWork
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 on 25 November in Shanghai

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from meetings.actions import carried_over, complete, status
-from meetings.agenda import decide, mark_major, target_meeting
-from meetings.errors import InvalidState, TooManyMajorIssues, UnknownMeeting
-from meetings.model import (
+from meetings.domain.actions import carried_over, complete, status
+from meetings.domain.agenda import decide, mark_major, target_meeting
+from meetings.domain.errors import InvalidState, TooManyMajorIssues, UnknownMeeting
+from meetings.domain.model import (
     ActionItem,
     ActionStatus,
     AgendaItem,

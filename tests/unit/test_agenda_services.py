@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from meetings import outbox, services
-from meetings.agenda import Agenda, close, following, passed_over, target_meeting
-from meetings.audit import verify
-from meetings.errors import (
+from meetings.domain.agenda import Agenda, close, following, passed_over, target_meeting
+from meetings.domain.audit import verify
+from meetings.domain.errors import (
     InvalidInput,
     InvalidState,
     NotAllowed,
@@ -19,7 +19,7 @@ from meetings.errors import (
     TooManyMajorIssues,
     UnknownMeeting,
 )
-from meetings.model import (
+from meetings.domain.model import (
     ActionItem,
     AgendaItem,
     AgendaState,
@@ -29,7 +29,7 @@ from meetings.model import (
     MeetingState,
     Member,
 )
-from meetings.reminders import ReminderKind
+from meetings.domain.reminders import ReminderKind
 from tests.unit.fakes import FakeUnitOfWork
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meetings.audit import GENESIS, seal, verify
-from meetings.errors import InvalidInput
-from meetings.model import AuditEvent
-from meetings.text import clean, department_code
+from meetings.domain.audit import GENESIS, seal, verify
+from meetings.domain.errors import InvalidInput
+from meetings.domain.model import AuditEvent
+from meetings.domain.text import clean, department_code
 
 T0 = datetime(2027, 1, 5, 8, 0, tzinfo=UTC)
 

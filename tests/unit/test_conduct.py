@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meetings import conduct, services
-from meetings.audit import verify
-from meetings.errors import (
+from meetings.domain.audit import verify
+from meetings.domain.errors import (
     InvalidInput,
     InvalidSchedule,
     InvalidState,
@@ -21,7 +21,7 @@ from meetings.errors import (
     UnknownMotion,
     VotingClosed,
 )
-from meetings.model import (
+from meetings.domain.model import (
     AgendaItem,
     AgendaState,
     Attendance,

@@ -9,7 +9,7 @@ import pytest
 
 from bot.i18n import explain, translate
 from bot.i18n.catalog import messages, translated
-from meetings.errors import UnknownDepartment
+from meetings.domain.errors import UnknownDepartment
 
 CATALOG = translated()
 

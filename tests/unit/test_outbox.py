@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meetings import outbox, services
-from meetings.model import Council, Meeting, Role
+from meetings.domain.model import Council, Meeting, Role
+from meetings.domain.reminders import ReminderKind
 from meetings.outbox import Delivery
-from meetings.reminders import ReminderKind
 from tests.unit.fakes import FakeUnitOfWork
 
 CLI = services.Operator()

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meetings import conduct, outbox
-from meetings.model import Choice, Council, Member, Motion, MotionKind, MotionState
+from meetings.domain.model import Choice, Council, Member, Motion, MotionKind, MotionState
+from meetings.domain.reminders import ReminderKind
 from meetings.outbox import Delivery
-from meetings.reminders import ReminderKind
 from tests.unit.conftest import COUNCIL_CHAT
 from tests.unit.fakes import FakeUnitOfWork
 

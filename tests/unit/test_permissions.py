@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from meetings.errors import NotAllowed
-from meetings.model import Member, Role
-from meetings.permissions import ALLOWED, Act, acts_for, can, may_complete_action, require
+from meetings.domain.errors import NotAllowed
+from meetings.domain.model import Member, Role
+from meetings.domain.permissions import ALLOWED, Act, acts_for, can, may_complete_action, require
 
 EXPECTED = {
     Role.CHAIR: {Act.ADD_DEPARTMENT, Act.SET_ROLE, Act.APPROVE_JOIN, Act.SET_CADENCE,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meetings import proceedings
-from meetings.errors import InvalidState, NotAllowed, NotFound
-from meetings.model import (
+from meetings.domain import proceedings
+from meetings.domain.errors import InvalidState, NotAllowed, NotFound
+from meetings.domain.model import (
     AgendaItem,
     AgendaState,
     Attendance,

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from meetings.model import NEW, Council, Meeting, MeetingKind, MeetingState
-from meetings.reminders import (
+from meetings.domain.model import NEW, Council, Meeting, MeetingKind, MeetingState
+from meetings.domain.reminders import (
     Reminder,
     ReminderKind,
     agenda_deadline,
     reminders_due,
     reminders_for,
 )
-from meetings.scheduling import cancel
+from meetings.domain.scheduling import cancel
 
 COUNCIL = Council(name="District CIO Committee", id=1)  # Asia/Shanghai, 14 and 3 days
 # 14:30 in Shanghai on Thursday 11 March 2027.

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meetings.calendars import WeekdaysOnly, public_holidays
-from meetings.errors import InvalidInput, InvalidSchedule, InvalidState
-from meetings.model import NEW, Meeting, MeetingKind, MeetingState, Series
-from meetings.scheduling import (
+from meetings.domain.calendars import WeekdaysOnly, public_holidays
+from meetings.domain.errors import InvalidInput, InvalidSchedule, InvalidState
+from meetings.domain.model import NEW, Meeting, MeetingKind, MeetingState, Series
+from meetings.domain.scheduling import (
     Cadence,
     Occurrence,
     cancel,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from meetings import services
-from meetings.audit import verify
-from meetings.errors import (
+from meetings.domain.audit import verify
+from meetings.domain.errors import (
     Duplicate,
     InvalidInput,
     InvalidSchedule,
@@ -16,7 +16,7 @@ from meetings.errors import (
     UnknownCouncil,
     UnknownDepartment,
 )
-from meetings.model import Council, MeetingKind, MeetingState, Member, Role
+from meetings.domain.model import Council, MeetingKind, MeetingState, Member, Role
 from tests.unit.fakes import FakeUnitOfWork
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

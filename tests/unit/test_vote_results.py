@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meetings.errors import InvalidInput, VotingClosed
-from meetings.model import (
+from meetings.domain.errors import InvalidInput, VotingClosed
+from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
     Ballot,
@@ -22,7 +22,7 @@ from meetings.model import (
     MotionKind,
     MotionState,
 )
-from meetings.votes import (
+from meetings.domain.votes import (
     ballot_digest,
     current_ballots,
     declare,

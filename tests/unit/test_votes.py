@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meetings.errors import NotEligible, VotingClosed
-from meetings.model import (
+from meetings.domain.errors import NotEligible, VotingClosed
+from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
     Ballot,
@@ -23,7 +23,7 @@ from meetings.model import (
     MotionState,
     Role,
 )
-from meetings.votes import (
+from meetings.domain.votes import (
     ballot_digest,
     check_eligible,
     current_ballots,

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from meetings.errors import InvalidState, NotAllowed, NotFound
-from meetings.model import (
+from meetings.domain.errors import InvalidState, NotAllowed, NotFound
+from meetings.domain.model import (
     AgendaItem,
     AgendaState,
     Attendance,
@@ -24,7 +24,7 @@ from meetings.model import (
     Motion,
     Role,
 )
-from meetings.scheduling import to_local
+from meetings.domain.scheduling import to_local
 
 _STARTABLE = frozenset({MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN,
                         MeetingState.AGENDA_CLOSED})

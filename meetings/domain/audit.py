@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from meetings.model import AuditEvent
+from meetings.domain.model import AuditEvent
 
 GENESIS = "0" * 64
 

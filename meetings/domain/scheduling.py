@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
-from meetings.calendars import WorkingCalendar
-from meetings.errors import InvalidInput, InvalidSchedule, InvalidState
-from meetings.model import NEW, Meeting, MeetingKind, MeetingState, Series
-from meetings.text import optional, shown
+from meetings.domain.calendars import WorkingCalendar
+from meetings.domain.errors import InvalidInput, InvalidSchedule, InvalidState
+from meetings.domain.model import NEW, Meeting, MeetingKind, MeetingState, Series
+from meetings.domain.text import optional, shown
 
 DEFAULT_DURATION_MINUTES = 120
 # A raw RRULE may leave out the time; the product's example series meets at 14:30.

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from meetings.errors import NotAllowed, template
-from meetings.model import Member, Role
+from meetings.domain.errors import NotAllowed, template
+from meetings.domain.model import Member, Role
 
 
 class Act(StrEnum):

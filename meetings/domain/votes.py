@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from meetings.errors import InvalidInput, NotEligible, VotingClosed
-from meetings.model import (
+from meetings.domain.errors import InvalidInput, NotEligible, VotingClosed
+from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
     Ballot,

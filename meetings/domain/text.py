@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from meetings.errors import InvalidInput
+from meetings.domain.errors import InvalidInput
 
 # C0/C1 controls and the Unicode bidi overrides that can disguise text; newline and tab survive
 # only where multi-line text is allowed. Other format characters (ZWJ in emoji) are real text.

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
-from meetings.model import NEW, ActionItem, Council, Meeting, MeetingState
-from meetings.scheduling import to_local, to_utc
+from meetings.domain.model import NEW, ActionItem, Council, Meeting, MeetingState
+from meetings.domain.scheduling import to_local, to_utc
 
 
 class ReminderKind(StrEnum):

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import holidays
 
-from meetings.errors import InvalidInput
+from meetings.domain.errors import InvalidInput
 
 
 class WorkingCalendar(Protocol):

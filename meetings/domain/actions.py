@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from meetings.errors import InvalidInput, InvalidState
-from meetings.model import ActionItem, ActionStatus, Department
-from meetings.text import shown
+from meetings.domain.errors import InvalidInput, InvalidState
+from meetings.domain.model import ActionItem, ActionStatus, Department
+from meetings.domain.text import shown
 
 
 def status(item: ActionItem, *, today: date, local_done: date | None = None) -> ActionStatus:

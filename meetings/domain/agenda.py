@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from meetings.actions import status
-from meetings.errors import InvalidState, TooManyMajorIssues, UnknownMeeting
-from meetings.model import (
+from meetings.domain.actions import status
+from meetings.domain.errors import InvalidState, TooManyMajorIssues, UnknownMeeting
+from meetings.domain.model import (
     ActionItem,
     ActionStatus,
     AgendaItem,
@@ -18,7 +18,7 @@ from meetings.model import (
     Meeting,
     MeetingState,
 )
-from meetings.reminders import agenda_deadline
+from meetings.domain.reminders import agenda_deadline
 
 # An AGENDA_CLOSED meeting is past its deadline by definition, so it takes no more proposals.
 _OPEN_FOR_PROPOSALS = {MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN}
