@@ -22,7 +22,7 @@ from bot.render import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
-from meetings import services
+from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.model import Council, Meeting, Role
 from meetings.ports import Clock, UnitOfWork
@@ -95,12 +95,12 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
                       (db_app, "db"), (audit_app, "audit")]:
         app.add_typer(sub, name=name)
 
-    def operator() -> services.Operator:
-        return services.Operator("cli")
+    def operator() -> usecases.common.Operator:
+        return usecases.common.Operator("cli")
 
     async def council_of(uow: UnitOfWork, ref: str | None) -> Council:
         async with uow:
-            return await services.council_by_ref(uow, ref)
+            return await usecases.common.council_by_ref(uow, ref)
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         holiday_country: Annotated[str, typer.Option(help="ISO country for holidays.")] = "CN",
     ) -> None:
         """Create a council."""
-        council = ctx.run(lambda uow: services.create_council(
+        council = ctx.run(lambda uow: usecases.councils.create_council(
             uow, name=name, actor=operator(), now=ctx.clock.now(), timezone=timezone,
             language=language, holiday_country=holiday_country))
         ctx.out.print(f"Council {council.id} {council.name!r} created ({council.timezone}).")
@@ -184,7 +184,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Add a department, e.g. `department add EPB "Environmental Protection Bureau"`."""
         async def work(uow: UnitOfWork) -> str:
             found = await council_of(uow, council)
-            added = await services.add_department(
+            added = await usecases.councils.add_department(
                 uow, found.id, code=code, name=name, actor=operator(), now=ctx.clock.now())
             return f"Department {added.code} ({added.name}) added to {found.name}."
 
@@ -218,7 +218,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Add a member with a role (a CIO needs --department)."""
         async def work(uow: UnitOfWork) -> str:
             found = await council_of(uow, council)
-            member = await services.add_member(
+            member = await usecases.councils.add_member(
                 uow, found.id, name=name, role=role, actor=operator(), now=ctx.clock.now(),
                 telegram_id=telegram_id, username=username, department=department)
             return f"Member {member.id} {member.name} added as {member.role.value}."
@@ -254,7 +254,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Change a member's role."""
         async def work(uow: UnitOfWork) -> str:
             found = await council_of(uow, council)
-            changed = await services.set_role(
+            changed = await usecases.councils.set_role(
                 uow, found.id, member_ref=member, role=role, actor=operator(),
                 now=ctx.clock.now(), department=department)
             return f"{changed.name} is now {changed.role.value}."
@@ -278,7 +278,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
 
         async def work(uow: UnitOfWork) -> tuple[Council, list[Meeting]]:
             found = await council_of(uow, council)
-            _, planned = await services.set_series(
+            _, planned = await usecases.schedule.set_series(
                 uow, found.id, spec=spec, actor=operator(), now=ctx.clock.now(),
                 starting=first, location=location)
             return found, planned
@@ -296,7 +296,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         async def work(uow: UnitOfWork) -> tuple[Council, list[Meeting]]:
             found = await council_of(uow, council)
             since = None if past else ctx.clock.now() - timedelta(hours=4)
-            return found, list(await services.list_meetings(uow, found.id, since=since))
+            return found, list(await usecases.schedule.list_meetings(uow, found.id, since=since))
 
         found, meetings = ctx.run(work)
         ctx.out.print(meeting_table(found, meetings))
@@ -312,7 +312,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Schedule an extraordinary meeting."""
         async def work(uow: UnitOfWork) -> tuple[Council, Meeting]:
             found = await council_of(uow, council)
-            return found, await services.schedule_meeting(
+            return found, await usecases.schedule.schedule_meeting(
                 uow, found.id, local_start=start, actor=operator(), now=ctx.clock.now(),
                 duration_minutes=minutes, title=title, location=location)
 
@@ -329,7 +329,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Move one meeting; the rest of the series stays as it is."""
         async def work(uow: UnitOfWork) -> tuple[Council, Meeting]:
             found = await council_of(uow, council)
-            return found, await services.reschedule_meeting(
+            return found, await usecases.schedule.reschedule_meeting(
                 uow, found.id, meeting_id, local_start=start, actor=operator(),
                 now=ctx.clock.now(), reason=reason)
 
@@ -344,7 +344,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Cancel one meeting; the rest of the series stays as it is."""
         async def work(uow: UnitOfWork) -> Meeting:
             found = await council_of(uow, council)
-            return await services.cancel_meeting(
+            return await usecases.schedule.cancel_meeting(
                 uow, found.id, meeting_id, actor=operator(), now=ctx.clock.now())
 
         meeting = ctx.run(work)
@@ -355,7 +355,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     @audit_app.command("verify")
     def audit_verify() -> None:
         """Check the hash chain of every council's audit log; exit 1 if it was tampered with."""
-        checked, breaks = ctx.run(services.verify_audit)
+        checked, breaks = ctx.run(usecases.councils.verify_audit)
         if not breaks:
             ctx.out.print(f"Audit log intact: {checked} events verified.")
             return

@@ -30,8 +30,8 @@ from bot.telegram.app import AnyApplication, build_application, live_counts, pol
 from bot.telegram.context import BotEnv, Defaults
 from meetings.domain.model import Council, Meeting, Motion
 from meetings.domain.scheduling import to_local
-from meetings.outbox import vote_reminder_at
 from meetings.ports import Clock
+from meetings.usecases.outbox import vote_reminder_at
 from storage import Database, migrate
 
 COUNCIL_NAME = "Riverside District CIO Council"

@@ -22,11 +22,11 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.i18n import N_, translate
 from bot.telegram.render import final_agenda_text, result_text, split_text
-from meetings import outbox
-from meetings.conduct import Result
+from meetings import usecases
 from meetings.domain.reminders import ReminderKind
-from meetings.outbox import Delivery
 from meetings.ports import Clock, UnitOfWork
+from meetings.usecases.outbox import Delivery
+from meetings.usecases.voting import Result
 from storage import Database, retrying
 
 log = logging.getLogger(__name__)
@@ -97,16 +97,23 @@ class Reminders:
 
     async def tick(self) -> TickReport:
         now = self._clock.now()
-        planned = await retrying(self._new_uow, lambda uow: outbox.plan_reminders(uow, now=now))
-        deliveries = await retrying(self._new_uow, lambda uow: outbox.claim_deliveries(
-            uow, now=now, worker=self._worker, limit=self._batch))
+        planned = await retrying(
+            self._new_uow, lambda uow: usecases.outbox.plan_reminders(uow, now=now)
+        )
+        deliveries = await retrying(
+            self._new_uow,
+            lambda uow: usecases.outbox.claim_deliveries(
+                uow, now=now, worker=self._worker, limit=self._batch
+            ),
+        )
         outcomes: list[Outcome] = []
         held_until: datetime | None = None
         for delivery in deliveries:
             if held_until is not None:
                 # Calling on while flood-controlled only makes Telegram's wait longer.
-                outcomes.append(await self._finish(delivery, "held back by flood control",
-                                                   held_until))
+                outcomes.append(
+                    await self._finish(delivery, "held back by flood control", held_until)
+                )
                 continue
             try:
                 outcomes.append(await self._send(delivery))
@@ -115,14 +122,19 @@ class Reminders:
                 # when the meeting starts (an action notice: when the item is done).
                 wait = err.retry_after
                 held_until = self._clock.now() + (
-                    wait if isinstance(wait, timedelta) else timedelta(seconds=wait))
+                    wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+                )
                 outcomes.append(await self._finish(delivery, str(err), held_until))
-        return TickReport(planned=planned, sent=outcomes.count(Outcome.SENT),
-                          failed=outcomes.count(Outcome.FAILED),
-                          given_up=outcomes.count(Outcome.GIVEN_UP))
+        return TickReport(
+            planned=planned,
+            sent=outcomes.count(Outcome.SENT),
+            failed=outcomes.count(Outcome.FAILED),
+            given_up=outcomes.count(Outcome.GIVEN_UP),
+        )
 
-    async def run(self, stop: asyncio.Event, interval: float = 30.0,
-                  backlog_pause: float = 1.0) -> None:
+    async def run(
+        self, stop: asyncio.Event, interval: float = 30.0, backlog_pause: float = 1.0
+    ) -> None:
         """Ticks every ``interval`` seconds until ``stop`` is set; a full batch means more is
         waiting, so the next tick follows after ``backlog_pause`` (still ``batch`` per pause)."""
         while not stop.is_set():
@@ -161,10 +173,14 @@ class Reminders:
             retry_at = None
             if delivery.attempts < MAX_ATTEMPTS:
                 retry_at = self._clock.now() + FIRST_BACKOFF * 2 ** (delivery.attempts - 1)
-            log.warning("reminder %s to %s failed (attempt %d), %s", delivery.job_id,
-                        delivery.chat_id, delivery.attempts,
-                        f"retrying at {retry_at:%Y-%m-%d %H:%M:%S}" if retry_at else "giving up",
-                        exc_info=True)
+            log.warning(
+                "reminder %s to %s failed (attempt %d), %s",
+                delivery.job_id,
+                delivery.chat_id,
+                delivery.attempts,
+                f"retrying at {retry_at:%Y-%m-%d %H:%M:%S}" if retry_at else "giving up",
+                exc_info=True,
+            )
             return await self._finish(delivery, f"{type(err).__name__}: {err}", retry_at)
         return await self._finish(delivery, None, None)
 
@@ -177,15 +193,22 @@ class Reminders:
         try:
             await self._bot.edit_message_text(
                 result_text(language, result.count),
-                chat_id=motion.chat_id, message_id=motion.message_id)
+                chat_id=motion.chat_id,
+                message_id=motion.message_id,
+            )
         except telegram.error.TelegramError:
             log.info("could not retire the buttons of M%s", motion.id, exc_info=True)
 
-    async def _finish(self, delivery: Delivery, error: str | None,
-                      retry_at: datetime | None) -> Outcome:
+    async def _finish(
+        self, delivery: Delivery, error: str | None, retry_at: datetime | None
+    ) -> Outcome:
         now = self._clock.now()
-        await retrying(self._new_uow, lambda uow: outbox.finish_delivery(
-            uow, delivery.job_id, now=now, error=error, retry_at=retry_at))
+        await retrying(
+            self._new_uow,
+            lambda uow: usecases.outbox.finish_delivery(
+                uow, delivery.job_id, now=now, error=error, retry_at=retry_at
+            ),
+        )
         if error is None:
             return Outcome.SENT
         return Outcome.FAILED if retry_at is not None else Outcome.GIVEN_UP

@@ -125,7 +125,8 @@ async def retrying(new_uow: Callable[[], U], work: Callable[[U], Awaitable[T]], 
     """Runs ``work`` on a fresh unit of work, again when it lost a race to a concurrent writer.
 
     ``work`` must do the whole use case (``async with uow: ...; await uow.commit()``), typically
-    ``lambda uow: services.cast_vote(uow, ...)``. Errors that are not races propagate at once.
+    ``lambda uow: usecases.voting.cast_vote(uow, ...)``. Errors that are not races propagate at
+    once.
     """
     for attempt in range(1, attempts + 1):
         try:

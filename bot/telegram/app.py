@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import BotCommand, CallbackQuery, Message, Update
+from telegram import BotCommand, CallbackQuery, InputFile, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -30,8 +30,8 @@ from bot.i18n import N_, explain, translate
 from bot.telegram import handlers, meeting, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts
-from bot.telegram.render import CHOICE_OF_KEY, split_text
-from meetings import conduct, services
+from bot.telegram.render import CHOICE_OF_KEY, TELEGRAM_CAPTION_LIMIT, split_text
+from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.permissions import Act, can, require
 from storage import AlreadyProcessed
@@ -124,21 +124,39 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
     assert message is not None
     assert user is not None
     assert chat is not None
-    sender = await services.identify(env.database.uow(), chat_id=chat.id, telegram_id=user.id,
-                                     private=chat.type == ChatType.PRIVATE)
+    sender = await usecases.councils.identify(
+        env.database.uow(),
+        chat_id=chat.id,
+        telegram_id=user.id,
+        private=chat.type == ChatType.PRIVATE,
+    )
     _, *rest = (message.text or "").split(maxsplit=1)
-    return ChatRequest(env=env, update=update, sender=sender, arguments=rest[0] if rest else "",
-                       now=env.clock.now(), bot_id=context.bot.id,
-                       counts=live_counts(context.application))
+    return ChatRequest(
+        env=env,
+        update=update,
+        sender=sender,
+        arguments=rest[0] if rest else "",
+        now=env.clock.now(),
+        bot_id=context.bot.id,
+        counts=live_counts(context.application),
+    )
 
 
 async def _send(message: Message, reply: Reply) -> None:
-    """Replies in pieces that fit Telegram's limit; the keyboard goes with the last piece."""
+    """Replies in pieces that fit Telegram's limit; the keyboard goes with the last piece. A
+    document goes last, with the last piece as its caption when that fits one."""
     pieces = split_text(reply.text)
+    caption = None
+    if reply.document is not None and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
+        caption = pieces.pop()
     for index, piece in enumerate(pieces):
-        last = index == len(pieces) - 1
+        last = index == len(pieces) - 1 and reply.document is None
         sent = await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
                                         do_quote=False)
+    if reply.document is not None:
+        sent = await message.reply_document(
+            InputFile(reply.document.data, filename=reply.document.filename), caption=caption,
+            reply_markup=reply.keyboard, do_quote=False)
     if reply.sent is not None:
         await reply.sent(sent)
 
@@ -156,8 +174,11 @@ async def _help(update: Update, context: BotContext) -> None:
             lines.append(f"/{command.name} — {request.t(command.summary)}")
     lines.append("/help — " + request.t("this list"))
     if request.sender.council is None:
-        lines.append(request.t("This chat is not a council yet: a group admin can send "
-                               "/setup <council name>."))
+        lines.append(
+            request.t(
+                "This chat is not a council yet: a group admin can send /setup <council name>."
+            )
+        )
     await _send(message, Reply("\n".join(lines)))
 
 
@@ -168,12 +189,19 @@ async def _unknown(update: Update, context: BotContext) -> None:
         return
     name = message.text.split(maxsplit=1)[0]
     addressed = message.chat.type == ChatType.PRIVATE or name.lower().endswith(
-        f"@{context.bot.username}".lower())
+        f"@{context.bot.username}".lower()
+    )
     if addressed:
         request = await _request(update, context)
-        await _send(message, Reply(request.t(
-            "I do not know {command}. /help lists what you can use.",
-            command=name.split("@", 1)[0][:40])))
+        await _send(
+            message,
+            Reply(
+                request.t(
+                    "I do not know {command}. /help lists what you can use.",
+                    command=name.split("@", 1)[0][:40],
+                )
+            ),
+        )
 
 
 async def _decide_join(update: Update, context: BotContext) -> None:
@@ -183,15 +211,27 @@ async def _decide_join(update: Update, context: BotContext) -> None:
         return
     _, request_id, verdict = query.data.split(":")
     request = await _request(update, context)
-    decided_join = await _apply_press(query, request, lambda: services.decide_join(
-        request.uow(), request.council.id, int(request_id), approve=verdict == "a",
-        actor=require(request.member, Act.APPROVE_JOIN), now=request.now))
+    decided_join = await _apply_press(
+        query,
+        request,
+        lambda: usecases.councils.decide_join(
+            request.uow(),
+            request.council.id,
+            int(request_id),
+            approve=verdict == "a",
+            actor=require(request.member, Act.APPROVE_JOIN),
+            now=request.now,
+        ),
+    )
     if decided_join is None:
         return
     decided, member = decided_join
     await query.answer()
-    text = (request.t("{name} is now the CIO of their department.", name=decided.name)
-            if member else request.t("The request of {name} was declined.", name=decided.name))
+    text = (
+        request.t("{name} is now the CIO of their department.", name=decided.name)
+        if member
+        else request.t("The request of {name} was declined.", name=decided.name)
+    )
     await query.edit_message_text(text)
 
 
@@ -204,8 +244,11 @@ async def _press_vote(update: Update, context: BotContext) -> None:
     _, motion_id, key = query.data.split(":")
     request = await _request(update, context)
     cast = await _apply_press(
-        query, request, lambda: voting.cast(request, int(motion_id), CHOICE_OF_KEY[key]),
-        repeated=request.t("Your vote was already counted."))
+        query,
+        request,
+        lambda: voting.cast(request, int(motion_id), CHOICE_OF_KEY[key]),
+        repeated=request.t("Your vote was already counted."),
+    )
     if cast is not None:
         await _answer_committed(query, voting.cast_text(request.language, cast))
 
@@ -218,17 +261,30 @@ async def _press_here(update: Update, context: BotContext) -> None:
     meeting_id = int(query.data.split(":")[1])
     request = await _request(update, context)
     already = request.t("You are already marked present.")
-    marked = await _apply_press(query, request, lambda: conduct.mark_here(
-        request.uow(), request.council.id, actor=require(request.member, Act.MARK_HERE),
-        now=request.now, meeting_id=meeting_id), repeated=already)
+    marked = await _apply_press(
+        query,
+        request,
+        lambda: usecases.meeting.mark_here(
+            request.uow(),
+            request.council.id,
+            actor=require(request.member, Act.MARK_HERE),
+            now=request.now,
+            meeting_id=meeting_id,
+        ),
+        repeated=already,
+    )
     if marked is not None:
         _, new = marked
         await _answer_committed(query, request.t("You are marked present.") if new else already)
 
 
-async def _apply_press(query: CallbackQuery, request: ChatRequest,
-                       work: Callable[[], Awaitable[T]], *, repeated: str | None = None
-                       ) -> T | None:
+async def _apply_press(
+    query: CallbackQuery,
+    request: ChatRequest,
+    work: Callable[[], Awaitable[T]],
+    *,
+    repeated: str | None = None,
+) -> T | None:
     """Applies a button press; None when it was handled before (answered with ``repeated``)
     or refused (answered with the reason, as an alert)."""
     try:
@@ -257,15 +313,22 @@ async def _membership(update: Update, context: BotContext) -> None:
     if change is None or change.chat.type == ChatType.PRIVATE:
         return
     env = env_of(context)
-    present = change.new_chat_member.status in (ChatMemberStatus.MEMBER,
-                                                ChatMemberStatus.ADMINISTRATOR)
-    council = await services.set_bot_presence(env.database.uow(), chat_id=change.chat.id,
-                                              present=present, now=env.clock.now())
+    present = change.new_chat_member.status in (
+        ChatMemberStatus.MEMBER,
+        ChatMemberStatus.ADMINISTRATOR,
+    )
+    council = await usecases.councils.set_bot_presence(
+        env.database.uow(), chat_id=change.chat.id, present=present, now=env.clock.now()
+    )
     if present and council is None:
         language = "zh" if (change.from_user.language_code or "").startswith("zh") else "en"
-        await context.bot.send_message(change.chat.id, translate(
-            language, "Hello! A group admin can make this group a council with "
-                      "/setup <council name>."))
+        await context.bot.send_message(
+            change.chat.id,
+            translate(
+                language,
+                "Hello! A group admin can make this group a council with /setup <council name>.",
+            ),
+        )
 
 
 async def _migrated(update: Update, context: BotContext) -> None:
@@ -274,11 +337,15 @@ async def _migrated(update: Update, context: BotContext) -> None:
     if message is None:
         return
     env = env_of(context)
-    old, new = ((message.chat.id, message.migrate_to_chat_id) if message.migrate_to_chat_id
-                else (message.migrate_from_chat_id, message.chat.id))
+    old, new = (
+        (message.chat.id, message.migrate_to_chat_id)
+        if message.migrate_to_chat_id
+        else (message.migrate_from_chat_id, message.chat.id)
+    )
     if old is not None and new is not None:
-        await services.move_chat(env.database.uow(), old_chat_id=old, new_chat_id=new,
-                                 now=env.clock.now())
+        await usecases.councils.move_chat(
+            env.database.uow(), old_chat_id=old, new_chat_id=new, now=env.clock.now()
+        )
 
 
 async def _on_error(update: object, context: BotContext) -> None:
@@ -286,7 +353,8 @@ async def _on_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await update.effective_message.reply_text(
-                "Sorry, something went wrong; nothing was changed. / 出错了，未做任何更改。")
+                "Sorry, something went wrong; nothing was changed. / 出错了，未做任何更改。"
+            )
         except TelegramError:
             log.warning("could not tell the user about the error", exc_info=True)
 
@@ -294,6 +362,7 @@ async def _on_error(update: object, context: BotContext) -> None:
 def register(application: AnyApplication) -> None:
     new_messages = filters.UpdateType.MESSAGE
     for command in COMMANDS:
+
         async def callback(update: Update, context: BotContext, command: Command = command) -> None:
             await _dispatch(command, update, context)
 
@@ -317,19 +386,20 @@ async def publish_commands(application: AnyApplication) -> None:
     try:
         await application.bot.set_my_commands(commands)
     except TelegramError:
-        log.warning("setMyCommands failed; the bot works without the command menu",
-                    exc_info=True)
+        log.warning("setMyCommands failed; the bot works without the command menu", exc_info=True)
 
 
 @asynccontextmanager
-async def polling(application: AnyApplication, *, timeout: int = 10
-                  ) -> AsyncIterator[AnyApplication]:
+async def polling(
+    application: AnyApplication, *, timeout: int = 10
+) -> AsyncIterator[AnyApplication]:
     """Runs the application with long polling for the duration of the block."""
     async with application:
         await application.start()
         assert application.updater is not None  # built without .updater(None)
-        await application.updater.start_polling(poll_interval=0, timeout=timeout,
-                                                allowed_updates=Update.ALL_TYPES)
+        await application.updater.start_polling(
+            poll_interval=0, timeout=timeout, allowed_updates=Update.ALL_TYPES
+        )
         try:
             yield application
         finally:
@@ -343,9 +413,16 @@ def live_counts(application: AnyApplication) -> LiveCounts:
     return counts
 
 
-def build_application(token: str, env: BotEnv, *, base_url: str, base_file_url: str | None = None,
-                      durable_intake: bool = False, rate_limit: bool = True,
-                      count_interval: float = 3.0) -> AnyApplication:
+def build_application(
+    token: str,
+    env: BotEnv,
+    *,
+    base_url: str,
+    base_file_url: str | None = None,
+    durable_intake: bool = False,
+    rate_limit: bool = True,
+    count_interval: float = 3.0,
+) -> AnyApplication:
     """The bot, wired to ``env``. With ``durable_intake`` PTB's own updater is off: the service's
     intake stores each update before handing it over (`bot.web.intake`); tests and the demo poll
     with PTB's updater (`polling`)."""
@@ -359,7 +436,8 @@ def build_application(token: str, env: BotEnv, *, base_url: str, base_file_url: 
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data["env"] = env
-    application.bot_data["live_counts"] = LiveCounts(env.database, application.bot,
-                                                     interval=count_interval)
+    application.bot_data["live_counts"] = LiveCounts(
+        env.database, application.bot, interval=count_interval
+    )
     register(application)
     return application

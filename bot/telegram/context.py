@@ -17,7 +17,7 @@ from bot.i18n import translate
 from meetings.domain.errors import InvalidInput, NotFound
 from meetings.domain.model import Council, Member
 from meetings.ports import Clock, UnitOfWork
-from meetings.services import Sender
+from meetings.usecases.councils import Sender
 from storage import Database, IncomingUpdate
 
 if TYPE_CHECKING:
@@ -45,11 +45,21 @@ class BotEnv:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent with a reply (minutes, a calendar, a spreadsheet); ``text`` is its caption."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     text: str
     keyboard: InlineKeyboardMarkup | None = None
     # Called with the message once sent (its last piece), e.g. to remember a motion's message.
     sent: Callable[[Message], Awaitable[None]] | None = None
+    # Sent after the text, with the text's last piece as its caption when it fits.
+    document: Document | None = None
 
 
 def env_of(context: BotContext) -> BotEnv:

@@ -18,7 +18,7 @@ from bot.telegram.render import (
     roster,
     when,
 )
-from meetings import services
+from meetings import usecases
 from meetings.domain.errors import InvalidInput, UnknownMember
 from meetings.domain.model import ActionStatus, AgendaState, Member, Role
 from meetings.domain.permissions import Act, require
@@ -31,7 +31,7 @@ async def setup(req: ChatRequest) -> str:
     assert user is not None
     administrators = await req.update.get_bot().get_chat_administrators(req.chat_id)
     defaults = req.env.defaults
-    council, _ = await services.setup_council(
+    council, _ = await usecases.councils.setup_council(
         req.uow(), name=name, chat_id=req.chat_id, chair_telegram_id=user.id,
         chair_name=user.full_name, chair_username=user.username, now=req.now,
         timezone=defaults.timezone, language=req.language,
@@ -44,8 +44,8 @@ async def setup(req: ChatRequest) -> str:
 async def department(req: ChatRequest) -> str:
     """/department <CODE> <name>: adds a department."""
     code, name = req.args(2, usage=N_("/department <CODE> <name>"))
-    added = await services.add_department(req.uow(), req.council.id, code=code, name=name,
-                                          actor=member_of(req), now=req.now)
+    added = await usecases.councils.add_department(req.uow(), req.council.id, code=code, name=name,
+                                                   actor=member_of(req), now=req.now)
     return req.t("Department {code} added: {name}. Its CIO can now send /join {code}.",
                  code=added.code, name=added.name)
 
@@ -55,7 +55,7 @@ async def join(req: ChatRequest) -> Reply:
     (code,) = req.args(1, usage=N_("/join <CODE>"))
     user = req.update.effective_user
     assert user is not None
-    request, department = await services.request_join(
+    request, department = await usecases.councils.request_join(
         req.uow(), req.council.id, code=code, telegram_id=user.id, name=user.full_name,
         username=user.username, now=req.now)
     keyboard = InlineKeyboardMarkup([[
@@ -80,16 +80,34 @@ async def role(req: ChatRequest) -> str:
     chosen = _role(parts[0], usage)
     code = parts[1] if len(parts) > 1 else None
     try:
-        member = await services.set_role(req.uow(), req.council.id, member_ref=ref, role=chosen,
-                                         actor=member_of(req), now=req.now, department=code)
+        member = await usecases.councils.set_role(
+            req.uow(),
+            req.council.id,
+            member_ref=ref,
+            role=chosen,
+            actor=member_of(req),
+            now=req.now,
+            department=code,
+        )
     except UnknownMember:
         newcomer = target or await _chat_user(req, ref)
         if newcomer is None:
-            raise UnknownMember("I do not know {ref} yet: reply to one of their messages with "
-                                "/role, or give their numeric Telegram id", ref=ref) from None
-        member = await services.add_member(
-            req.uow(), req.council.id, name=newcomer.full_name, role=chosen, actor=member_of(req),
-            now=req.now, telegram_id=newcomer.id, username=newcomer.username, department=code)
+            raise UnknownMember(
+                "I do not know {ref} yet: reply to one of their messages with "
+                "/role, or give their numeric Telegram id",
+                ref=ref,
+            ) from None
+        member = await usecases.councils.add_member(
+            req.uow(),
+            req.council.id,
+            name=newcomer.full_name,
+            role=chosen,
+            actor=member_of(req),
+            now=req.now,
+            telegram_id=newcomer.id,
+            username=newcomer.username,
+            department=code,
+        )
     return req.t("{name} is now {role}.", name=member.name, role=role_name(req, member.role))
 
 
@@ -114,18 +132,22 @@ def _role(text: str, usage: str) -> Role:
 
 async def members(req: ChatRequest) -> str:
     """/members: the roster with roles and departments."""
-    people, departments = await services.roster(req.env.database.uow(), req.council.id)
+    people, departments = await usecases.councils.roster(req.env.database.uow(), req.council.id)
     return roster(req, req.council, people, departments)
 
 
 async def cadence(req: ChatRequest) -> str:
     """/cadence <spec>: sets the regular series, e.g. `bimonthly 2TH 14:30 120` or an RRULE."""
     (spec,) = req.args(1, usage=N_("/cadence bimonthly 2TH 14:30 120"))
-    _, planned = await services.set_series(req.uow(), req.council.id, spec=spec,
-                                           actor=member_of(req), now=req.now)
+    _, planned = await usecases.schedule.set_series(
+        req.uow(), req.council.id, spec=spec, actor=member_of(req), now=req.now
+    )
     lines = [meeting_line(req, req.council, meeting) for meeting in planned[:6]]
-    return req.t("Regular series set: {count} meetings in the next twelve months.",
-                 count=len(planned)) + "\n" + "\n".join(lines)
+    return (
+        req.t("Regular series set: {count} meetings in the next twelve months.", count=len(planned))
+        + "\n"
+        + "\n".join(lines)
+    )
 
 
 async def schedule(req: ChatRequest) -> str:
@@ -136,9 +158,15 @@ async def schedule(req: ChatRequest) -> str:
     if rest and rest[0].split(maxsplit=1)[0].isdigit():
         first, _, title = rest[0].partition(" ")
         minutes = int(first)
-    meeting = await services.schedule_meeting(
-        req.uow(), req.council.id, local_start=f"{day} {clock}", actor=member_of(req),
-        now=req.now, duration_minutes=minutes, title=title)
+    meeting = await usecases.schedule.schedule_meeting(
+        req.uow(),
+        req.council.id,
+        local_start=f"{day} {clock}",
+        actor=member_of(req),
+        now=req.now,
+        duration_minutes=minutes,
+        title=title,
+    )
     return req.t("Scheduled: {meeting}", meeting=meeting_line(req, req.council, meeting))
 
 
@@ -146,9 +174,14 @@ async def reschedule(req: ChatRequest) -> str:
     """/reschedule <meeting> <YYYY-MM-DD HH:MM>: moves one meeting."""
     usage = N_("/reschedule <meeting id> <YYYY-MM-DD HH:MM>")
     meeting_id, day, clock = req.args(3, usage=usage)
-    moved = await services.reschedule_meeting(
-        req.uow(), req.council.id, parse_id(meeting_id, usage), local_start=f"{day} {clock}",
-        actor=member_of(req), now=req.now)
+    moved = await usecases.schedule.reschedule_meeting(
+        req.uow(),
+        req.council.id,
+        parse_id(meeting_id, usage),
+        local_start=f"{day} {clock}",
+        actor=member_of(req),
+        now=req.now,
+    )
     return req.t("Moved: {meeting}", meeting=meeting_line(req, req.council, moved))
 
 
@@ -156,23 +189,29 @@ async def cancel(req: ChatRequest) -> str:
     """/cancel <meeting>: cancels one meeting; the series goes on."""
     usage = N_("/cancel <meeting id>")
     (meeting_id,) = req.args(1, usage=usage)
-    cancelled = await services.cancel_meeting(req.uow(), req.council.id,
-                                              parse_id(meeting_id, usage), actor=member_of(req),
-                                              now=req.now)
+    cancelled = await usecases.schedule.cancel_meeting(
+        req.uow(), req.council.id, parse_id(meeting_id, usage), actor=member_of(req), now=req.now
+    )
     return req.t("Cancelled: {meeting}", meeting=meeting_line(req, req.council, cancelled))
 
 
 async def next_meeting(req: ChatRequest) -> str:
     """/next: the next meeting, its agenda state and the proposal deadline."""
     council = req.council
-    meeting, agenda = await services.upcoming(req.env.database.uow(), council.id, now=req.now)
+    meeting, agenda = await usecases.schedule.upcoming(
+        req.env.database.uow(), council.id, now=req.now
+    )
     if meeting is None:
         return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
     states = Counter(item.state.value for item in agenda)
     lines = [
         req.t("Next meeting: {meeting}", meeting=meeting_line(req, council, meeting)),
-        req.t("Agenda items: {count} ({accepted} accepted, {proposed} proposed).",
-              count=len(agenda), accepted=states["accepted"], proposed=states["proposed"]),
+        req.t(
+            "Agenda items: {count} ({accepted} accepted, {proposed} proposed).",
+            count=len(agenda),
+            accepted=states["accepted"],
+            proposed=states["proposed"],
+        ),
     ]
     if closing := proposals_line(req, council, meeting):
         lines.append(closing)
@@ -186,26 +225,42 @@ async def propose(req: ChatRequest) -> str:
     if not req.arguments.strip():
         raise InvalidInput("usage: {usage}", usage=N_("/propose <title> [| description]"))
     title, _, description = req.arguments.partition("|")
-    proposal = await services.propose_item(
-        req.uow(), req.council.id, title=title, description=description,
-        actor=require(req.member, Act.PROPOSE), now=req.now)
+    proposal = await usecases.agenda.propose_item(
+        req.uow(),
+        req.council.id,
+        title=title,
+        description=description,
+        actor=require(req.member, Act.PROPOSE),
+        now=req.now,
+    )
     council, meeting = req.council, proposal.meeting
     if proposal.missed is not None:
-        return req.t("Agenda #{id} proposed. The deadline for the meeting on {missed} has "
-                     "passed, so it goes to the meeting on {when} (meeting #{meeting}).",
-                     id=proposal.item.id, missed=when(req, council, proposal.missed),
-                     when=when(req, council, meeting), meeting=meeting.id)
-    return req.t("Agenda #{id} proposed for the meeting on {when} (meeting #{meeting}).",
-                 id=proposal.item.id, when=when(req, council, meeting), meeting=meeting.id)
+        return req.t(
+            "Agenda #{id} proposed. The deadline for the meeting on {missed} has "
+            "passed, so it goes to the meeting on {when} (meeting #{meeting}).",
+            id=proposal.item.id,
+            missed=when(req, council, proposal.missed),
+            when=when(req, council, meeting),
+            meeting=meeting.id,
+        )
+    return req.t(
+        "Agenda #{id} proposed for the meeting on {when} (meeting #{meeting}).",
+        id=proposal.item.id,
+        when=when(req, council, meeting),
+        meeting=meeting.id,
+    )
 
 
 async def agenda(req: ChatRequest) -> str:
     """/agenda [meeting id]: the agenda of the next meeting, or of the one given."""
     usage = N_("/agenda [meeting id]")
     given = req.args(1, usage=usage, at_least=0)
-    found = await services.meeting_agenda(
-        req.env.database.uow(), req.council.id, now=req.now,
-        meeting_id=parse_id(given[0], usage) if given else None)
+    found = await usecases.agenda.meeting_agenda(
+        req.env.database.uow(),
+        req.council.id,
+        now=req.now,
+        meeting_id=parse_id(given[0], usage) if given else None,
+    )
     if found is None:
         return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
     return agenda_text(req, req.council, found)
@@ -226,66 +281,95 @@ async def reject(req: ChatRequest) -> str:
     return await _decide(req, AgendaState.REJECTED, N_("/reject <agenda id>"))
 
 
-_DECIDED = {AgendaState.ACCEPTED: N_("Agenda #{id} accepted: {title}"),
-            AgendaState.REJECTED: N_("Agenda #{id} rejected: {title}"),
-            AgendaState.DEFERRED: N_("Agenda #{id} deferred to the meeting on {when} "
-                                     "(meeting #{meeting}): {title}")}
+_DECIDED = {
+    AgendaState.ACCEPTED: N_("Agenda #{id} accepted: {title}"),
+    AgendaState.REJECTED: N_("Agenda #{id} rejected: {title}"),
+    AgendaState.DEFERRED: N_(
+        "Agenda #{id} deferred to the meeting on {when} (meeting #{meeting}): {title}"
+    ),
+}
 
 
 async def _decide(req: ChatRequest, state: AgendaState, usage: str) -> str:
     (item_id,) = req.args(1, usage=usage)
-    item, meeting = await services.decide_item(req.uow(), req.council.id, parse_id(item_id, usage),
-                                               state=state, actor=member_of(req), now=req.now)
-    return req.t(_DECIDED[state], id=item.id, title=item.title, meeting=meeting.id,
-                 when=when(req, req.council, meeting))
+    item, meeting = await usecases.agenda.decide_item(
+        req.uow(),
+        req.council.id,
+        parse_id(item_id, usage),
+        state=state,
+        actor=member_of(req),
+        now=req.now,
+    )
+    return req.t(
+        _DECIDED[state],
+        id=item.id,
+        title=item.title,
+        meeting=meeting.id,
+        when=when(req, req.council, meeting),
+    )
 
 
 async def major(req: ChatRequest) -> str:
     """/major <id>: the chair marks an item as a major issue of its meeting (accepting it)."""
     usage = N_("/major <agenda id>")
     (item_id,) = req.args(1, usage=usage)
-    item = await services.mark_major_item(req.uow(), req.council.id, parse_id(item_id, usage),
-                                          actor=member_of(req), now=req.now)
+    item = await usecases.agenda.mark_major_item(
+        req.uow(), req.council.id, parse_id(item_id, usage), actor=member_of(req), now=req.now
+    )
     return req.t("Agenda #{id} is a major issue: {title}", id=item.id, title=item.title)
 
 
 async def action(req: ChatRequest) -> str:
     """/action <CODE> <YYYY-MM-DD> <text>: the office gives a department an action item."""
     code, due, text = req.args(3, usage=N_("/action <CODE> <YYYY-MM-DD> <text>"))
-    item, department = await services.assign_action(
-        req.uow(), req.council.id, code=code, due=due, text=text, actor=member_of(req),
-        now=req.now)
-    return req.t("Action A{id} for {code}, due {due}: {text}", id=item.id, code=department.code,
-                 due=item.due.isoformat(), text=item.text)
+    item, department = await usecases.actions.assign_action(
+        req.uow(), req.council.id, code=code, due=due, text=text, actor=member_of(req), now=req.now
+    )
+    return req.t(
+        "Action A{id} for {code}, due {due}: {text}",
+        id=item.id,
+        code=department.code,
+        due=item.due.isoformat(),
+        text=item.text,
+    )
 
 
-_COMPLETED = {ActionStatus.DONE_ON_TIME: N_("Action A{id} done on time (due {due})."),
-              ActionStatus.DONE_LATE: N_("Action A{id} done late (due {due}).")}
+_COMPLETED = {
+    ActionStatus.DONE_ON_TIME: N_("Action A{id} done on time (due {due})."),
+    ActionStatus.DONE_LATE: N_("Action A{id} done late (due {due})."),
+}
 
 
 async def done(req: ChatRequest) -> str:
     """/done <action> [note]: the owning CIO or the office marks an action item done."""
     usage = N_("/done <action id> [note]")
     action_id, *note = req.args(2, usage=usage, at_least=1)
-    item, verdict = await services.complete_action(
-        req.uow(), req.council.id, parse_id(action_id, usage, letter="A"), note=" ".join(note),
-        actor=member_of(req), now=req.now)
+    item, verdict = await usecases.actions.complete_action(
+        req.uow(),
+        req.council.id,
+        parse_id(action_id, usage, letter="A"),
+        note=" ".join(note),
+        actor=member_of(req),
+        now=req.now,
+    )
     return req.t(_COMPLETED[verdict], id=item.id, due=item.due.isoformat())
 
 
 async def actions(req: ChatRequest) -> str:
     """/actions [CODE]: open action items, overdue first, of one department when given."""
     given = req.args(1, usage=N_("/actions [CODE]"), at_least=0)
-    found = await services.open_actions(req.env.database.uow(), req.council.id, now=req.now,
-                                        code=given[0] if given else None)
+    found = await usecases.actions.open_actions(
+        req.env.database.uow(), req.council.id, now=req.now, code=given[0] if given else None
+    )
     return actions_text(req, found)
 
 
 async def lang(req: ChatRequest) -> str:
     """/lang <en|zh>: sets the council's language."""
     (language,) = req.args(1, usage=N_("/lang <en|zh>"))
-    council = await services.set_language(req.uow(), req.council.id, language=language.lower(),
-                                          actor=member_of(req), now=req.now)
+    council = await usecases.councils.set_language(
+        req.uow(), req.council.id, language=language.lower(), actor=member_of(req), now=req.now
+    )
     # Answered in the language just chosen, so the council sees the change at once.
     return translate(council.language, "Language set to English.")
 

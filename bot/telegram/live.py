@@ -22,7 +22,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
 from bot.telegram.render import motion_message
-from meetings import conduct
+from meetings import usecases
 from meetings.domain.model import Motion
 from storage import Database
 
@@ -101,7 +101,7 @@ class LiveCounts:
     async def _view(self, motion_id: int
                     ) -> tuple[Motion, str, InlineKeyboardMarkup | None] | None:
         """The motion's message as it should read now; None when it has no message."""
-        council, count = await conduct.motion_count(self._database.uow(), motion_id)
+        council, count = await usecases.voting.motion_count(self._database.uow(), motion_id)
         if count.motion.chat_id is None or count.motion.message_id is None:
             return None
         return count.motion, *motion_message(council, count)

@@ -11,7 +11,7 @@ from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
 from bot.telegram.render import ended_text, roll_call_text
-from meetings import conduct, services
+from meetings import usecases
 from meetings.domain.errors import InvalidInput
 from meetings.domain.model import Decision, NoteKind
 from meetings.domain.permissions import Act, require
@@ -26,17 +26,23 @@ async def start_meeting(req: ChatRequest) -> Reply:
     """/startmeeting [meeting id]: opens today's meeting with a roll call."""
     usage = N_("/startmeeting [meeting id]")
     given = req.args(1, usage=usage, at_least=0)
-    call = await conduct.start_meeting(req.uow(), req.council.id, actor=member_of(req),
-                                       now=req.now,
-                                       meeting_id=parse_id(given[0], usage) if given else None)
-    return Reply(roll_call_text(req, req.council, call),
-                 roll_call_button(req.t("✋ Here"), call.meeting.id))
+    call = await usecases.meeting.start_meeting(
+        req.uow(),
+        req.council.id,
+        actor=member_of(req),
+        now=req.now,
+        meeting_id=parse_id(given[0], usage) if given else None,
+    )
+    return Reply(
+        roll_call_text(req, req.council, call), roll_call_button(req.t("✋ Here"), call.meeting.id)
+    )
 
 
 async def here(req: ChatRequest) -> str:
     """/here: a CIO or expert marks themself present in person."""
-    _, new = await conduct.mark_here(req.uow(), req.council.id,
-                                     actor=require(req.member, Act.MARK_HERE), now=req.now)
+    _, new = await usecases.meeting.mark_here(
+        req.uow(), req.council.id, actor=require(req.member, Act.MARK_HERE), now=req.now
+    )
     name = member_of(req).name
     if not new:
         return req.t("{name} is already marked present.", name=name)
@@ -46,28 +52,40 @@ async def here(req: ChatRequest) -> str:
 async def proxy(req: ChatRequest) -> str:
     """/proxy <CODE> <name>: a deputy attends for a department (and may not vote)."""
     code, name = req.args(2, usage=N_("/proxy <CODE> <name>"))
-    record, department, meeting = await conduct.record_proxy(
-        req.uow(), req.council.id, code=code, name=name, actor=member_of(req), now=req.now)
-    return req.t("{code} is represented by proxy {name} at meeting #{meeting}; a proxy may "
-                 "not vote.", code=department.code, name=record.proxy_name, meeting=meeting.id)
+    record, department, meeting = await usecases.meeting.record_proxy(
+        req.uow(), req.council.id, code=code, name=name, actor=member_of(req), now=req.now
+    )
+    return req.t(
+        "{code} is represented by proxy {name} at meeting #{meeting}; a proxy may not vote.",
+        code=department.code,
+        name=record.proxy_name,
+        meeting=meeting.id,
+    )
 
 
 async def excused(req: ChatRequest) -> str:
     """/excused <CODE> [reason]: a department's CIO is excused."""
     code, *reason = req.args(2, usage=N_("/excused <CODE> [reason]"), at_least=1)
-    _, department, meeting = await conduct.record_excused(
-        req.uow(), req.council.id, code=code, reason=" ".join(reason), actor=member_of(req),
-        now=req.now)
-    return req.t("{code} is excused from meeting #{meeting}.", code=department.code,
-                 meeting=meeting.id)
+    _, department, meeting = await usecases.meeting.record_excused(
+        req.uow(),
+        req.council.id,
+        code=code,
+        reason=" ".join(reason),
+        actor=member_of(req),
+        now=req.now,
+    )
+    return req.t(
+        "{code} is excused from meeting #{meeting}.", code=department.code, meeting=meeting.id
+    )
 
 
 async def topic(req: ChatRequest) -> str:
     """/topic <agenda id>: moves the discussion to an agenda item."""
     usage = N_("/topic <agenda id>")
     (item_id,) = req.args(1, usage=usage)
-    item = await conduct.set_topic(req.uow(), req.council.id, parse_id(item_id, usage),
-                                   actor=member_of(req), now=req.now)
+    item = await usecases.meeting.set_topic(
+        req.uow(), req.council.id, parse_id(item_id, usage), actor=member_of(req), now=req.now
+    )
     return req.t("Now discussing #{id}: {title}", id=item.id, title=item.title)
 
 
@@ -87,8 +105,9 @@ _NOTE_KINDS = {NoteKind.INFO: N_("info"), NoteKind.IDEA: N_("idea")}
 async def _note(req: ChatRequest, kind: NoteKind, usage: str) -> str:
     if not req.arguments.strip():
         raise InvalidInput("usage: {usage}", usage=usage)
-    note = await conduct.add_note(req.uow(), req.council.id, kind=kind, text=req.arguments,
-                                  actor=member_of(req), now=req.now)
+    note = await usecases.meeting.add_note(
+        req.uow(), req.council.id, kind=kind, text=req.arguments, actor=member_of(req), now=req.now
+    )
     return req.t("Noted ({kind} {id}).", kind=req.t(_NOTE_KINDS[kind]), id=note.id)
 
 
@@ -96,15 +115,17 @@ async def agreed(req: ChatRequest) -> str:
     """/agreed <text>: the chair records a decision taken without a vote."""
     if not req.arguments.strip():
         raise InvalidInput("usage: {usage}", usage=N_("/agreed <text>"))
-    decision = await conduct.record_agreed(req.uow(), req.council.id, text=req.arguments,
-                                           actor=member_of(req), now=req.now)
+    decision = await usecases.meeting.record_agreed(
+        req.uow(), req.council.id, text=req.arguments, actor=member_of(req), now=req.now
+    )
     return req.t("Decision D{id} recorded: {text}", id=decision.id, text=decision.text)
 
 
 async def undo(req: ChatRequest) -> str:
     """/undo: removes the last note or decision recorded (never a vote)."""
-    removed = await conduct.undo_last(req.uow(), req.council.id, actor=member_of(req),
-                                      now=req.now)
+    removed = await usecases.meeting.undo_last(
+        req.uow(), req.council.id, actor=member_of(req), now=req.now
+    )
     if isinstance(removed, Decision):
         return req.t("Removed decision D{id}: {text}", id=removed.id, text=removed.text)
     return req.t("Removed note {id}: {text}", id=removed.id, text=removed.text)
@@ -112,8 +133,8 @@ async def undo(req: ChatRequest) -> str:
 
 async def end_meeting(req: ChatRequest) -> str:
     """/endmeeting: ends the meeting; whoever did not answer the roll call is absent."""
-    ended = await conduct.end_meeting(req.uow(), req.council.id, actor=member_of(req),
-                                      now=req.now)
-    members, departments = await services.roster(req.env.database.uow(), req.council.id)
+    ended = await usecases.meeting.end_meeting(
+        req.uow(), req.council.id, actor=member_of(req), now=req.now
+    )
+    members, departments = await usecases.councils.roster(req.env.database.uow(), req.council.id)
     return ended_text(req, ended, departments, members)
-

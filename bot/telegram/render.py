@@ -10,7 +10,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest
-from meetings.conduct import Count, Ended, RollCall
 from meetings.domain.actions import OpenActions
 from meetings.domain.agenda import Agenda
 from meetings.domain.model import (
@@ -33,8 +32,11 @@ from meetings.domain.model import (
 from meetings.domain.reminders import agenda_deadline
 from meetings.domain.scheduling import local_text, to_local
 from meetings.domain.votes import quorum_needed
+from meetings.usecases.meeting import Ended, RollCall
+from meetings.usecases.voting import Count
 
 TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
 _PATTERN = {"en": "EEE d MMM yyyy, HH:mm", "zh": "yyyy年M月d日 EEE HH:mm"}
 _LOCALE = {"en": "en_GB", "zh": "zh_Hans_CN"}
 

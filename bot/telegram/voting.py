@@ -15,12 +15,12 @@ from bot.i18n import N_, translate
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
 from bot.telegram.render import CHOICES, motion_message, result_text, vote_keyboard
-from meetings import conduct
-from meetings.conduct import Opened
+from meetings import usecases
 from meetings.domain.errors import InvalidInput
 from meetings.domain.model import Choice, MotionKind
 from meetings.domain.permissions import Act, require
 from meetings.domain.votes import parse_choice
+from meetings.usecases.voting import Opened
 from storage import retrying
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,24 @@ async def _open(req: ChatRequest, kind: MotionKind, text: str, usage: str, *,
                 closes: str | None = None) -> Reply:
     if not text.strip():
         raise InvalidInput("usage: {usage}", usage=usage)
-    opened = await conduct.open_motion(req.uow(), req.council.id, kind=kind, text=text,
-                                       actor=member_of(req), now=req.now, closes_local=closes)
+    opened = await usecases.voting.open_motion(
+        req.uow(),
+        req.council.id,
+        kind=kind,
+        text=text,
+        actor=member_of(req),
+        now=req.now,
+        closes_local=closes,
+    )
     motion = opened.count.motion
 
     async def sent(message: Message) -> None:
-        await conduct.attach_message(req.env.database.uow(), motion.id,
-                                     chat_id=message.chat_id, message_id=message.message_id)
+        await usecases.voting.attach_message(
+            req.env.database.uow(),
+            motion.id,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+        )
         if kind is MotionKind.SECRET:
             await _send_ballots(req, opened, message)
 
@@ -73,18 +84,27 @@ async def _send_ballots(req: ChatRequest, opened: Opened, group_message: Message
                 raise Forbidden("no Telegram id")
             await req.update.get_bot().send_message(
                 voter.telegram_id,
-                req.t("🗳 Secret ballot M{id}: {text}\nYour vote is seen by nobody in the "
-                      "group; you can change it until the vote closes.", id=motion.id,
-                      text=motion.text),
-                reply_markup=vote_keyboard(req.language, motion.id))
+                req.t(
+                    "🗳 Secret ballot M{id}: {text}\nYour vote is seen by nobody in the "
+                    "group; you can change it until the vote closes.",
+                    id=motion.id,
+                    text=motion.text,
+                ),
+                reply_markup=vote_keyboard(req.language, motion.id),
+            )
         except (Forbidden, BadRequest) as err:
             log.info("secret ballot M%s not delivered to member %s: %s", motion.id, voter.id, err)
             unreachable.append(codes.get(voter.department_id or 0, voter.name))
     if unreachable:
-        await group_message.reply_text(req.t(
-            "I could not reach {codes} privately: open a private chat with me and send "
-            "/vote M{id} yes|no|abstain there.", codes=", ".join(sorted(unreachable)),
-            id=motion.id), do_quote=False)
+        await group_message.reply_text(
+            req.t(
+                "I could not reach {codes} privately: open a private chat with me and send "
+                "/vote M{id} yes|no|abstain there.",
+                codes=", ".join(sorted(unreachable)),
+                id=motion.id,
+            ),
+            do_quote=False,
+        )
 
 
 async def vote(req: ChatRequest) -> str:
@@ -95,40 +115,63 @@ async def vote(req: ChatRequest) -> str:
     return cast_text(req.language, await cast(req, motion_id, parse_choice(parts[-1])))
 
 
-async def cast(req: ChatRequest, motion_id: int | None, choice: Choice) -> conduct.Cast:
+async def cast(req: ChatRequest, motion_id: int | None, choice: Choice) -> usecases.voting.Cast:
     """Casts the sender's vote (by /vote or a button), once per update and again when it lost a
     race, and has the motion's live count brought up to date."""
-    done = await retrying(req.uow, lambda uow: conduct.cast_vote(
-        uow, req.council.id, motion_id, choice=choice, actor=require(req.member, Act.VOTE),
-        now=req.now, in_group=not req.in_private, update_id=req.update.update_id))
+    done = await retrying(
+        req.uow,
+        lambda uow: usecases.voting.cast_vote(
+            uow,
+            req.council.id,
+            motion_id,
+            choice=choice,
+            actor=require(req.member, Act.VOTE),
+            now=req.now,
+            in_group=not req.in_private,
+            update_id=req.update.update_id,
+        ),
+    )
     # Scheduling the edit takes no time; doing it before the answer means that once a voter is
     # answered, `LiveCounts.settle()` covers their vote.
     req.counts.touch(done.motion.id)
     return done
 
 
-def cast_text(language: str, cast: conduct.Cast) -> str:
+def cast_text(language: str, cast: usecases.voting.Cast) -> str:
     """What the voter is told: their vote, and what it replaced."""
     choice = translate(language, CHOICES[cast.ballot.choice])
     if cast.overtaken_by is not None:
-        return translate(language, "Your vote {choice} on M{id} was sent before your latest "
-                                   "one, which stands: {latest}.", id=cast.ballot.motion_id,
-                         choice=choice, latest=translate(language, CHOICES[cast.overtaken_by]))
+        return translate(
+            language,
+            "Your vote {choice} on M{id} was sent before your latest one, which stands: {latest}.",
+            id=cast.ballot.motion_id,
+            choice=choice,
+            latest=translate(language, CHOICES[cast.overtaken_by]),
+        )
     if cast.replaced is not None and cast.replaced is not cast.ballot.choice:
-        return translate(language, "Your vote on M{id} is now {choice} (it was {earlier}).",
-                         id=cast.ballot.motion_id, choice=choice,
-                         earlier=translate(language, CHOICES[cast.replaced]))
-    return translate(language, "Your vote on M{id}: {choice}.", id=cast.ballot.motion_id,
-                     choice=choice)
+        return translate(
+            language,
+            "Your vote on M{id} is now {choice} (it was {earlier}).",
+            id=cast.ballot.motion_id,
+            choice=choice,
+            earlier=translate(language, CHOICES[cast.replaced]),
+        )
+    return translate(
+        language, "Your vote on M{id}: {choice}.", id=cast.ballot.motion_id, choice=choice
+    )
 
 
 async def close(req: ChatRequest) -> str:
     """/close [motion]: the chair closes a vote; the result goes in the group."""
     usage = N_("/close [motion]")
     given = req.args(1, usage=usage, at_least=0)
-    result = await conduct.close_motion(
-        req.uow(), req.council.id, parse_id(given[0], usage, letter="M") if given else None,
-        actor=member_of(req), now=req.now)
+    result = await usecases.voting.close_motion(
+        req.uow(),
+        req.council.id,
+        parse_id(given[0], usage, letter="M") if given else None,
+        actor=member_of(req),
+        now=req.now,
+    )
     # The vote's own message loses its buttons and shows the result too.
     req.counts.touch(result.count.motion.id)
     return result_text(req.language, result.count)

@@ -22,7 +22,7 @@ from bot.runner import serve
 from bot.sandbox import Control, SandboxServer, User
 from bot.sandbox.balancer import RoundRobin
 from bot.settings import Settings
-from meetings import services
+from meetings import usecases
 from meetings.domain.model import Role
 from storage import Database
 
@@ -124,11 +124,11 @@ async def seed_cios(database_url: str, *, chat_id: int, chair: User, cios: dict[
             actor = await uow.members.by_telegram(council.id, chair.id)
             assert actor is not None
         for code, person in cios.items():
-            await services.add_department(database.uow(), council.id, code=code,
-                                          name=f"Bureau {code}", actor=actor, now=now)
-            await services.add_member(database.uow(), council.id, name=person.first_name,
-                                      role=Role.CIO, actor=actor, now=now,
-                                      telegram_id=person.id, username=person.username,
-                                      department=code)
+            await usecases.councils.add_department(database.uow(), council.id, code=code,
+                                                   name=f"Bureau {code}", actor=actor, now=now)
+            await usecases.councils.add_member(database.uow(), council.id, name=person.first_name,
+                                               role=Role.CIO, actor=actor, now=now,
+                                               telegram_id=person.id, username=person.username,
+                                               department=code)
     finally:
         await database.dispose()

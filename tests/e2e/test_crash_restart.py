@@ -39,7 +39,7 @@ from bot.sandbox import Chat, Message, SandboxServer, User
 from bot.telegram.app import build_application
 from bot.telegram.context import BotEnv, Defaults
 from bot.web.intake import UpdateIntake
-from meetings import services
+from meetings import usecases
 from meetings.domain.model import Meeting, MeetingKind, Role
 from storage import Database
 from storage.db import make_sync_engine
@@ -627,16 +627,16 @@ async def seed(url: str, group: Chat, people: dict[str, User], now: datetime) ->
     """The council, its departments and members, and a meeting that began five minutes ago
     (and a later one to take proposals); returns the first meeting's id."""
     database = Database(url)
-    operator = services.Operator("crash drill")
+    operator = usecases.common.Operator("crash drill")
     roles = {"chair": Role.CHAIR, "secretary": Role.SECRETARY, "expert": Role.EXPERT}
     try:
-        council = await services.create_council(database.uow(), name="Riverside Council",
-                                                actor=operator, now=now, chat_id=group.id)
+        council = await usecases.councils.create_council(database.uow(), name="Riverside Council",
+                                                         actor=operator, now=now, chat_id=group.id)
         for code in CODES:
-            await services.add_department(database.uow(), council.id, code=code,
-                                          name=f"{code} Bureau", actor=operator, now=now)
+            await usecases.councils.add_department(database.uow(), council.id, code=code,
+                                                   name=f"{code} Bureau", actor=operator, now=now)
         for person, user in people.items():
-            await services.add_member(
+            await usecases.councils.add_member(
                 database.uow(), council.id, name=user.first_name,
                 role=roles.get(person, Role.CIO), actor=operator, now=now, telegram_id=user.id,
                 username=user.username, department=None if person in roles else person)
@@ -704,7 +704,7 @@ async def test_sigkill_at_twenty_points_loses_and_doubles_nothing(
     records = read_records(migrated_url, council)
     database = Database(migrated_url)
     try:
-        _, breaks = await services.verify_audit(database.uow())
+        _, breaks = await usecases.councils.verify_audit(database.uow())
     finally:
         await database.dispose()
     unacknowledged = [d for d in log if d.answer is None]

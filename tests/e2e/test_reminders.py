@@ -13,12 +13,12 @@ import telegram
 from bot.clock import FixedClock
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import Control, SandboxServer
-from meetings import services
+from meetings import usecases
 from meetings.domain.model import Role
 from meetings.ports import UnitOfWork
 from storage import Database
 
-CLI = services.Operator()
+CLI = usecases.common.Operator()
 NAME = "Riverside CIO Council"
 # The meeting: Thursday 12 June 2025, 14:30 in Shanghai.
 START = datetime(2025, 6, 12, 6, 30, tzinfo=UTC)
@@ -70,17 +70,25 @@ async def set_up(db: Database, control: Control, clock: FixedClock, *, people: i
     never = [control.create_user("Never Started").id] if silent else []
     group = control.create_group(NAME, creator=started[0], members=started[1:] + never).id
     now = clock.now()
-    council = await services.create_council(db.uow(), name=NAME, actor=CLI, now=now,
-                                            chat_id=group, language=language)
+    council = await usecases.councils.create_council(db.uow(), name=NAME, actor=CLI, now=now,
+                                                     chat_id=group, language=language)
     for number, user_id in enumerate(started + never):
-        await services.add_member(db.uow(), council.id, name=f"Member {number}", actor=CLI,
-                                  role=Role.CHAIR if number == 0 else Role.OBSERVER, now=now,
-                                  telegram_id=user_id)
-    await services.add_member(db.uow(), council.id, name="No Telegram", role=Role.EXPERT,
-                              actor=CLI, now=now)
+        await usecases.councils.add_member(
+            db.uow(),
+            council.id,
+            name=f"Member {number}",
+            actor=CLI,
+            role=Role.CHAIR if number == 0 else Role.OBSERVER,
+            now=now,
+            telegram_id=user_id,
+        )
+    await usecases.councils.add_member(
+        db.uow(), council.id, name="No Telegram", role=Role.EXPERT, actor=CLI, now=now
+    )
     for local_start in meetings:
-        await services.schedule_meeting(db.uow(), council.id, local_start=local_start,
-                                        actor=CLI, now=now)
+        await usecases.schedule.schedule_meeting(
+            db.uow(), council.id, local_start=local_start, actor=CLI, now=now
+        )
     return Scene(group, started, never[0] if never else None)
 
 
@@ -97,8 +105,8 @@ async def second_db(migrated_url: str) -> AsyncIterator[Database]:
 
 
 async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(
-        migrated_db: Database, control: Control, bot: telegram.Bot,
-        clock: FixedClock) -> None:
+    migrated_db: Database, control: Control, bot: telegram.Bot, clock: FixedClock
+) -> None:
     """At T-14d, T-3d, T-1d and T-1h the group and each member who started the bot get the
     reminder exactly once, never a minute early (at the deadline the group gets the final
     agenda); the member who never started it is given up on without holding anyone back, and
@@ -118,14 +126,16 @@ async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(
 
     expected = [text for _, text in DUE]
     assert dict.fromkeys(scene.started, expected) == {
-        chat: texts(control, chat) for chat in scene.started}
+        chat: texts(control, chat) for chat in scene.started
+    }
     assert [expected[0], FINAL, *expected[2:]] == texts(control, scene.group)
     assert scene.silent is not None
     assert texts(control, scene.silent) == []
 
 
 async def test_a_restart_sends_nothing_twice_and_only_the_newest_after_downtime(
-        migrated_url: str, control: Control, bot: telegram.Bot, clock: FixedClock) -> None:
+    migrated_url: str, control: Control, bot: telegram.Bot, clock: FixedClock
+) -> None:
     """A new instance on the same database resends nothing; one that was down through the
     agenda deadline and comes back the day before sends only the day-before reminder."""
     first = Database(migrated_url)
@@ -138,8 +148,10 @@ async def test_a_restart_sends_nothing_twice_and_only_the_newest_after_downtime(
     try:
         assert await Reminders(restarted, bot, clock, worker="host-1").tick() == NOTHING
         clock.at = DUE[2][0] + timedelta(hours=2)
-        assert TickReport(planned=3, sent=3) == await Reminders(restarted, bot, clock,
-                                                                worker="host-1").tick()
+        assert (
+            TickReport(planned=3, sent=3)
+            == await Reminders(restarted, bot, clock, worker="host-1").tick()
+        )
     finally:
         await restarted.dispose()
 
@@ -148,14 +160,21 @@ async def test_a_restart_sends_nothing_twice_and_only_the_newest_after_downtime(
 
 
 async def test_two_instances_ticking_together_send_every_message_once(
-        migrated_db: Database, second_db: Database, sandbox: SandboxServer, control: Control,
-        bot: telegram.Bot, clock: FixedClock) -> None:
+    migrated_db: Database,
+    second_db: Database,
+    sandbox: SandboxServer,
+    control: Control,
+    bot: telegram.Bot,
+    clock: FixedClock,
+) -> None:
     """Two instances with their own pools and bots, ticking concurrently in small batches,
     enqueue and send each reminder to each of 25 chats exactly once (here in Chinese)."""
     scene = await set_up(migrated_db, control, clock, people=24, silent=False, language="zh")
     async with telegram.Bot(sandbox.token, base_url=sandbox.base_url) as other_bot:
-        instances = [Reminders(migrated_db, bot, clock, worker="host-a", batch=7),
-                     Reminders(second_db, other_bot, clock, worker="host-b", batch=7)]
+        instances = [
+            Reminders(migrated_db, bot, clock, worker="host-a", batch=7),
+            Reminders(second_db, other_bot, clock, worker="host-b", batch=7),
+        ]
         sent_by = [0, 0]
         for due, _ in DUE:
             clock.at = due
@@ -164,25 +183,28 @@ async def test_two_instances_ticking_together_send_every_message_once(
                 reports = await asyncio.gather(*(r.tick() for r in instances))
                 planned += sum(report.planned for report in reports)
                 sent += sum(report.sent for report in reports)
-                sent_by = [before + report.sent
-                           for before, report in zip(sent_by, reports, strict=True)]
+                sent_by = [
+                    before + report.sent for before, report in zip(sent_by, reports, strict=True)
+                ]
                 if reports == [NOTHING, NOTHING]:
                     break
             assert (planned, sent) == (25, 25)
         assert all(sent_by), "both instances shared the work"
 
     assert dict.fromkeys(scene.started, ZH_DUE) == {
-        chat: texts(control, chat) for chat in scene.started}
+        chat: texts(control, chat) for chat in scene.started
+    }
     assert [ZH_DUE[0], ZH_FINAL, *ZH_DUE[2:]] == texts(control, scene.group)
 
 
 async def test_flood_control_delays_a_message_until_telegram_allows_it(
-        migrated_db: Database, control: Control, bot: telegram.Bot,
-        clock: FixedClock) -> None:
+    migrated_db: Database, control: Control, bot: telegram.Bot, clock: FixedClock
+) -> None:
     """With Telegram's limits on, a second message to a private chat within a second is
     refused with RetryAfter and goes out once the clock has passed the wait, still once."""
-    scene = await set_up(migrated_db, control, clock, silent=False,
-                         meetings=("2025-06-12 14:30", "2025-06-12 15:30"))
+    scene = await set_up(
+        migrated_db, control, clock, silent=False, meetings=("2025-06-12 14:30", "2025-06-12 15:30")
+    )
     control.set_rate_limits(True)
     reminders = Reminders(migrated_db, bot, clock, worker="solo")
     clock.at = datetime(2025, 6, 11, 7, 30, tzinfo=UTC)  # both day-before reminders are due
@@ -196,8 +218,12 @@ async def test_flood_control_delays_a_message_until_telegram_allows_it(
 
 
 async def test_run_survives_a_failing_tick_and_stops_when_told(
-        migrated_db: Database, control: Control, bot: telegram.Bot, clock: FixedClock,
-        caplog: pytest.LogCaptureFixture) -> None:
+    migrated_db: Database,
+    control: Control,
+    bot: telegram.Bot,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A tick that fails (the database is away) is logged, the next one sends, and setting
     the stop event ends the loop without waiting out the interval."""
     scene = await set_up(migrated_db, control, clock, silent=False)
@@ -212,8 +238,9 @@ async def test_run_survives_a_failing_tick_and_stops_when_told(
 
     clock.at = DUE[0][0]
     stop = asyncio.Event()
-    task = asyncio.create_task(Reminders(flaky_uow, bot, clock, worker="solo").run(
-        stop, interval=0.01))
+    task = asyncio.create_task(
+        Reminders(flaky_uow, bot, clock, worker="solo").run(stop, interval=0.01)
+    )
     await control.wait_until(lambda: len(texts(control, scene.started[1])) == 1)
     stop.set()
     await asyncio.wait_for(task, timeout=5)

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from meetings import conduct
+from meetings import usecases
 from meetings.domain.errors import InvalidInput, VotingClosed
 from meetings.domain.model import (
     Attendance,
@@ -120,12 +120,12 @@ async def test_close_declares_exactly_the_ballots_stored_before_it(migrated_db: 
     choices = [Choice.YES, Choice.NO, Choice.ABSTAIN]
 
     async def vote(number: int) -> object:
-        return await retrying(migrated_db.uow, lambda uow: conduct.cast_vote(
+        return await retrying(migrated_db.uow, lambda uow: usecases.voting.cast_vote(
             uow, world.council.id, world.motion.id, choice=choices[number % 3],
             actor=cios[number], now=NOW + timedelta(seconds=1)))
 
-    async def close() -> conduct.Result:
-        return await retrying(migrated_db.uow, lambda uow: conduct.close_motion(
+    async def close() -> usecases.voting.Result:
+        return await retrying(migrated_db.uow, lambda uow: usecases.voting.close_motion(
             uow, world.council.id, world.motion.id, actor=world.chair,
             now=NOW + timedelta(seconds=2)))
 
@@ -135,9 +135,9 @@ async def test_close_declares_exactly_the_ballots_stored_before_it(migrated_db: 
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
 
     result = outcomes[10]
-    assert isinstance(result, conduct.Result)
+    assert isinstance(result, usecases.voting.Result)
     votes = outcomes[:10] + outcomes[11:]
-    counted = [o for o in votes if isinstance(o, conduct.Cast)]
+    counted = [o for o in votes if isinstance(o, usecases.voting.Cast)]
     refused = [o for o in votes if isinstance(o, VotingClosed)]
     assert len(counted) + len(refused) == 20, [o for o in votes if isinstance(o, Exception)
                                                and not isinstance(o, VotingClosed)]
@@ -158,8 +158,8 @@ async def test_a_press_replayed_after_a_later_one_never_replaces_it(migrated_db:
     it counts; the replay of 101 afterwards is kept as history and No stands."""
     (cio,) = await _departments_with_present_cios(migrated_db, world, 1)
 
-    async def vote(choice: Choice, update_id: int, minute: int) -> conduct.Cast:
-        return await retrying(migrated_db.uow, lambda uow: conduct.cast_vote(
+    async def vote(choice: Choice, update_id: int, minute: int) -> usecases.voting.Cast:
+        return await retrying(migrated_db.uow, lambda uow: usecases.voting.cast_vote(
             uow, world.council.id, world.motion.id, choice=choice, actor=cio,
             now=NOW + timedelta(minutes=minute), update_id=update_id))
 

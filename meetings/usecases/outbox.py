@@ -36,8 +36,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from meetings import conduct, services
-from meetings.conduct import Result
 from meetings.domain import agenda, votes
 from meetings.domain.agenda import Agenda
 from meetings.domain.model import (
@@ -58,6 +56,8 @@ from meetings.domain.reminders import (
 )
 from meetings.domain.scheduling import local_text
 from meetings.ports import AuditEntry, Job, UnitOfWork
+from meetings.usecases.agenda import agenda_of
+from meetings.usecases.voting import Result, close_due_circular, declared_result
 
 JOB_KIND = "reminder"
 
@@ -235,7 +235,7 @@ async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None
         # deadline reminder itself may never have been queued); only the deadline one posts it.
         meeting = await _close_agenda(uow, council, meeting, now)
         if kind is ReminderKind.AGENDA_DEADLINE:
-            final = await services.agenda_of(uow, council, meeting, now=now)
+            final = await agenda_of(uow, council, meeting, now=now)
     return Delivery(
         job_id=job.id,
         attempts=job.attempts,
@@ -283,12 +283,12 @@ async def _motion_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery
     kind = ReminderKind(payload["kind"])
     if kind is ReminderKind.VOTE_CLOSED:
         motion_id = int(payload["motion_id"])
-        result = await conduct.close_due_circular(uow, motion_id, now=now)
+        result = await close_due_circular(uow, motion_id, now=now)
         if result is None and job.attempts > 1:
             # An earlier attempt of this job closed the vote, then its post failed or its
             # worker died: post that result again rather than lose it. (A vote the chair
             # closed first is given up on the first attempt, so it never comes back here.)
-            result = await conduct.declared_result(uow, motion_id)
+            result = await declared_result(uow, motion_id)
         if result is None or council.chat_id is None:
             return None
         return _motion_news(job, council, result.count.motion, council.chat_id, result=result)

@@ -1,21 +1,21 @@
-"""Use cases for the meeting itself and its votes: roll call, notes, decisions, motions, ballots.
-
-Like `meetings.services`: each function authorises, loads, applies the rules (`proceedings`,
-`votes`), stores, audits and commits once.
+"""Use cases of votes: named, secret and circular motions, ballots, counts, closing and the
+declared result.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from meetings.domain import proceedings, scheduling, votes
-from meetings.domain.errors import InvalidInput, InvalidState, NotFound, UnknownMotion
+from meetings.domain import scheduling, votes
+from meetings.domain.errors import (
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    UnknownMotion,
+)
 from meetings.domain.model import (
-    AgendaItem,
-    Attendance,
     Ballot,
     Choice,
     Council,
@@ -26,246 +26,25 @@ from meetings.domain.model import (
     Motion,
     MotionKind,
     MotionState,
-    Note,
-    NoteKind,
 )
 from meetings.domain.permissions import Act, require
-from meetings.domain.text import TEXT_MAX, clean, optional
+from meetings.domain.text import TEXT_MAX, clean
 from meetings.ports import UnitOfWork
-from meetings.services import (
+from meetings.usecases.common import (
     Actor,
     Operator,
     authorise,
     council_of,
-    department_of,
     record,
+    running_meeting,
 )
 
-# A meeting in progress started at most this long ago (they last hours, not days).
-_RUNNING_WINDOW = timedelta(days=2)
 # A circular vote runs at least this long, so everyone has a fair chance to see it.
 MIN_CIRCULAR = timedelta(hours=1)
+
+
 MAX_CIRCULAR = timedelta(days=90)
 
-
-async def _meetings(uow: UnitOfWork, council_id: int, now: datetime) -> Sequence[Meeting]:
-    return await uow.meetings.list(council_id, since=now - _RUNNING_WINDOW)
-
-
-async def _running(uow: UnitOfWork, council_id: int, now: datetime) -> Meeting:
-    return proceedings.require_running(await _meetings(uow, council_id, now))
-
-
-# --- the meeting --------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class RollCall:
-    meeting: Meeting
-    departments: Sequence[Department]
-    attendance: Sequence[Attendance]
-    members: Sequence[Member]
-
-
-async def start_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor, now: datetime,
-                        meeting_id: int | None = None) -> RollCall:
-    """Opens today's meeting (or the one given) and returns its roll call so far."""
-    authorise(actor, Act.RUN_MEETING)
-    async with uow:
-        council = await council_of(uow, council_id)
-        meetings = await uow.meetings.list(council_id, since=now - timedelta(days=400))
-        chosen = proceedings.to_start(meetings, timezone=council.timezone, now=now,
-                                      meeting_id=meeting_id)
-        started = await uow.meetings.update(proceedings.start(chosen, now=now))
-        await record(uow, council_id, actor, "meeting.start", now, meeting=started.id)
-        call = await _roll_call(uow, council_id, started)
-        await uow.commit()
-    return call
-
-
-async def _roll_call(uow: UnitOfWork, council_id: int, meeting: Meeting) -> RollCall:
-    return RollCall(meeting, await uow.departments.list(council_id),
-                    await uow.attendance.list(meeting.id), await uow.members.list(council_id))
-
-
-async def mark_here(uow: UnitOfWork, council_id: int, *, actor: Member, now: datetime,
-                    meeting_id: int | None = None) -> tuple[Attendance, bool]:
-    """A CIO or expert marks themself present (by /here or the roll-call button, which names
-    its meeting). Returns the record and whether it was new news (False: already present)."""
-    require(actor, Act.MARK_HERE)
-    async with uow:
-        meeting = await _running(uow, council_id, now)
-        if meeting_id is not None and meeting_id != meeting.id:
-            raise InvalidState("meeting #{id} is not in progress", id=meeting_id)
-        attendance = proceedings.here(actor, meeting)
-        before = [a for a in await uow.attendance.list(meeting.id)
-                  if (a.department_id, a.member_id) == (attendance.department_id, actor.id)
-                  and a.status is attendance.status]
-        if before:
-            return before[0], False
-        stored = await uow.attendance.put(attendance)
-        await record(uow, council_id, actor, "attendance.here", now, meeting=meeting.id,
-                     department=attendance.department_id)
-        await uow.commit()
-    return stored, True
-
-
-async def _meeting_for_attendance(uow: UnitOfWork, council_id: int, now: datetime) -> Meeting:
-    """The meeting in progress or, between meetings, the next one (apologies come early)."""
-    meetings = await _meetings(uow, council_id, now)
-    meeting = proceedings.running(meetings) or scheduling.next_meeting(meetings, now)
-    if meeting is None:
-        raise InvalidState("no meeting is scheduled")
-    return meeting
-
-
-async def record_proxy(uow: UnitOfWork, council_id: int, *, code: str, name: str, actor: Actor,
-                       now: datetime) -> tuple[Attendance, Department, Meeting]:
-    """The office records a deputy attending for a department (who may not vote)."""
-    authorise(actor, Act.RECORD_ATTENDANCE)
-    name = clean(name, field="proxy name")
-    return await _record_for_department(
-        uow, council_id, code, actor, now, "attendance.proxy",
-        lambda meeting, department, cio: proceedings.proxy(meeting, department, cio, name))
-
-
-async def record_excused(uow: UnitOfWork, council_id: int, *, code: str, reason: str,
-                         actor: Actor, now: datetime) -> tuple[Attendance, Department, Meeting]:
-    """The office records a department's CIO as excused, with the reason if given."""
-    authorise(actor, Act.RECORD_ATTENDANCE)
-    reason = optional(reason, field="reason", max_length=TEXT_MAX)
-    return await _record_for_department(
-        uow, council_id, code, actor, now, "attendance.excused",
-        lambda meeting, department, cio: proceedings.excused(meeting, department, cio, reason))
-
-
-async def _record_for_department(
-    uow: UnitOfWork, council_id: int, code: str, actor: Actor, now: datetime, action: str,
-    attendance: Callable[[Meeting, Department, Member | None], Attendance],
-) -> tuple[Attendance, Department, Meeting]:
-    async with uow:
-        department = await department_of(uow, council_id, code)
-        meeting = await _meeting_for_attendance(uow, council_id, now)
-        cio = votes.cios_by_department(await uow.members.list(council_id)).get(department.id)
-        stored = await uow.attendance.put(attendance(meeting, department, cio))
-        await record(uow, council_id, actor, action, now, meeting=meeting.id,
-                     department=department.code)
-        await uow.commit()
-    return stored, department, meeting
-
-
-async def set_topic(uow: UnitOfWork, council_id: int, item_id: int, *, actor: Actor,
-                    now: datetime) -> AgendaItem:
-    """The office moves the discussion to an accepted agenda item of the running meeting."""
-    authorise(actor, Act.RUN_MEETING)
-    async with uow:
-        meeting = await _running(uow, council_id, now)
-        item = await uow.agenda.get(item_id)
-        await uow.meetings.update(proceedings.topic(meeting, item, item_id))
-        assert item is not None  # proceedings.topic refuses a missing item
-        await record(uow, council_id, actor, "meeting.topic", now, meeting=meeting.id,
-                     item=item.id)
-        await uow.commit()
-    return item
-
-
-async def add_note(uow: UnitOfWork, council_id: int, *, kind: NoteKind, text: str,
-                   actor: Member, now: datetime) -> Note:
-    """Anyone in the council notes information or an idea for the minutes, under the topic."""
-    require(actor, Act.TAKE_NOTE)
-    text = clean(text, field="note", max_length=TEXT_MAX, multiline=True)
-    async with uow:
-        meeting = await _running(uow, council_id, now)
-        note = await uow.notes.add(Note(meeting.id, kind, text, actor.id, now,
-                                        agenda_item_id=meeting.topic_id))
-        await record(uow, council_id, actor, "note.add", now, note=note.id, meeting=meeting.id,
-                     kind=kind.value)
-        await uow.commit()
-    return note
-
-
-async def record_agreed(uow: UnitOfWork, council_id: int, *, text: str, actor: Actor,
-                        now: datetime) -> Decision:
-    """The chair records a decision taken without a vote, under the topic."""
-    authorise(actor, Act.RECORD_DECISION)
-    text = clean(text, field="decision", max_length=TEXT_MAX, multiline=True)
-    async with uow:
-        meeting = await _running(uow, council_id, now)
-        decision = await uow.decisions.add(Decision(council_id, text, now, meeting_id=meeting.id,
-                                                    agenda_item_id=meeting.topic_id))
-        await record(uow, council_id, actor, "decision.agreed", now, decision=decision.id,
-                     meeting=meeting.id)
-        await uow.commit()
-    return decision
-
-
-_UNDOABLE = {"note.add": "note", "decision.agreed": "decision"}
-
-
-async def undo_last(uow: UnitOfWork, council_id: int, *, actor: Actor,
-                    now: datetime) -> Note | Decision:
-    """Removes the last note or agreed decision of the running meeting (never a vote).
-
-    "Last" is by the audit log's order, which is exact even when two records share a timestamp;
-    the removed text stays in the audit log.
-    """
-    authorise(actor, Act.UNDO)
-    async with uow:
-        meeting = await _running(uow, council_id, now)
-        notes = {n.id: n for n in await uow.notes.list(meeting.id)}
-        decisions = {d.id: d for d in await uow.decisions.list(council_id)
-                     if d.meeting_id == meeting.id and d.motion_id is None}
-        for event in reversed(await uow.audit.list(council_id)):
-            target = _UNDOABLE.get(event.action)
-            if target is None:
-                continue
-            payload = json.loads(event.payload)
-            found: Note | Decision | None = (notes.get(payload["note"]) if target == "note"
-                                             else decisions.get(payload["decision"]))
-            if found is None:
-                continue  # already undone, or of another meeting
-            if isinstance(found, Note):
-                await uow.notes.delete(found.id)
-            else:
-                await uow.decisions.delete(found.id)
-            await record(uow, council_id, actor, f"{target}.undo", now, meeting=meeting.id,
-                         **{target: found.id}, text=found.text)
-            await uow.commit()
-            return found
-    raise InvalidState("there is no note or decision of this meeting to undo")
-
-
-@dataclass(frozen=True, slots=True)
-class Ended:
-    meeting: Meeting
-    attendance: Sequence[Attendance]
-    notes: int
-    decisions: int
-    motions: int
-
-
-async def end_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor,
-                      now: datetime) -> Ended:
-    """Ends the running meeting; departments nobody answered for are recorded absent."""
-    authorise(actor, Act.RUN_MEETING)
-    async with uow:
-        meeting = await _running(uow, council_id, now)
-        motions = [m for m in await uow.motions.list(council_id) if m.meeting_id == meeting.id]
-        ended = await uow.meetings.update(proceedings.end(
-            meeting, [m for m in motions if m.state is MotionState.OPEN], now=now))
-        recorded = await uow.attendance.list(meeting.id)
-        cios = votes.cios_by_department(await uow.members.list(council_id))
-        absent = [await uow.attendance.put(record) for record in proceedings.absentees(
-            meeting, await uow.departments.list(council_id), recorded, cios)]
-        decisions = [d for d in await uow.decisions.list(council_id)
-                     if d.meeting_id == meeting.id]
-        result = Ended(ended, [*recorded, *absent], len(await uow.notes.list(meeting.id)),
-                       len(decisions), len(motions))
-        await record(uow, council_id, actor, "meeting.end", now, meeting=meeting.id)
-        await uow.commit()
-    return result
-
-
-# --- votes --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class Opened:
@@ -286,7 +65,7 @@ async def open_motion(uow: UnitOfWork, council_id: int, *, kind: MotionKind, tex
         if kind is MotionKind.CIRCULAR:
             closes_at = _circular_deadline(council, closes_local or "", now)
         else:
-            meeting = await _running(uow, council_id, now)
+            meeting = await running_meeting(uow, council_id, now)
         motion = await uow.motions.add(Motion(
             council_id, kind, text, council.majority_rule, council.quorum, now,
             meeting_id=meeting.id if meeting else None,
