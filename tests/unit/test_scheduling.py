@@ -26,6 +26,7 @@ from meetings.domain.scheduling import (
     reschedule,
     schedule_extraordinary,
     series_from_cadence,
+    series_start,
     to_local,
     to_utc,
 )
@@ -97,7 +98,7 @@ def test_presets_become_monthly_rules(spec: str, expected: Cadence) -> None:
          Cadence("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH", time(14, 30), 90)),
         ("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH 15:00",
          Cadence("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH", time(15, 0), 120)),
-        ("rrule:freq=weekly;byday=th", Cadence("FREQ=WEEKLY;BYDAY=TH", time(14, 30), 120)),
+        ("rrule:freq=weekly;byday=th 16:00", Cadence("FREQ=WEEKLY;BYDAY=TH", time(16, 0), 120)),
         ("FREQ=MONTHLY;BYDAY=TU;BYSETPOS=-1;COUNT=6 10:00",
          Cadence("FREQ=MONTHLY;BYDAY=TU;BYSETPOS=-1;COUNT=6", time(10, 0), 120)),
         ("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH;UNTIL=20281231T160000Z 14:30",
@@ -107,10 +108,10 @@ def test_presets_become_monthly_rules(spec: str, expected: Cadence) -> None:
          Cadence("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", time(14, 30), 120)),
     ],
 )
-def test_raw_rrules_are_accepted_with_optional_time_and_length(
+def test_raw_rrules_are_accepted_with_a_time_and_an_optional_length(
     spec: str, expected: Cadence
 ) -> None:
-    """A raw RRULE (with or without the RRULE: prefix) keeps its text; time defaults to 14:30."""
+    """A raw RRULE (with or without the RRULE: prefix) keeps its text; the length defaults."""
     assert expected == parse_cadence(spec)
 
 
@@ -121,6 +122,7 @@ def test_raw_rrules_are_accepted_with_optional_time_and_length(
         ("   ", "empty cadence"),
         ("bimonthly 2TH 14:30 " + "9" * 400, "cadence too long"),
         ("DTSTART:20270101T000000 RRULE:FREQ=MONTHLY", "no DTSTART"),
+        ("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH", "missing the time: give HH:MM after the rule"),
         ("weekly 2TH 14:30", "unknown frequency 'weekly'"),
         ("bimonthly", "missing the day"),
         ("bimonthly second-thursday 14:30", "bad day 'second-thursday'"),
@@ -701,3 +703,12 @@ def test_bimonthly_meetings_land_on_cn_working_days_about_two_months_apart(
         all(CN.is_working_day(d) for d in days),
         all(45 <= gap <= 75 for gap in gaps),
     ), (spec, starting, days)
+
+
+def test_a_series_starts_today_or_later() -> None:
+    """No start date means today; a later one is kept; a past one is refused, naming it."""
+    today = date(2026, 11, 25)
+    assert series_start(None, today=today) == today
+    assert series_start(date(2027, 1, 1), today=today) == date(2027, 1, 1)
+    with pytest.raises(InvalidSchedule, match="cannot start on 2026-11-24: that day is past"):
+        series_start(date(2026, 11, 24), today=today)
