@@ -52,6 +52,7 @@ from meetings.domain.model import (
     Series,
 )
 from meetings.ports import AuditEntry, UnitOfWork
+from storage import Database
 from storage.jobs import DEFAULT_LEASE
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -102,7 +103,7 @@ def store(backend: str, request: pytest.FixtureRequest) -> Store:
     if backend == "fake":
         fake = FakeUnitOfWork()  # one fake is re-entered for every unit of work, like a database
         return Store(lambda: fake)
-    database = request.getfixturevalue("migrated_db")
+    database: Database = request.getfixturevalue("migrated_db")
     return Store(database.uow)
 
 
