@@ -351,6 +351,45 @@ async def test_meetings_come_in_start_order_within_since_until(store: Store,
         earlier, started, later]
 
 
+async def test_deleting_a_meeting_takes_its_proceedings_and_detaches_its_results(
+        store: Store, world: World) -> None:
+    """A deleted meeting's agenda, attendance and notes go with it; its motions, decisions and
+    action items stay, tied to neither the meeting nor its agenda items."""
+    meeting = await store.commit(lambda uow: uow.meetings.add(
+        Meeting(world.council.id, MeetingKind.EXTRAORDINARY, NOW + timedelta(days=1))))
+
+    async def proceedings(uow: UnitOfWork) -> tuple[Motion, Decision, ActionItem]:
+        item = await uow.agenda.add(AgendaItem(meeting.id, "Budget", world.cio.id,
+                                               world.environment.id, NOW))
+        await uow.attendance.put(Attendance(meeting.id, world.environment.id,
+                                            AttendanceStatus.PRESENT, member_id=world.cio.id))
+        await uow.notes.add(Note(meeting.id, NoteKind.INFO, "noted", world.chair.id, NOW,
+                                 agenda_item_id=item.id))
+        motion = await uow.motions.add(Motion(
+            world.council.id, MotionKind.NAMED, "Adopt", MajorityRule.SIMPLE, 0.5, NOW,
+            meeting_id=meeting.id, agenda_item_id=item.id))
+        decision = await uow.decisions.add(Decision(
+            world.council.id, "Adopted", NOW, meeting_id=meeting.id, agenda_item_id=item.id,
+            motion_id=motion.id))
+        action = await uow.actions.add(ActionItem(
+            world.council.id, world.market.id, "Do it", date(2025, 4, 1), NOW,
+            meeting_id=meeting.id))
+        return motion, decision, action
+
+    motion, decision, action = await store.commit(proceedings)
+    await store.commit(lambda uow: uow.meetings.delete(meeting.id))
+
+    async def left(uow: UnitOfWork) -> tuple[object, ...]:
+        return (await uow.agenda.list(meeting.id), await uow.attendance.list(meeting.id),
+                await uow.notes.list(meeting.id), await uow.motions.get(motion.id),
+                await uow.decisions.list(world.council.id), await uow.actions.get(action.id))
+
+    assert await store.read(left) == (
+        [], [], [], replace(motion, meeting_id=None, agenda_item_id=None),
+        [replace(decision, meeting_id=None, agenda_item_id=None)],
+        replace(action, meeting_id=None))
+
+
 async def test_one_meeting_per_series_occurrence(store: Store, world: World) -> None:
     """A second meeting for an occurrence is a `Duplicate`; meetings without one never collide."""
     await store.refused(Duplicate, lambda uow: uow.meetings.add(Meeting(

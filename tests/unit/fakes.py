@@ -322,6 +322,24 @@ class _Meetings(_Repo[Meeting]):
         return sorted(found, key=lambda m: (m.starts_at, m.id))
 
     async def delete(self, meeting_id: int) -> None:
+        # As the foreign keys do: the meeting's agenda, attendance and notes go with it; motions,
+        # decisions and action items stay, tied to neither the meeting nor its agenda items.
+        tables = self._uow.live
+        items = {i.id for i in tables.table("agenda").values() if i.meeting_id == meeting_id}
+        for name in ("agenda", "attendance", "notes"):
+            rows = tables.table(name)
+            for gone in [row.id for row in rows.values() if row.meeting_id == meeting_id]:
+                del rows[gone]
+        for name in ("motions", "decisions", "actions"):
+            rows = tables.table(name)
+            for row in list(rows.values()):
+                changes: dict[str, None] = {}
+                if row.meeting_id == meeting_id:
+                    changes["meeting_id"] = None
+                if getattr(row, "agenda_item_id", None) in items:
+                    changes["agenda_item_id"] = None
+                if changes:
+                    rows[row.id] = replace(row, **changes)
         self._delete(meeting_id)
 
 
