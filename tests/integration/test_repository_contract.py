@@ -1,6 +1,7 @@
 """One contract for every implementation of the `meetings.ports` repositories: the unit-test fake
-(tests/unit/fakes.py) and the SQL unit of work on SQLite and on PostgreSQL pass the same tests, so
-what the unit tests prove on the fake holds on the database.
+(tests/unit/fakes.py) and the SQL unit of work on SQLite and on PostgreSQL pass the same tests (the
+same values back, in the same order, the same errors with the same messages), so what the unit
+tests prove on the fake holds on the database. Where they differ, SQL is right and the fake moves.
 
 Each step runs in a unit of work of its own, as the use cases do, and reads back through a fresh
 one. Nothing here assumes ids: the fake numbers rows across tables, SQL per table.
@@ -200,8 +201,9 @@ async def test_council_names_and_chats_are_unique(store: Store, world: World) ->
 
 async def test_updating_a_council_that_is_not_stored_is_refused(store: Store) -> None:
     """Updating an unknown council raises `UnknownCouncil` rather than storing it."""
-    await store.refused(UnknownCouncil, lambda uow: uow.councils.update(
+    refused = await store.refused(UnknownCouncil, lambda uow: uow.councils.update(
         Council(name="Ghost", id=999_999)))
+    assert str(refused) == "no council 999999"
     assert await store.read(lambda uow: uow.councils.list()) == []
 
 
@@ -225,9 +227,10 @@ async def test_departments_add_get_find_list(store: Store, world: World) -> None
 
 
 async def test_department_codes_are_unique_in_a_council(store: Store, world: World) -> None:
-    """A council's second department with a taken code is a `Duplicate`."""
-    await store.refused(Duplicate, lambda uow: uow.departments.add(
+    """A council's second department with a taken code is a `Duplicate` naming the code."""
+    refused = await store.refused(Duplicate, lambda uow: uow.departments.add(
         Department(world.council.id, "EPB", "Environment again")))
+    assert str(refused) == "department code EPB already exists"
 
 
 async def test_members_add_get_find_list_update(store: Store, world: World) -> None:
@@ -290,8 +293,9 @@ async def test_join_requests_one_pending_per_person(store: Store, world: World) 
     asked = await store.commit(lambda uow: uow.join_requests.add(JoinRequest(
         world.council.id, 42, "Zhao", world.market.id, NOW, username="zhao")))
     assert await store.read(lambda uow: uow.join_requests.get(asked.id)) == asked
-    await store.refused(Duplicate, lambda uow: uow.join_requests.add(JoinRequest(
+    waiting = await store.refused(Duplicate, lambda uow: uow.join_requests.add(JoinRequest(
         world.council.id, 42, "Zhao", world.environment.id, NOW)))
+    assert str(waiting) == "your request to join is already waiting for the chair"
     refused = replace(asked, state=JoinState.DENIED, decided_at=NOW + timedelta(hours=1))
     assert await store.commit(lambda uow: uow.join_requests.update(refused)) == refused
     again = await store.commit(lambda uow: uow.join_requests.add(JoinRequest(
@@ -391,10 +395,12 @@ async def test_deleting_a_meeting_takes_its_proceedings_and_detaches_its_results
 
 
 async def test_one_meeting_per_series_occurrence(store: Store, world: World) -> None:
-    """A second meeting for an occurrence is a `Duplicate`; meetings without one never collide."""
-    await store.refused(Duplicate, lambda uow: uow.meetings.add(Meeting(
+    """A second meeting for an occurrence is a `Duplicate` naming its date; meetings without one
+    never collide."""
+    refused = await store.refused(Duplicate, lambda uow: uow.meetings.add(Meeting(
         world.council.id, MeetingKind.REGULAR, NOW + timedelta(hours=1),
         occurrence=world.meeting.occurrence)))
+    assert str(refused) == "the regular meeting of 2025-03-13 already exists"
     for _ in range(2):
         await store.commit(lambda uow: uow.meetings.add(
             Meeting(world.council.id, MeetingKind.EXTRAORDINARY, NOW)))
@@ -406,8 +412,9 @@ async def test_updating_a_deleted_meeting_is_refused(store: Store, world: World)
     extra = await store.commit(lambda uow: uow.meetings.add(
         Meeting(world.council.id, MeetingKind.EXTRAORDINARY, NOW)))
     await store.commit(lambda uow: uow.meetings.delete(extra.id))
-    await store.refused(UnknownMeeting, lambda uow: uow.meetings.update(
+    refused = await store.refused(UnknownMeeting, lambda uow: uow.meetings.update(
         replace(extra, title="Moved")))
+    assert str(refused) == f"no meeting {extra.id} in this council"
 
 
 # --- agenda and proceedings
@@ -542,14 +549,15 @@ async def test_a_superseded_ballot_is_history_only(store: Store, world: World) -
 
 
 async def test_no_ballot_is_taken_on_a_closed_motion(store: Store, world: World) -> None:
-    """Once the motion is closed, a cast or a superseded ballot raises `VotingClosed` and the
-    ballots stay as they were."""
+    """Once the motion is closed, a cast or a superseded ballot raises `VotingClosed`, saying so,
+    and the ballots stay as they were."""
     kept = await store.commit(lambda uow: uow.ballots.cast(
         _ballot(world, world.cio, Choice.YES, 1)))
     await store.commit(lambda uow: uow.motions.update(
         replace(world.motion, state=MotionState.CLOSED, closed_at=NOW)))
-    await store.refused(VotingClosed, lambda uow: uow.ballots.cast(
+    refused = await store.refused(VotingClosed, lambda uow: uow.ballots.cast(
         _ballot(world, world.other_cio, Choice.NO, 2)))
+    assert str(refused) == "voting on this motion has closed"
     await store.refused(VotingClosed, lambda uow: uow.ballots.add_superseded(
         _ballot(world, world.cio, Choice.NO, 3)))
     assert await store.read(lambda uow: uow.ballots.history(world.motion.id)) == [kept]
