@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -591,6 +592,13 @@ def test_schedule_extraordinary_builds_a_meeting() -> None:
     assert expected == meeting
 
 
+class MeetingDetails(TypedDict, total=False):
+    """The optional arguments of `schedule_extraordinary` a case overrides."""
+
+    duration_minutes: int
+    title: str
+
+
 @pytest.mark.parametrize(
     ("local_start", "kwargs", "error", "message"),
     [
@@ -601,11 +609,11 @@ def test_schedule_extraordinary_builds_a_meeting() -> None:
     ],
 )
 def test_schedule_extraordinary_validates(
-    local_start: datetime, kwargs: dict[str, object], error: type[Exception], message: str
+    local_start: datetime, kwargs: MeetingDetails, error: type[Exception], message: str
 ) -> None:
     """Past starts, non-working days, bad lengths and bad titles are refused."""
     with pytest.raises(error, match=message):
-        schedule_extraordinary(1, local_start, SHANGHAI, CN, now=NOW, **kwargs)  # type: ignore[arg-type]
+        schedule_extraordinary(1, local_start, SHANGHAI, CN, now=NOW, **kwargs)
 
 
 def test_control_characters_are_dropped_from_titles() -> None:
