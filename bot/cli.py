@@ -18,7 +18,7 @@ from rich.table import Table
 
 from bot.clock import SystemClock
 from bot.demo import run_demo
-from bot.render import local_start, meeting_table
+from bot.meeting_table import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
