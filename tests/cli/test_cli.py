@@ -174,6 +174,9 @@ def test_serve_without_token_runs_the_demo(monkeypatch: pytest.MonkeyPatch,
     """With no bot token, `serve` plays the demo session and leaves its database and transcript."""
     monkeypatch.chdir(tmp_path)
     cli = make_cli(f"sqlite:///{tmp_path / 'unused.sqlite3'}", monkeypatch)
+    # The demo runs only where nothing is configured (tests/cli/test_errors.py has the refusal).
+    monkeypatch.delenv("COUNCIL_DATABASE_URL")
+    monkeypatch.delenv("COUNCIL_DATA_DIR", raising=False)
     result = cli("serve")
     assert result.code == 0, result
     assert "running the local demo" in result.out
