@@ -1,4 +1,6 @@
-"""Rich tables and local-time text shared by the command line and the demo."""
+"""A council's meetings as the command line prints them (in English, in the council's zone):
+a rich table of the planned ones, and one meeting's local start. The chat's texts, translated,
+are in `bot.telegram.render`."""
 
 from __future__ import annotations
 
