@@ -79,6 +79,8 @@ def test_a_council_is_set_up_from_the_command_line(council: Cli) -> None:
     assert "Li Na" in members
     assert "EPB" in members
     assert "@li_na" in members
+    extra = council("meetings", "schedule", "2027-06-17 09:30", "--title", "Data sharing")
+    assert "scheduled for 2027-06-17 09:30 Asia/Shanghai." in extra.out  # a name, not "CST"
 
 
 def test_holiday_moves_are_shown_with_their_reason(council: Cli) -> None:
