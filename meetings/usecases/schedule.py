@@ -13,8 +13,6 @@ from meetings.domain.model import (
     AgendaItem,
     Council,
     Meeting,
-    MeetingKind,
-    MeetingState,
     Series,
 )
 from meetings.domain.permissions import Act
@@ -50,10 +48,10 @@ async def set_series(
             location=optional(location, field="location"),
         )
         series = await uow.series.put(series)
-        for meeting in await uow.meetings.list(council_id, since=now):
-            if (meeting.kind is MeetingKind.REGULAR and meeting.state is MeetingState.SCHEDULED
-                    and not await uow.agenda.list(meeting.id)):
-                await uow.meetings.delete(meeting.id)
+        ahead = await uow.meetings.list(council_id, since=now)
+        agendas = {meeting.id: await uow.agenda.list(meeting.id) for meeting in ahead}
+        for meeting in scheduling.replaceable_by_new_series(ahead, agendas, now=now):
+            await uow.meetings.delete(meeting.id)
         planned = await _plan(uow, council, series, now)
         await record(uow, council_id, actor, "series.set", now, rrule=series.rrule,
                      local_start=series.local_start.isoformat(), planned=len(planned))
