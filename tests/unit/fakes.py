@@ -67,6 +67,12 @@ class _Repo:
     def _where(self, test: Callable[[Any], bool]) -> list[Any]:
         return [row for row in self._rows.values() if test(row)]
 
+    def _unique_seq(self, record: Note | Decision) -> None:
+        """UNIQUE(meeting_id, seq), as on the SQL tables (NULLs never collide)."""
+        if record.seq is not None and self._where(
+                lambda r: (r.meeting_id, r.seq) == (record.meeting_id, record.seq)):
+            raise Duplicate(f"{self.name} number {record.seq} of meeting {record.meeting_id}")
+
     async def get(self, row_id: int) -> Any:
         return self._rows.get(row_id)
 
@@ -208,6 +214,9 @@ class _Meetings(_Repo):
                             and (until is None or m.starts_at < until))
         return sorted(found, key=lambda m: (m.starts_at, m.id))
 
+    async def lock(self, meeting_id: int) -> Meeting | None:
+        return await self.get(meeting_id)  # type: ignore[no-any-return]
+
     async def delete(self, meeting_id: int) -> None:
         del self._rows[meeting_id]
 
@@ -249,6 +258,7 @@ class _Notes(_Repo):
     name = "notes"
 
     async def add(self, note: Note) -> Note:
+        self._unique_seq(note)
         return self._insert(note)
 
     async def list(self, meeting_id: int) -> Sequence[Note]:
@@ -262,6 +272,7 @@ class _Decisions(_Repo):
     name = "decisions"
 
     async def add(self, decision: Decision) -> Decision:
+        self._unique_seq(decision)
         return self._insert(decision)
 
     async def list(self, council_id: int) -> Sequence[Decision]:
