@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot.reminders import Reminders
 from meetings import usecases
