@@ -24,6 +24,7 @@ from meetings.usecases.common import (
     Operator,
     authorise,
     council_of,
+    local_today,
     meeting_of,
     record,
 )
@@ -42,9 +43,8 @@ async def set_series(
     cadence = scheduling.parse_cadence(spec)
     async with uow:
         council = await council_of(uow, council_id)
-        local_today = scheduling.to_local(now, council.timezone).date()
         series = scheduling.series_from_cadence(
-            council_id, cadence, starting=starting or local_today,
+            council_id, cadence, starting=starting or local_today(council, now),
             location=optional(location, field="location"),
         )
         series = await uow.series.put(series)
@@ -83,7 +83,7 @@ _CLAIM_BATCH = 50
 
 def series_job_key(council: Council, now: datetime) -> str:
     """One top-up per council and local day: the job table refuses a second one."""
-    return f"series:extend:{council.id}:{scheduling.to_local(now, council.timezone).date()}"
+    return f"series:extend:{council.id}:{local_today(council, now).isoformat()}"
 
 
 async def extend_due_series(uow: UnitOfWork, *, now: datetime, worker: str) -> list[Meeting]:
