@@ -41,14 +41,6 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
         yield council
 
 
-@pytest.fixture
-async def second_db(migrated_url: str) -> AsyncIterator[Database]:
-    """Another instance's connection pool on the same database."""
-    database = Database(migrated_url)
-    yield database
-    await database.dispose()
-
-
 async def test_thirteen_months_on_a_year_of_meetings_is_still_planned(
         chat: CouncilChat, second_db: Database) -> None:
     """Two instances tick together once a day for thirteen months. Each council day's top-up
