@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from meetings.ports import (
     ActionRepository,
     AgendaRepository,
+    AppraisalRepository,
     AttendanceRepository,
     AuditLog,
     BallotRepository,
@@ -29,6 +30,7 @@ from meetings.ports import (
     SeriesRepository,
 )
 from storage import repositories as sql
+from storage.appraisal import SqlAppraisal
 from storage.errors import is_transient, translated
 from storage.jobs import SqlJobs
 from storage.updates import AlreadyProcessed, IncomingUpdate, record_update
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
     motions: MotionRepository
     ballots: BallotRepository
     actions: ActionRepository
+    appraisal: AppraisalRepository
     audit: AuditLog
     jobs: JobQueue
 
@@ -90,6 +93,7 @@ class SqlUnitOfWork:
         self.motions = sql.SqlMotions(session)
         self.ballots = sql.SqlBallots(session)
         self.actions = sql.SqlActions(session)
+        self.appraisal = SqlAppraisal(session)
         self.audit = sql.SqlAuditLog(session)
         self.jobs = SqlJobs(session)
         if self._update is not None:

@@ -391,3 +391,62 @@ def spreadsheet_safe(text: str) -> str:
     """Text that no spreadsheet reads as a formula: a leading ``= + - @``, tab or CR gets an
     apostrophe in front (the OWASP advice for CSV injection)."""
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+# The audit actions that can make someone a department's CIO (meetings.usecases.councils).
+CIO_ACTIONS = ("member.add", "member.role", "join.approve")
+
+
+def audit_starts(events: Iterable[tuple[str, datetime, dict[str, object]]],
+                 approved: dict[int, tuple[int, int]]) -> list[TenureStart]:
+    """Tenure starts from audit events ``(action, at, payload)``: a member added or re-roled as a
+    department's CIO, or a join request approved (``approved``: request id -> (department id,
+    member id) of the person it made CIO)."""
+    found: list[TenureStart] = []
+    for action, at, payload in events:
+        if action in ("member.add", "member.role") and payload.get("role") == "cio":
+            member, department = payload.get("member"), payload.get("department")
+            if isinstance(member, int) and isinstance(department, int):
+                found.append(TenureStart(department, member, at))
+        elif action == "join.approve":
+            request = payload.get("request")
+            if isinstance(request, int) and request in approved:
+                department, member = approved[request]
+                found.append(TenureStart(department, member, at))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """One person's card with its explanation: the figures, the records behind each, and the
+    rates the score was made of."""
+
+    council_name: str
+    period: Period
+    weights: Weights
+    row: Row
+    evidence: dict[str, tuple[Ref, ...]]
+    rates: tuple[Rate, ...]
+
+
+def explained(table: Appraisal, row: Row, card: Card) -> Explained:
+    return Explained(table.council_name, table.period, table.weights, row, card.evidence,
+                     rates(row.tally, table.weights))
+
+
+def parse_weights(current: Weights, *, attendance: int | None = None, agenda: int | None = None,
+                  votes: int | None = None, actions: int | None = None,
+                  excused: str | None = None) -> Weights:
+    """The council's weights with the given parts changed; ``excused`` is ``neutral`` (left out
+    of attendance) or ``absent`` (counted as not attended)."""
+    if excused is not None and excused.strip().lower() not in ("neutral", "absent"):
+        raise InvalidInput("excused must be neutral or absent, not {value}",
+                           value=shown(excused, 20))
+    return replace(
+        current,
+        attendance=current.attendance if attendance is None else attendance,
+        agenda=current.agenda if agenda is None else agenda,
+        votes=current.votes if votes is None else votes,
+        actions=current.actions if actions is None else actions,
+        excused_neutral=(current.excused_neutral if excused is None
+                         else excused.strip().lower() == "neutral"))

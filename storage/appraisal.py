@@ -1,0 +1,263 @@
+"""The appraisal's figures as SQL aggregates: four GROUP BY queries per council and period.
+
+The people are passed in as a small derived table of tenures (department, member, [since,
+until)), so each query joins every tenure to the records of its own window and counts them in
+one pass; nothing is counted row by row in Python. What is counted, and why, is
+`meetings.domain.appraisal`; the in-memory fake counts the same with `appraisal.cards`, and the
+integration tests hold both to an independent count from raw rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from meetings.domain import appraisal, model
+from meetings.domain.appraisal import History, Tally, Tenure, TenureStart, Weights
+from meetings.domain.model import (
+    AgendaState,
+    AttendanceStatus,
+    JoinState,
+    MotionKind,
+    MotionState,
+    Role,
+)
+from storage.mapping import to_domain
+from storage.tables import (
+    ActionItemRow,
+    AgendaItemRow,
+    AppraisalWeightsRow,
+    AttendanceRow,
+    AuditEventRow,
+    BallotRow,
+    JoinRequestRow,
+    MeetingRow,
+    MemberRow,
+    MotionRow,
+    UTCDateTime,
+)
+
+
+class local_date(FunctionElement[date]):  # noqa: N801 -- reads as the SQL function it compiles to
+    """The calendar date of a stored UTC instant at a fixed offset, in SQL."""
+
+    type = Date()
+    inherit_cache = True
+
+    def __init__(self, instant: Any, offset: timedelta) -> None:
+        self.minutes = int(offset.total_seconds() // 60)
+        super().__init__(instant)
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps the UTC wall clock as text; date() shifts it and yields YYYY-MM-DD, which is
+    # how a DATE column is stored there too, so the two compare as text correctly.
+    return f"date({compiler.process(element.clauses, **kw)}, '{element.minutes:+d} minutes')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str:
+    instant = compiler.process(element.clauses, **kw)
+    return (f"CAST(({instant} AT TIME ZONE 'UTC') + INTERVAL '{element.minutes} minutes' "
+            "AS DATE)")
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+_HELD = [state.value for state in appraisal.HELD]
+
+
+class SqlAppraisal:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def weights(self, council_id: int) -> Weights:
+        row = await self._session.get(AppraisalWeightsRow, council_id)
+        if row is None:
+            return Weights()
+        return Weights(row.attendance, row.agenda, row.votes, row.actions, row.excused_neutral)
+
+    async def set_weights(self, council_id: int, weights: Weights) -> Weights:
+        row = await self._session.get(AppraisalWeightsRow, council_id)
+        if row is None:
+            row = AppraisalWeightsRow(council_id=council_id, attendance=0, agenda=0, votes=0,
+                                      actions=0, excused_neutral=True)
+            self._session.add(row)
+        row.attendance, row.agenda, row.votes = weights.attendance, weights.agenda, weights.votes
+        row.actions, row.excused_neutral = weights.actions, weights.excused_neutral
+        await self._session.flush()
+        return weights
+
+    async def tenure_starts(self, council_id: int) -> Sequence[TenureStart]:
+        members = select(col(MemberRow.id)).where(col(MemberRow.council_id) == council_id)
+        firsts = union_all(
+            select(col(AttendanceRow.department_id), col(AttendanceRow.member_id),
+                   func.min(col(MeetingRow.starts_at)))
+            .join(MeetingRow, col(MeetingRow.id) == col(AttendanceRow.meeting_id))
+            .where(col(MeetingRow.council_id) == council_id,
+                   col(AttendanceRow.department_id).is_not(None),
+                   col(AttendanceRow.member_id).is_not(None))
+            .group_by(col(AttendanceRow.department_id), col(AttendanceRow.member_id)),
+            select(col(BallotRow.department_id), col(BallotRow.member_id),
+                   func.min(col(BallotRow.cast_at)))
+            .where(col(BallotRow.member_id).in_(members))
+            .group_by(col(BallotRow.department_id), col(BallotRow.member_id)),
+            select(col(AgendaItemRow.department_id), col(AgendaItemRow.proposer_id),
+                   func.min(col(AgendaItemRow.proposed_at)))
+            .where(col(AgendaItemRow.proposer_id).in_(members),
+                   col(AgendaItemRow.department_id).is_not(None))
+            .group_by(col(AgendaItemRow.department_id), col(AgendaItemRow.proposer_id)),
+        ).subquery()
+        found = [TenureStart(d, m, at)
+                 for d, m, at in (await self._session.execute(select(firsts))).all()
+                 if d is not None and m is not None and at is not None]
+        events = (await self._session.execute(
+            select(col(AuditEventRow.action), col(AuditEventRow.at), col(AuditEventRow.payload))
+            .where(col(AuditEventRow.council_id) == council_id,
+                   col(AuditEventRow.action).in_(appraisal.CIO_ACTIONS)))).all()
+        approved = {request: (department, member) for request, department, member in (
+            await self._session.execute(
+                select(col(JoinRequestRow.id), col(JoinRequestRow.department_id), col(MemberRow.id))
+                .join(MemberRow, and_(
+                    col(MemberRow.council_id) == col(JoinRequestRow.council_id),
+                    col(MemberRow.telegram_id) == col(JoinRequestRow.telegram_id)))
+                .where(col(JoinRequestRow.council_id) == council_id,
+                       col(JoinRequestRow.state) == JoinState.APPROVED))).all()}
+        found += appraisal.audit_starts(
+            ((action, at, json.loads(payload)) for action, at, payload in events), approved)
+        known = {(s.department_id, s.member_id) for s in found}
+        current = (await self._session.execute(
+            select(col(MemberRow.department_id), col(MemberRow.id))
+            .where(col(MemberRow.council_id) == council_id, col(MemberRow.role) == Role.CIO,
+                   col(MemberRow.department_id).is_not(None)))).all()
+        found += [TenureStart(d, m, appraisal.BEGINNING) for d, m in current
+                  if d is not None and (d, m) not in known]
+        return found
+
+    async def tallies(self, council_id: int, tenures: Sequence[Tenure], *, since: datetime,
+                      until: datetime, today: date, utc_offset: timedelta) -> Sequence[Tally]:
+        windows = [(t, w) for t in tenures if (w := t.clip(since, until)) is not None]
+        if not windows:
+            return []
+        instant = UTCDateTime()
+        tenure = union_all(*(
+            select(literal(t.department_id, Integer()).label("department_id"),
+                   literal(t.member_id, Integer()).label("member_id"),
+                   literal(start, instant).label("since"), literal(end, instant).label("until"))
+            for t, (start, end) in windows)).cte("tenure")
+        who = (tenure.c.department_id, tenure.c.member_id)
+
+        def inside(column: Any) -> ColumnElement[bool]:
+            return and_(column >= tenure.c.since, column < tenure.c.until)
+
+        status = col(AttendanceRow.status)
+        attendance = (
+            select(*who, func.count(col(MeetingRow.id)),
+                   _count(status == AttendanceStatus.PRESENT),
+                   _count(status == AttendanceStatus.PROXY),
+                   _count(status == AttendanceStatus.EXCUSED))
+            .select_from(tenure)
+            .join(MeetingRow, and_(col(MeetingRow.council_id) == council_id,
+                                   col(MeetingRow.state).in_(_HELD),
+                                   inside(col(MeetingRow.starts_at))))
+            .outerjoin(AttendanceRow, and_(col(AttendanceRow.meeting_id) == col(MeetingRow.id),
+                                           col(AttendanceRow.department_id)
+                                           == tenure.c.department_id))
+            .group_by(*who))
+        agenda = (
+            select(*who, func.count(col(AgendaItemRow.id)),
+                   _count(col(AgendaItemRow.state) == AgendaState.ACCEPTED),
+                   _count(col(AgendaItemRow.major).is_(True)))
+            .select_from(tenure)
+            .join(AgendaItemRow, and_(col(AgendaItemRow.proposer_id) == tenure.c.member_id,
+                                      col(AgendaItemRow.department_id) == tenure.c.department_id,
+                                      inside(col(AgendaItemRow.proposed_at))))
+            .group_by(*who))
+        votes = (
+            select(*who,
+                   _count(or_(col(MotionRow.kind) == MotionKind.CIRCULAR,
+                              status == AttendanceStatus.PRESENT,
+                              col(BallotRow.id).is_not(None))),
+                   func.count(col(BallotRow.id)))
+            .select_from(tenure)
+            .join(MotionRow, and_(col(MotionRow.council_id) == council_id,
+                                  col(MotionRow.state) == MotionState.CLOSED,
+                                  inside(col(MotionRow.opened_at))))
+            .outerjoin(AttendanceRow, and_(
+                col(AttendanceRow.meeting_id) == col(MotionRow.meeting_id),
+                col(AttendanceRow.department_id) == tenure.c.department_id))
+            .outerjoin(BallotRow, and_(col(BallotRow.motion_id) == col(MotionRow.id),
+                                       col(BallotRow.department_id) == tenure.c.department_id,
+                                       col(BallotRow.member_id) == tenure.c.member_id,
+                                       col(BallotRow.current).is_(True)))
+            .group_by(*who))
+        done = col(ActionItemRow.done_at)
+        on_time = local_date(done, utc_offset) <= col(ActionItemRow.due)
+        actions = (
+            select(*who, func.count(col(ActionItemRow.id)),
+                   _count(and_(done.is_not(None), on_time)),
+                   _count(and_(done.is_not(None), ~on_time)),
+                   _count(and_(done.is_(None), col(ActionItemRow.due) >= today)),
+                   _count(and_(done.is_(None), col(ActionItemRow.due) < today)))
+            .select_from(tenure)
+            .join(ActionItemRow, and_(col(ActionItemRow.department_id) == tenure.c.department_id,
+                                      inside(col(ActionItemRow.created_at))))
+            .group_by(*who))
+        figures: dict[tuple[int, int], dict[str, int]] = {
+            (t.department_id, t.member_id): {} for t, _ in windows}
+        for statement, names in (
+                (attendance, ("held", "present", "proxy", "excused")),
+                (agenda, ("proposed", "accepted", "major")),
+                (votes, ("eligible_votes", "votes_cast")),
+                (actions, ("actions", "on_time", "late", "open", "overdue"))):
+            for department_id, member_id, *counts in (await self._session.execute(statement)):
+                figures[(department_id, member_id)].update(
+                    zip(names, (int(n) for n in counts), strict=True))
+        return [Tally(d, m, absent=f.get("held", 0) - f.get("present", 0) - f.get("proxy", 0)
+                      - f.get("excused", 0), **f)
+                for (d, m), f in figures.items()]
+
+    async def history(self, council_id: int, *, since: datetime, until: datetime) -> History:
+        def between(column: Any) -> list[ColumnElement[bool]]:
+            return [column >= since, column < until]
+
+        async def rows(row_type: Any, value_type: type[Any], *where: Any,
+                       join: Any = None) -> list[Any]:
+            statement = select(row_type)
+            if join is not None:
+                statement = statement.join(*join)
+            statement = statement.where(*where).order_by(row_type.id)
+            return [to_domain(r, value_type)
+                    for r in (await self._session.execute(statement)).scalars()]
+
+        in_council = col(MeetingRow.council_id) == council_id
+        meetings = await rows(MeetingRow, model.Meeting, in_council,
+                              *between(col(MeetingRow.starts_at)))
+        motions = await rows(MotionRow, model.Motion, col(MotionRow.council_id) == council_id,
+                             *between(col(MotionRow.opened_at)))
+        meeting_ids = {m.id for m in meetings} | {m.meeting_id for m in motions if m.meeting_id}
+        return History(
+            meetings=meetings,
+            attendance=await rows(AttendanceRow, model.Attendance,
+                                  col(AttendanceRow.meeting_id).in_(meeting_ids)),
+            agenda=await rows(AgendaItemRow, model.AgendaItem, in_council,
+                              *between(col(AgendaItemRow.proposed_at)),
+                              join=(MeetingRow, col(MeetingRow.id)
+                                    == col(AgendaItemRow.meeting_id))),
+            motions=motions,
+            ballots=await rows(BallotRow, model.Ballot,
+                               col(BallotRow.motion_id).in_([m.id for m in motions])),
+            actions=await rows(ActionItemRow, model.ActionItem,
+                               col(ActionItemRow.council_id) == council_id,
+                               *between(col(ActionItemRow.created_at))))
