@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, Select, and_, case, func, literal, or_, union_all
+from sqlalchemy import select as aggregate
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from meetings.domain import appraisal, model
@@ -99,48 +100,53 @@ class SqlAppraisal:
         await self._session.flush()
         return weights
 
+    async def _rows(self, statement: Select[*tuple[Any, ...]]) -> Sequence[Any]:
+        # SQLModel's exec() is typed for its own selects; these are SQLAlchemy's multi-column ones.
+        return (await self._session.exec(statement)).all()  # type: ignore[call-overload,no-any-return]
+
     async def tenure_starts(self, council_id: int) -> Sequence[TenureStart]:
-        members = select(col(MemberRow.id)).where(col(MemberRow.council_id) == council_id)
+        members = aggregate(col(MemberRow.id)).where(col(MemberRow.council_id) == council_id)
         firsts = union_all(
-            select(col(AttendanceRow.department_id), col(AttendanceRow.member_id),
+            aggregate(col(AttendanceRow.department_id), col(AttendanceRow.member_id),
                    func.min(col(MeetingRow.starts_at)))
             .join(MeetingRow, col(MeetingRow.id) == col(AttendanceRow.meeting_id))
             .where(col(MeetingRow.council_id) == council_id,
                    col(AttendanceRow.department_id).is_not(None),
                    col(AttendanceRow.member_id).is_not(None))
             .group_by(col(AttendanceRow.department_id), col(AttendanceRow.member_id)),
-            select(col(BallotRow.department_id), col(BallotRow.member_id),
+            aggregate(col(BallotRow.department_id), col(BallotRow.member_id),
                    func.min(col(BallotRow.cast_at)))
             .where(col(BallotRow.member_id).in_(members))
             .group_by(col(BallotRow.department_id), col(BallotRow.member_id)),
-            select(col(AgendaItemRow.department_id), col(AgendaItemRow.proposer_id),
+            aggregate(col(AgendaItemRow.department_id), col(AgendaItemRow.proposer_id),
                    func.min(col(AgendaItemRow.proposed_at)))
             .where(col(AgendaItemRow.proposer_id).in_(members),
                    col(AgendaItemRow.department_id).is_not(None))
             .group_by(col(AgendaItemRow.department_id), col(AgendaItemRow.proposer_id)),
         ).subquery()
         found = [TenureStart(d, m, at)
-                 for d, m, at in (await self._session.execute(select(firsts))).all()
+                 for d, m, at in await self._rows(aggregate(firsts))
                  if d is not None and m is not None and at is not None]
-        events = (await self._session.execute(
-            select(col(AuditEventRow.action), col(AuditEventRow.at), col(AuditEventRow.payload))
+        events = (await self._rows(
+            aggregate(col(AuditEventRow.action), col(AuditEventRow.at), col(AuditEventRow.payload))
             .where(col(AuditEventRow.council_id) == council_id,
-                   col(AuditEventRow.action).in_(appraisal.CIO_ACTIONS)))).all()
+                   col(AuditEventRow.action).in_(appraisal.CIO_ACTIONS))))
         approved = {request: (department, member) for request, department, member in (
-            await self._session.execute(
-                select(col(JoinRequestRow.id), col(JoinRequestRow.department_id), col(MemberRow.id))
+            await self._rows(
+                aggregate(col(JoinRequestRow.id), col(JoinRequestRow.department_id),
+                          col(MemberRow.id))
                 .join(MemberRow, and_(
                     col(MemberRow.council_id) == col(JoinRequestRow.council_id),
                     col(MemberRow.telegram_id) == col(JoinRequestRow.telegram_id)))
                 .where(col(JoinRequestRow.council_id) == council_id,
-                       col(JoinRequestRow.state) == JoinState.APPROVED))).all()}
+                       col(JoinRequestRow.state) == JoinState.APPROVED)))}
         found += appraisal.audit_starts(
             ((action, at, json.loads(payload)) for action, at, payload in events), approved)
         known = {(s.department_id, s.member_id) for s in found}
-        current = (await self._session.execute(
-            select(col(MemberRow.department_id), col(MemberRow.id))
+        current = (await self._rows(
+            aggregate(col(MemberRow.department_id), col(MemberRow.id))
             .where(col(MemberRow.council_id) == council_id, col(MemberRow.role) == Role.CIO,
-                   col(MemberRow.department_id).is_not(None)))).all()
+                   col(MemberRow.department_id).is_not(None))))
         found += [TenureStart(d, m, appraisal.BEGINNING) for d, m in current
                   if d is not None and (d, m) not in known]
         return found
@@ -152,7 +158,7 @@ class SqlAppraisal:
             return []
         instant = UTCDateTime()
         tenure = union_all(*(
-            select(literal(t.department_id, Integer()).label("department_id"),
+            aggregate(literal(t.department_id, Integer()).label("department_id"),
                    literal(t.member_id, Integer()).label("member_id"),
                    literal(start, instant).label("since"), literal(end, instant).label("until"))
             for t, (start, end) in windows)).cte("tenure")
@@ -163,7 +169,7 @@ class SqlAppraisal:
 
         status = col(AttendanceRow.status)
         attendance = (
-            select(*who, func.count(col(MeetingRow.id)),
+            aggregate(*who, func.count(col(MeetingRow.id)),
                    _count(status == AttendanceStatus.PRESENT),
                    _count(status == AttendanceStatus.PROXY),
                    _count(status == AttendanceStatus.EXCUSED))
@@ -176,7 +182,7 @@ class SqlAppraisal:
                                            == tenure.c.department_id))
             .group_by(*who))
         agenda = (
-            select(*who, func.count(col(AgendaItemRow.id)),
+            aggregate(*who, func.count(col(AgendaItemRow.id)),
                    _count(col(AgendaItemRow.state) == AgendaState.ACCEPTED),
                    _count(col(AgendaItemRow.major).is_(True)))
             .select_from(tenure)
@@ -185,7 +191,7 @@ class SqlAppraisal:
                                       inside(col(AgendaItemRow.proposed_at))))
             .group_by(*who))
         votes = (
-            select(*who,
+            aggregate(*who,
                    _count(or_(col(MotionRow.kind) == MotionKind.CIRCULAR,
                               status == AttendanceStatus.PRESENT,
                               col(BallotRow.id).is_not(None))),
@@ -205,7 +211,7 @@ class SqlAppraisal:
         done = col(ActionItemRow.done_at)
         on_time = local_date(done, utc_offset) <= col(ActionItemRow.due)
         actions = (
-            select(*who, func.count(col(ActionItemRow.id)),
+            aggregate(*who, func.count(col(ActionItemRow.id)),
                    _count(and_(done.is_not(None), on_time)),
                    _count(and_(done.is_not(None), ~on_time)),
                    _count(and_(done.is_(None), col(ActionItemRow.due) >= today)),
@@ -221,7 +227,7 @@ class SqlAppraisal:
                 (agenda, ("proposed", "accepted", "major")),
                 (votes, ("eligible_votes", "votes_cast")),
                 (actions, ("actions", "on_time", "late", "open", "overdue"))):
-            for department_id, member_id, *counts in (await self._session.execute(statement)):
+            for department_id, member_id, *counts in (await self._rows(statement)):
                 figures[(department_id, member_id)].update(
                     zip(names, (int(n) for n in counts), strict=True))
         return [Tally(d, m, absent=f.get("held", 0) - f.get("present", 0) - f.get("proxy", 0)
@@ -239,7 +245,7 @@ class SqlAppraisal:
                 statement = statement.join(*join)
             statement = statement.where(*where).order_by(row_type.id)
             return [to_domain(r, value_type)
-                    for r in (await self._session.execute(statement)).scalars()]
+                    for r in await self._session.exec(statement)]
 
         in_council = col(MeetingRow.council_id) == council_id
         meetings = await rows(MeetingRow, model.Meeting, in_council,
