@@ -41,19 +41,19 @@ def test_the_xlsx_is_typed_bold_frozen_and_sized() -> None:
     book = load_workbook(io.BytesIO(export.to_xlsx(_table())))
     sheet = book.active
     assert sheet is not None
-    assert "A3" == sheet.freeze_panes
+    assert sheet.freeze_panes == "A3"
     header = [cell.value for cell in sheet[2]]
     assert export.headers() == header
     assert all(cell.font.bold for cell in sheet[2])
     first = [cell.value for cell in sheet[3]]
-    assert ["EPB", "生态环境局", "李明", "2026-01-01", "2026-06-19", 6, 4, 1, 1, 0] == first[:10]
-    assert 82.5 == first[-1]
+    assert first[:10] == ["EPB", "生态环境局", "李明", "2026-01-01", "2026-06-19", 6, 4, 1, 1, 0]
+    assert first[-1] == 82.5
     assert all(isinstance(v, int) for v in first[5:-1])
     names = [sheet.cell(row=r, column=2) for r in range(6, 6 + len(HOSTILE))]
-    assert HOSTILE == [cell.value for cell in names]
+    assert [cell.value for cell in names] == HOSTILE
     assert {"s"} == {cell.data_type for cell in names}
-    assert "=区首席信息官委员会" == sheet["B1"].value
-    assert "s" == sheet["B1"].data_type
+    assert sheet["B1"].value == "=区首席信息官委员会"
+    assert sheet["B1"].data_type == "s"
     assert (sheet.column_dimensions["B"].width or 0) >= len("市场监督管理局") * 2
 
 
@@ -63,12 +63,12 @@ def test_the_csv_has_a_bom_and_defused_text() -> None:
     data = export.to_csv(_table(), language="zh")
     assert data.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    assert ["委员会", "'=区首席信息官委员会", "期间", "2026"] == lines[0][:4]
+    assert lines[0][:4] == ["委员会", "'=区首席信息官委员会", "期间", "2026"]
     assert "出席 40" in lines[0][5]
     assert export.headers("zh") == lines[1]
-    assert ["EPB", "生态环境局", "李明", "2026-01-01", "2026-06-19", "6", "4"] == lines[2][:7]
+    assert lines[2][:7] == ["EPB", "生态环境局", "李明", "2026-01-01", "2026-06-19", "6", "4"]
     assert ["'" + text for text in HOSTILE] == [line[1] for line in lines[5:]]
-    assert "" == lines[-1][-1]  # no score: nothing to judge
+    assert lines[-1][-1] == ""  # no score: nothing to judge
 
 
 def test_the_chart_uses_a_cjk_font(tmp_path: Path) -> None:
@@ -111,5 +111,5 @@ def test_the_report_holds_the_weights_table_and_explanations() -> None:
     assert "Present: meeting 3" in texts
     grid = document.tables[0]
     assert export.headers() == [cell.text for cell in grid.rows[0].cells]
-    assert ["EPB", "生态环境局", "李明"] == [cell.text for cell in grid.rows[1].cells][:3]
-    assert "82.5" == grid.rows[1].cells[-1].text
+    assert [cell.text for cell in grid.rows[1].cells][:3] == ["EPB", "生态环境局", "李明"]
+    assert grid.rows[1].cells[-1].text == "82.5"
