@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from meetings.domain.errors import InvalidInput
+from meetings.domain.errors import InvalidInput, template
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -53,7 +53,7 @@ _YEAR = re.compile(r"(\d{4})")
 _HALF = re.compile(r"(\d{4})-[Hh]([12])")
 _QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])")
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*(?:\.\.|/)\s*(\d{4}-\d{2}-\d{2})")
-_BAD_PERIOD = "bad period {value}: use YYYY, YYYY-H1, YYYY-Q3 or YYYY-MM-DD..YYYY-MM-DD"
+_BAD_PERIOD = template("bad period {value}: use YYYY, YYYY-H1, YYYY-Q3 or YYYY-MM-DD..YYYY-MM-DD")
 
 
 @dataclass(frozen=True, slots=True)

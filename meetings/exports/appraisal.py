@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from meetings.domain.appraisal import FIGURES, Appraisal, Row, Weights, spreadsheet_safe
@@ -58,11 +58,11 @@ def _language(language: str) -> str:
 
 def weights_text(weights: Weights, language: str = "en") -> str:
     """One line saying how the score is made, for every output."""
-    t = _TEXT[_language(language)]
-    excused = t["excused_neutral"] if weights.excused_neutral else t["excused_absent"]
-    return (f"{t['attendance']} {weights.attendance}, {t['agenda']} {weights.agenda}, "
-            f"{t['votes']} {weights.votes}, {t['actions']} {weights.actions}; {excused}. "
-            f"{t['proxy_note']}")
+    words = _TEXT[_language(language)]
+    excused = words["excused_neutral"] if weights.excused_neutral else words["excused_absent"]
+    return (f"{words['attendance']} {weights.attendance}, {words['agenda']} {weights.agenda}, "
+            f"{words['votes']} {weights.votes}, {words['actions']} {weights.actions}; {excused}. "
+            f"{words['proxy_note']}")
 
 
 def headers(language: str = "en") -> list[str]:
@@ -83,9 +83,9 @@ def _cells(row: Row, safe: Callable[[str], str] = _as_is) -> list[str | int | fl
 
 def _preamble(table: Appraisal, language: str,
               safe: Callable[[str], str] = _as_is) -> list[str]:
-    t = _TEXT[_language(language)]
-    return [t["council"], safe(table.council_name), t["period"], table.period.label,
-            t["weights"], weights_text(table.weights, language)]
+    words = _TEXT[_language(language)]
+    return [words["council"], safe(table.council_name), words["period"], table.period.label,
+            words["weights"], weights_text(table.weights, language)]
 
 
 def to_csv(table: Appraisal, *, language: str = "en") -> bytes:
@@ -171,7 +171,7 @@ def to_png(table: Appraisal, *, language: str = "en",
     chosen = font()
     properties = FontProperties(fname=chosen.path)
     h = _HEADERS[_language(language)]
-    t = _TEXT[_language(language)]
+    words = _TEXT[_language(language)]
     rows: Sequence[Row] = table.rows
     # Tabs and line breaks have no glyph; a label is one line of text.
     labels = [" ".join(f"{r.department_code} {r.department_name} · {r.member_name}".split())
@@ -201,11 +201,11 @@ def to_png(table: Appraisal, *, language: str = "en",
                     fontproperties=properties)
     scores.set_xlim(0, 100)
     scores.set_xlabel(h["score"], fontproperties=properties)
-    figure.suptitle(f"{t['title']} · {table.council_name} · {table.period.label}\n"
-                    f"{t['weights']}: {weights_text(table.weights, language)}",
+    figure.suptitle(f"{words['title']} · {table.council_name} · {table.period.label}\n"
+                    f"{words['weights']}: {weights_text(table.weights, language)}",
                     fontproperties=properties)
     if not rows:
-        attendance.text(0.5, 0.5, t["none"], transform=attendance.transAxes, ha="center",
+        attendance.text(0.5, 0.5, words["none"], transform=attendance.transAxes, ha="center",
                         fontproperties=properties)
     out = io.BytesIO()
     figure.savefig(out, format="png")
@@ -213,20 +213,20 @@ def to_png(table: Appraisal, *, language: str = "en",
 
 
 def to_docx(table: Appraisal, *, language: str = "en",
-            explanations: Sequence[tuple[Row, dict[str, Sequence[str]]]] = ()) -> bytes:
+            explanations: Sequence[tuple[Row, Mapping[str, Sequence[str]]]] = ()) -> bytes:
     """A report: title, how the score is made, the table, and per person the records behind
     each figure when ``explanations`` are given."""
     from docx import Document
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
-    t = _TEXT[_language(language)]
+    words = _TEXT[_language(language)]
     document = Document()
     normal = document.styles["Normal"]
     normal.font.name = "Noto Sans CJK SC"
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Noto Sans CJK SC")
-    document.add_heading(f"{t['title']}: {table.council_name} · {table.period.label}", level=1)
-    document.add_paragraph(f"{t['weights']}: {weights_text(table.weights, language)}")
+    document.add_heading(f"{words['title']}: {table.council_name} · {table.period.label}", level=1)
+    document.add_paragraph(f"{words['weights']}: {weights_text(table.weights, language)}")
     names = headers(language)
     grid = document.add_table(rows=1, cols=len(names))
     grid.style = "Table Grid"
@@ -242,7 +242,7 @@ def to_docx(table: Appraisal, *, language: str = "en",
             for run in cell.paragraphs[0].runs:
                 run.font.size = Pt(7)
     if not table.rows:
-        document.add_paragraph(t["none"])
+        document.add_paragraph(words["none"])
     for row, evidence in explanations:
         document.add_heading(f"{row.department_code} {row.department_name} · {row.member_name}",
                              level=2)
