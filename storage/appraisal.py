@@ -39,6 +39,7 @@ from storage.tables import (
     AttendanceRow,
     AuditEventRow,
     BallotRow,
+    DepartmentRow,
     JoinRequestRow,
     MeetingRow,
     MemberRow,
@@ -77,6 +78,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 _HELD = [state.value for state in appraisal.HELD]
+_CHUNK = 2000  # tenures per statement: 4 bound values each
 
 
 class SqlAppraisal:
@@ -105,12 +107,28 @@ class SqlAppraisal:
         return (await self._session.exec(statement)).all()  # type: ignore[call-overload,no-any-return]
 
     async def tenure_starts(self, council_id: int) -> Sequence[TenureStart]:
-        members = aggregate(col(MemberRow.id)).where(col(MemberRow.council_id) == council_id)
+        return await self._starts([council_id])
+
+    async def province(self, council_ids: Sequence[int], *, since: datetime, until: datetime,
+                       today: date, utc_offset: timedelta) -> Sequence[Tally]:
+        """Every council's tallies at once, for a whole province: the same queries as
+        `tallies`, over the tenures of all the councils in chunks (one set of bound values per
+        tenure, under SQLite's limit of 32,766 per statement). All councils share one
+        ``utc_offset``, as a province shares one time zone."""
+        people = appraisal.tenures(await self._starts(council_ids))
+        found: list[Tally] = []
+        for first in range(0, len(people), _CHUNK):
+            found += await self._tally(people[first:first + _CHUNK], since=since, until=until,
+                                       today=today, utc_offset=utc_offset)
+        return found
+
+    async def _starts(self, council_ids: Sequence[int]) -> list[TenureStart]:
+        members = aggregate(col(MemberRow.id)).where(col(MemberRow.council_id).in_(council_ids))
         firsts = union_all(
             aggregate(col(AttendanceRow.department_id), col(AttendanceRow.member_id),
                    func.min(col(MeetingRow.starts_at)))
             .join(MeetingRow, col(MeetingRow.id) == col(AttendanceRow.meeting_id))
-            .where(col(MeetingRow.council_id) == council_id,
+            .where(col(MeetingRow.council_id).in_(council_ids),
                    col(AttendanceRow.department_id).is_not(None),
                    col(AttendanceRow.member_id).is_not(None))
             .group_by(col(AttendanceRow.department_id), col(AttendanceRow.member_id)),
@@ -129,7 +147,7 @@ class SqlAppraisal:
                  if d is not None and m is not None and at is not None]
         events = (await self._rows(
             aggregate(col(AuditEventRow.action), col(AuditEventRow.at), col(AuditEventRow.payload))
-            .where(col(AuditEventRow.council_id) == council_id,
+            .where(col(AuditEventRow.council_id).in_(council_ids),
                    col(AuditEventRow.action).in_(appraisal.CIO_ACTIONS))))
         approved = {request: (department, member) for request, department, member in (
             await self._rows(
@@ -138,14 +156,15 @@ class SqlAppraisal:
                 .join(MemberRow, and_(
                     col(MemberRow.council_id) == col(JoinRequestRow.council_id),
                     col(MemberRow.telegram_id) == col(JoinRequestRow.telegram_id)))
-                .where(col(JoinRequestRow.council_id) == council_id,
+                .where(col(JoinRequestRow.council_id).in_(council_ids),
                        col(JoinRequestRow.state) == JoinState.APPROVED)))}
         found += appraisal.audit_starts(
             ((action, at, json.loads(payload)) for action, at, payload in events), approved)
         known = {(s.department_id, s.member_id) for s in found}
         current = (await self._rows(
             aggregate(col(MemberRow.department_id), col(MemberRow.id))
-            .where(col(MemberRow.council_id) == council_id, col(MemberRow.role) == Role.CIO,
+            .where(col(MemberRow.council_id).in_(council_ids),
+                   col(MemberRow.role) == Role.CIO,
                    col(MemberRow.department_id).is_not(None))))
         found += [TenureStart(d, m, appraisal.BEGINNING) for d, m in current
                   if d is not None and (d, m) not in known]
@@ -153,6 +172,13 @@ class SqlAppraisal:
 
     async def tallies(self, council_id: int, tenures: Sequence[Tenure], *, since: datetime,
                       until: datetime, today: date, utc_offset: timedelta) -> Sequence[Tally]:
+        # The tenures name their departments, which name their council: the queries join
+        # through them, so the council is implied (and a province is many councils at once).
+        return await self._tally(tenures, since=since, until=until, today=today,
+                                 utc_offset=utc_offset)
+
+    async def _tally(self, tenures: Sequence[Tenure], *, since: datetime, until: datetime,
+                     today: date, utc_offset: timedelta) -> list[Tally]:
         windows = [(t, w) for t in tenures if (w := t.clip(since, until)) is not None]
         if not windows:
             return []
@@ -174,7 +200,8 @@ class SqlAppraisal:
                    _count(status == AttendanceStatus.PROXY),
                    _count(status == AttendanceStatus.EXCUSED))
             .select_from(tenure)
-            .join(MeetingRow, and_(col(MeetingRow.council_id) == council_id,
+            .join(DepartmentRow, col(DepartmentRow.id) == tenure.c.department_id)
+            .join(MeetingRow, and_(col(MeetingRow.council_id) == col(DepartmentRow.council_id),
                                    col(MeetingRow.state).in_(_HELD),
                                    inside(col(MeetingRow.starts_at))))
             .outerjoin(AttendanceRow, and_(col(AttendanceRow.meeting_id) == col(MeetingRow.id),
@@ -197,7 +224,8 @@ class SqlAppraisal:
                               col(BallotRow.id).is_not(None))),
                    func.count(col(BallotRow.id)))
             .select_from(tenure)
-            .join(MotionRow, and_(col(MotionRow.council_id) == council_id,
+            .join(DepartmentRow, col(DepartmentRow.id) == tenure.c.department_id)
+            .join(MotionRow, and_(col(MotionRow.council_id) == col(DepartmentRow.council_id),
                                   col(MotionRow.state) == MotionState.CLOSED,
                                   inside(col(MotionRow.opened_at))))
             .outerjoin(AttendanceRow, and_(

@@ -32,6 +32,7 @@ from meetings.domain.model import (
     Role,
 )
 from storage import Database, SqlUnitOfWork
+from storage.appraisal import SqlAppraisal
 from storage.tables import (
     ActionItemRow,
     AgendaItemRow,
@@ -217,3 +218,40 @@ async def test_weights_are_stored_per_council(migrated_db: Database) -> None:
     assert chosen == await read(migrated_db, lambda uow: uow.appraisal.weights(council_id))
     await committed(migrated_db, lambda uow: uow.appraisal.set_weights(council_id, Weights()))
     assert Weights() == await read(migrated_db, lambda uow: uow.appraisal.weights(council_id))
+
+
+async def test_the_province_query_counts_as_the_council_one(migrated_db: Database) -> None:
+    """Two councils tallied at once give each council's own tallies, in tenure order."""
+    first = await committed(migrated_db, _random_year)
+
+    async def second_council(uow: SqlUnitOfWork) -> Stored:
+        council = await uow.councils.add(Council(name="Second"))
+        department = await uow.departments.add(Department(council.id, "EPB", "Environment"))
+        cio = await uow.members.add(Member(council.id, "Sun", Role.CIO,
+                                           department_id=department.id))
+        meeting = await uow.meetings.add(Meeting(council.id, MeetingKind.REGULAR,
+                                                 datetime(2026, 3, 1, 2, tzinfo=UTC),
+                                                 state=MeetingState.ENDED))
+        await uow.attendance.put(Attendance(meeting.id, department.id, AttendanceStatus.PROXY,
+                                            cio.id))
+        return Stored(council, [])
+
+    second = await committed(migrated_db, second_council)
+
+    async def each(uow: SqlUnitOfWork) -> list[Tally]:
+        found: list[Tally] = []
+        for council in (first.council, second.council):
+            people = appraisal.tenures(await uow.appraisal.tenure_starts(council.id))
+            found += await uow.appraisal.tallies(council.id, people, since=SINCE, until=UNTIL,
+                                                 today=TODAY, utc_offset=OFFSET)
+        return found
+
+    async def province(uow: SqlUnitOfWork) -> list[Tally]:
+        assert isinstance(uow.appraisal, SqlAppraisal)
+        return list(await uow.appraisal.province(
+            [first.council.id, second.council.id], since=SINCE, until=UNTIL, today=TODAY,
+            utc_offset=OFFSET))
+
+    expected = await read(migrated_db, each)
+    assert sorted(expected, key=str) == sorted(await read(migrated_db, province), key=str)
+    assert any(t.proxy == 1 and t.held == 1 for t in expected)
