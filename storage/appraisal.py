@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, case, func, literal, or_, union_all
+from sqlalchemy import Date, Integer, Select, and_, case, func, literal, or_, text, union_all
 from sqlalchemy import select as aggregate
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -78,7 +78,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 _HELD = [state.value for state in appraisal.HELD]
-_CHUNK = 2000  # tenures per statement: 4 bound values each
+_CHUNK = 5000  # tenures per statement, to bound its JSON parameter
 
 
 class SqlAppraisal:
@@ -107,22 +107,22 @@ class SqlAppraisal:
         return (await self._session.exec(statement)).all()  # type: ignore[call-overload,no-any-return]
 
     async def tenure_starts(self, council_id: int) -> Sequence[TenureStart]:
-        return await self._starts([council_id])
+        return await self.starts_of([council_id])
 
     async def province(self, council_ids: Sequence[int], *, since: datetime, until: datetime,
                        today: date, utc_offset: timedelta) -> Sequence[Tally]:
         """Every council's tallies at once, for a whole province: the same queries as
-        `tallies`, over the tenures of all the councils in chunks (one set of bound values per
-        tenure, under SQLite's limit of 32,766 per statement). All councils share one
+        `tallies`, over the tenures of all the councils in a few chunks. All councils share one
         ``utc_offset``, as a province shares one time zone."""
-        people = appraisal.tenures(await self._starts(council_ids))
+        people = appraisal.tenures(await self.starts_of(council_ids))
         found: list[Tally] = []
         for first in range(0, len(people), _CHUNK):
             found += await self._tally(people[first:first + _CHUNK], since=since, until=until,
                                        today=today, utc_offset=utc_offset)
         return found
 
-    async def _starts(self, council_ids: Sequence[int]) -> list[TenureStart]:
+    async def starts_of(self, council_ids: Sequence[int]) -> list[TenureStart]:
+        """`tenure_starts` of many councils at once (a province)."""
         members = aggregate(col(MemberRow.id)).where(col(MemberRow.council_id).in_(council_ids))
         firsts = union_all(
             aggregate(col(AttendanceRow.department_id), col(AttendanceRow.member_id),
@@ -177,21 +177,48 @@ class SqlAppraisal:
         return await self._tally(tenures, since=since, until=until, today=today,
                                  utc_offset=utc_offset)
 
+    def _tenure_table(self, rows: Sequence[tuple[int, int, datetime, datetime]]) -> Any:
+        """The tenures as a derived table from one JSON parameter: one statement whatever their
+        number (cached once compiled, no limit on bound values), read by the database's own
+        JSON table function."""
+        sqlite = self._session.bind.dialect.name == "sqlite"  # type: ignore[union-attr]
+
+        def stamp(instant: datetime) -> str:
+            # As each engine stores an instant: SQLite compares UTC wall-clock text.
+            utc = instant.astimezone(UTC)
+            return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") \
+                if sqlite else utc.isoformat()
+
+        data = json.dumps([[d, m, stamp(start), stamp(end)] for d, m, start, end in rows])
+        if sqlite:
+            query = text("SELECT json_extract(value, '$[0]') AS department_id, "
+                         "json_extract(value, '$[1]') AS member_id, "
+                         "json_extract(value, '$[2]') AS since, "
+                         "json_extract(value, '$[3]') AS until FROM json_each(:tenures)")
+        else:
+            query = text("SELECT (value->>0)::int AS department_id, (value->>1)::int AS member_id,"
+                         " (value->>2)::timestamptz AS since, (value->>3)::timestamptz AS until "
+                         "FROM jsonb_array_elements(CAST(:tenures AS jsonb)) AS value")
+        return (query.bindparams(tenures=data)
+                .columns(department_id=Integer(), member_id=Integer(), since=UTCDateTime(),
+                         until=UTCDateTime())
+                .cte("tenure"))
+
     async def _tally(self, tenures: Sequence[Tenure], *, since: datetime, until: datetime,
                      today: date, utc_offset: timedelta) -> list[Tally]:
         windows = [(t, w) for t in tenures if (w := t.clip(since, until)) is not None]
         if not windows:
             return []
         instant = UTCDateTime()
-        tenure = union_all(*(
-            aggregate(literal(t.department_id, Integer()).label("department_id"),
-                   literal(t.member_id, Integer()).label("member_id"),
-                   literal(start, instant).label("since"), literal(end, instant).label("until"))
-            for t, (start, end) in windows)).cte("tenure")
+        tenure = self._tenure_table([(t.department_id, t.member_id, start, end)
+                                     for t, (start, end) in windows])
         who = (tenure.c.department_id, tenure.c.member_id)
 
         def inside(column: Any) -> ColumnElement[bool]:
-            return and_(column >= tenure.c.since, column < tenure.c.until)
+            # The period's bounds as constants too: the planner can then range-scan the index
+            # on the instant, which it cannot from the derived table's columns alone.
+            return and_(column >= tenure.c.since, column < tenure.c.until,
+                        column >= literal(since, instant), column < literal(until, instant))
 
         status = col(AttendanceRow.status)
         attendance = (
