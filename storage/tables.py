@@ -321,6 +321,10 @@ class BallotRow(Base, table=True):
               sqlite_where=sql("current"), postgresql_where=sql("current")),
         Index("uq_ballots_current_department", "motion_id", "department_id", unique=True,
               sqlite_where=sql("current"), postgresql_where=sql("current")),
+        # The appraisal looks up a person's ballot on each motion from a join, where the
+        # partial indexes above do not apply.
+        Index("ix_ballots_motion_id_department_id_member_id", "motion_id", "department_id",
+              "member_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

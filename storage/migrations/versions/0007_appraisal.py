@@ -1,5 +1,6 @@
 """Performance appraisal: each council's score weights and excused rule, and the indexes the
-tallies of a period read by (a person's proposals, a council's motions, a department's actions).
+tallies of a period read by (a person's proposals, a council's motions, a department's actions,
+a person's ballot on a motion).
 
 Revision ID: 0007
 Revises: 0003
@@ -22,6 +23,8 @@ _INDEXES = (
     ("ix_agenda_items_proposer_id_proposed_at", "agenda_items", ["proposer_id", "proposed_at"]),
     ("ix_motions_council_id_opened_at", "motions", ["council_id", "opened_at"]),
     ("ix_action_items_department_id_created_at", "action_items", ["department_id", "created_at"]),
+    ("ix_ballots_motion_id_department_id_member_id", "ballots",
+     ["motion_id", "department_id", "member_id"]),
 )
 
 
