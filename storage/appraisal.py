@@ -189,16 +189,19 @@ class SqlAppraisal:
             return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") \
                 if sqlite else utc.isoformat()
 
-        data = json.dumps([[d, m, stamp(start), stamp(end)] for d, m, start, end in rows])
         if sqlite:
+            data = json.dumps([[d, m, stamp(start), stamp(end)] for d, m, start, end in rows])
             query = text("SELECT json_extract(value, '$[0]') AS department_id, "
                          "json_extract(value, '$[1]') AS member_id, "
                          "json_extract(value, '$[2]') AS since, "
                          "json_extract(value, '$[3]') AS until FROM json_each(:tenures)")
         else:
-            query = text("SELECT (value->>0)::int AS department_id, (value->>1)::int AS member_id,"
-                         " (value->>2)::timestamptz AS since, (value->>3)::timestamptz AS until "
-                         "FROM jsonb_array_elements(CAST(:tenures AS jsonb)) AS value")
+            # Typed columns (not expressions on the JSON): the planner then looks a tenure's
+            # rows up through the indexes on (department, member) as for a table.
+            data = json.dumps([{"department_id": d, "member_id": m, "since": stamp(start),
+                                "until": stamp(end)} for d, m, start, end in rows])
+            query = text("SELECT * FROM jsonb_to_recordset(CAST(:tenures AS jsonb)) AS t("
+                         "department_id int, member_id int, since timestamptz, until timestamptz)")
         return (query.bindparams(tenures=data)
                 .columns(department_id=Integer(), member_id=Integer(), since=UTCDateTime(),
                          until=UTCDateTime())
