@@ -217,14 +217,20 @@ def to_docx(table: Appraisal, *, language: str = "en",
     """A report: title, how the score is made, the table, and per person the records behind
     each figure when ``explanations`` are given."""
     from docx import Document
+    from docx.enum.section import WD_ORIENT
     from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     words = _TEXT[_language(language)]
     document = Document()
     normal = document.styles["Normal"]
     normal.font.name = "Noto Sans CJK SC"
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Noto Sans CJK SC")
+    # Twenty-one columns: landscape with narrow margins keeps the figures readable.
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = section.page_height, section.page_width
+    section.left_margin = section.right_margin = Cm(1.2)
     document.add_heading(f"{words['title']}: {table.council_name} · {table.period.label}", level=1)
     document.add_paragraph(f"{words['weights']}: {weights_text(table.weights, language)}")
     names = headers(language)
