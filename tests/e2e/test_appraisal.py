@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import create_engine, text
 
 from bot.sandbox import Message
 from bot.telegram.app import live_counts
+from storage.db import sync_url
 from tests.e2e.harness import CouncilChat, council_chat
 from tests.snapshot import snapshot
 
@@ -44,9 +46,10 @@ def _files(chat: CouncilChat, chat_id: int, after: int) -> list[Message]:
             if m.message_id > after and ("document" in m.content or "photo" in m.content)]
 
 
-async def test_the_office_gets_table_chart_and_spreadsheet(held: CouncilChat) -> None:
+async def test_the_office_gets_table_chart_and_spreadsheet(held: CouncilChat,
+                                                             migrated_url: str) -> None:
     """The table's lines, the .xlsx read back and the chart photo all come in the group; the
-    figures agree with what happened at the meeting."""
+    figures agree with what happened at the meeting and with a count of the raw rows."""
     chat = held
     asked = chat.sandbox.control.send_text(chat.chair.id, chat.group.id,
                                            f"/appraisal@{chat.bot_name} 2026")
@@ -72,6 +75,32 @@ async def test_the_office_gets_table_chart_and_spreadsheet(held: CouncilChat) ->
     assert (rows["EPB"][5:10], rows["EPB"][13:15]) == ((1, 1, 0, 0, 0), (1, 1))
     assert rows["MSB"][5:10] == (1, 0, 1, 0, 0)
     assert rows["EDU"][5:10] == (1, 0, 0, 1, 0)
+    assert {code: row[5:10] for code, row in rows.items()} == _raw_attendance(migrated_url)
+
+
+def _raw_attendance(url: str) -> dict[str, tuple[int, ...]]:
+    """Held meetings and attendance kinds per department with a CIO, counted here from the raw
+    rows."""
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as connection:
+            held = [m for (m,) in connection.execute(text(
+                "SELECT id FROM meetings WHERE state IN ('ended', 'minutes_approved')"))]
+            # A department without a CIO has nobody to appraise.
+            codes = dict(connection.execute(text(
+                "SELECT d.id, d.code FROM departments d JOIN members m "
+                "ON m.department_id = d.id AND m.role = 'cio'")).all())
+            kinds = {(m, d): s for m, d, s in connection.execute(text(
+                "SELECT meeting_id, department_id, status FROM attendance "
+                "WHERE department_id IS NOT NULL"))}
+    finally:
+        engine.dispose()
+    counted = {}
+    for department, code in codes.items():
+        seen = [kinds.get((meeting, department), "absent") for meeting in held]
+        counted[code] = (len(held), *(seen.count(k) for k in
+                                      ("present", "proxy", "excused", "absent")))
+    return counted
 
 
 async def test_a_cio_gets_their_own_card_privately(held: CouncilChat) -> None:
