@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.appraisal_text import card_text, evidence, table_text, weights_line
 from bot.clock import SystemClock
 from bot.demo import DemoRefused, run_demo
 from bot.meeting_table import local_start, meeting_table
@@ -27,8 +29,11 @@ from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
 from meetings import usecases
+from meetings.domain.appraisal import Appraisal, Explained
 from meetings.domain.errors import CouncilError
 from meetings.domain.model import Council, Meeting, Role
+from meetings.exports import appraisal as exports
+from meetings.exports.appraisal import ExportError
 from meetings.ports import Clock, UnitOfWork
 from storage import Database, migrate
 from storage.db import missing_sqlite_file
@@ -41,6 +46,15 @@ except ImportError:  # pragma: no cover -- older typer on plain click
 T = TypeVar("T")
 EXIT_USAGE = 2
 
+class ExportFormat(StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+    DOCX = "docx"
+    PNG = "png"
+
+
+PeriodOption = Annotated[str, typer.Option(
+    "--period", "-p", help="2026, 2026-H1, 2026-Q3 or 2026-01-01..2026-03-31.")]
 CouncilOption = Annotated[
     str | None, typer.Option("--council", "-c", help="Council id or name (optional if only one).")
 ]
@@ -126,9 +140,13 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
                                no_args_is_help=True)
     db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
     audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+    export_app = typer.Typer(help="Files for people outside the chat.", no_args_is_help=True)
+    appraisal_app = typer.Typer(help="The CIOs' performance-appraisal tallies.",
+                                no_args_is_help=True)
     for sub, name in [(council_app, "council"), (department_app, "department"),
                       (member_app, "member"), (series_app, "series"), (meetings_app, "meetings"),
-                      (db_app, "db"), (audit_app, "audit")]:
+                      (db_app, "db"), (audit_app, "audit"), (export_app, "export"),
+                      (appraisal_app, "appraisal")]:
         app.add_typer(sub, name=name)
 
     def operator() -> usecases.common.Operator:
@@ -402,6 +420,96 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         meeting = ctx.run(work)
         ctx.out.print(f"Meeting {meeting.id} cancelled.")
 
+    # --- appraisal ------------------------------------------------------------------------------
+
+    def progress(message: str) -> None:
+        ctx.err.print(message, markup=False, highlight=False)
+
+    @export_app.command("appraisal")
+    def export_appraisal(
+        period: PeriodOption,
+        output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+        file_format: Annotated[ExportFormat, typer.Option(
+            "--format", "-f", help="xlsx, csv, docx or png.")] = ExportFormat.XLSX,
+        council: CouncilOption = None,
+    ) -> None:
+        """The appraisal table of every CIO in a period, as a spreadsheet, report or chart."""
+        async def work(uow: UnitOfWork) -> tuple[Council, Appraisal, list[Explained]]:
+            found = await council_of(uow, council)
+            progress(f"Tallying {period} for {found.name}...")
+            table = await usecases.appraisal.council_table(
+                uow, found.id, period=period, actor=operator(), now=ctx.clock.now())
+            cards: list[Explained] = []
+            if file_format is ExportFormat.DOCX:
+                codes = sorted({row.department_code for row in table.rows})
+                for number, code in enumerate(codes, start=1):
+                    progress(f"Explaining {code} ({number}/{len(codes)})...")
+                    cards += await usecases.appraisal.explain(
+                        uow, found.id, period=period, actor=operator(), now=ctx.clock.now(),
+                        code=code)
+            return found, table, cards
+
+        found, table, cards = ctx.run(work)
+        progress(f"Writing {file_format.value} ({len(table.rows)} rows)...")
+        try:
+            data = _appraisal_file(file_format, table, found.language, cards)
+        except ExportError as error:
+            ctx.fail(str(error))
+        _write_whole(ctx, output, data)
+        ctx.out.print(f"Wrote {output} ({len(data)} bytes, {len(table.rows)} rows).")
+
+    @appraisal_app.command("show")
+    def appraisal_show(period: PeriodOption, council: CouncilOption = None) -> None:
+        """The appraisal table as text."""
+        async def work(uow: UnitOfWork) -> str:
+            found = await council_of(uow, council)
+            table = await usecases.appraisal.council_table(
+                uow, found.id, period=period, actor=operator(), now=ctx.clock.now())
+            return table_text("en", table)
+
+        ctx.out.print(ctx.run(work), markup=False, highlight=False)
+
+    @appraisal_app.command("explain")
+    def appraisal_explain(
+        period: PeriodOption,
+        department: Annotated[str, typer.Option("--department", "-d", help="Department code.")],
+        council: CouncilOption = None,
+    ) -> None:
+        """Every figure of a department's CIO(s) in a period, with the records behind it."""
+        async def work(uow: UnitOfWork) -> str:
+            found = await council_of(uow, council)
+            cards = await usecases.appraisal.explain(
+                uow, found.id, period=period, actor=operator(), now=ctx.clock.now(),
+                code=department)
+            if not cards:
+                return f"No CIO of {department.strip().upper()} served in {period}."
+            return "\n\n".join(card_text("en", card) for card in cards)
+
+        ctx.out.print(ctx.run(work), markup=False, highlight=False)
+
+    @appraisal_app.command("weights")
+    def appraisal_weights(
+        attendance: Annotated[int | None, typer.Option(help="Weight of attendance.")] = None,
+        agenda: Annotated[int | None, typer.Option(help="Weight of agenda contribution.")] = None,
+        votes: Annotated[int | None, typer.Option(help="Weight of vote participation.")] = None,
+        actions: Annotated[int | None, typer.Option(help="Weight of actions on time.")] = None,
+        excused: Annotated[str | None, typer.Option(
+            help="neutral (left out of attendance) or absent (counted as not attended).")] = None,
+        council: CouncilOption = None,
+    ) -> None:
+        """Show the council's score weights, or change the parts given."""
+        async def work(uow: UnitOfWork) -> str:
+            found = await council_of(uow, council)
+            if all(v is None for v in (attendance, agenda, votes, actions, excused)):
+                current = await usecases.appraisal.weights(uow, found.id)
+            else:
+                current = await usecases.appraisal.set_weights(
+                    uow, found.id, actor=operator(), now=ctx.clock.now(), attendance=attendance,
+                    agenda=agenda, votes=votes, actions=actions, excused=excused)
+            return f"{found.name}: {weights_line('en', current)}"
+
+        ctx.out.print(ctx.run(work), markup=False, highlight=False)
+
     # --- audit ----------------------------------------------------------------------------------
 
     @audit_app.command("verify")
@@ -424,6 +532,29 @@ def _show_version(wanted: bool) -> None:
     if wanted:
         typer.echo(f"cio-council {version('cio-council')}")
         raise typer.Exit
+
+
+def _appraisal_file(file_format: ExportFormat, table: Appraisal, language: str,
+                    cards: list[Explained]) -> bytes:
+    if file_format is ExportFormat.CSV:
+        return exports.to_csv(table, language=language)
+    if file_format is ExportFormat.PNG:
+        return exports.to_png(table, language=language)
+    if file_format is ExportFormat.DOCX:
+        return exports.to_docx(table, language=language, explanations=[
+            (card.row, evidence(language, card)) for card in cards])
+    return exports.to_xlsx(table, language=language)
+
+
+def _write_whole(ctx: _Context, path: Path, data: bytes) -> None:
+    """Writes the file in one piece: a reader never sees half of it, and a failure leaves none."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        ctx.fail(f"cannot write {path}: {error.strerror or error}")
 
 
 def _parse_date(ctx: _Context, text: str) -> date:

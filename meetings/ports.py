@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from meetings.domain.appraisal import History, Tally, Tenure, TenureStart, Weights
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -171,6 +172,32 @@ class ActionRepository(Protocol):
     async def update(self, item: ActionItem) -> ActionItem: ...
 
 
+class AppraisalRepository(Protocol):
+    """The appraisal's figures, counted by the store for a whole council at once."""
+
+    async def weights(self, council_id: int) -> Weights:
+        """The council's weights and excused rule; the defaults until set."""
+        ...
+
+    async def set_weights(self, council_id: int, weights: Weights) -> Weights: ...
+
+    async def tenure_starts(self, council_id: int) -> Sequence[TenureStart]:
+        """Evidence of who was each department's CIO when: the audit events that made someone a
+        CIO, each person's first own record for a department, and the current CIOs (from
+        `appraisal.BEGINNING` when nothing else is known of them)."""
+        ...
+
+    async def tallies(self, council_id: int, tenures: Sequence[Tenure], *, since: datetime,
+                      until: datetime, today: date, utc_offset: timedelta) -> Sequence[Tally]:
+        """Every tenure's figures in [since, until), as `appraisal.cards` counts them, with a
+        few aggregate queries for the whole council; tenures outside the window are left out."""
+        ...
+
+    async def history(self, council_id: int, *, since: datetime, until: datetime) -> History:
+        """The raw records of [since, until) that the figures count, for explaining them."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """Durable work for later (a reminder to send), claimed by one worker at a time."""
@@ -260,6 +287,8 @@ class UnitOfWork(Protocol):
     def ballots(self) -> BallotRepository: ...
     @property
     def actions(self) -> ActionRepository: ...
+    @property
+    def appraisal(self) -> AppraisalRepository: ...
     @property
     def audit(self) -> AuditLog: ...
     @property

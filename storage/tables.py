@@ -222,6 +222,9 @@ class MeetingRow(Base, table=True):
 
 class AgendaItemRow(Base, table=True):
     __tablename__ = "agenda_items"
+    # The appraisal counts a person's proposals in a period (meetings.domain.appraisal).
+    __table_args__ = (Index("ix_agenda_items_proposer_id_proposed_at", "proposer_id",
+                            "proposed_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = _ref("meetings.id", "CASCADE")
@@ -273,7 +276,11 @@ class NoteRow(Base, table=True):
 
 class MotionRow(Base, table=True):
     __tablename__ = "motions"
-    __table_args__ = (CheckConstraint("quorum >= 0 AND quorum <= 1", name="quorum_share"),)
+    __table_args__ = (
+        CheckConstraint("quorum >= 0 AND quorum <= 1", name="quorum_share"),
+        # The appraisal counts a council's motions opened in a period.
+        Index("ix_motions_council_id_opened_at", "council_id", "opened_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = _ref("councils.id", "CASCADE")
@@ -320,6 +327,10 @@ class BallotRow(Base, table=True):
               sqlite_where=sql("current"), postgresql_where=sql("current")),
         Index("uq_ballots_current_department", "motion_id", "department_id", unique=True,
               sqlite_where=sql("current"), postgresql_where=sql("current")),
+        # The appraisal looks up a person's ballot on each motion from a join, where the
+        # partial indexes above do not apply.
+        Index("ix_ballots_motion_id_department_id_member_id", "motion_id", "department_id",
+              "member_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -335,6 +346,9 @@ class BallotRow(Base, table=True):
 
 class ActionItemRow(Base, table=True):
     __tablename__ = "action_items"
+    # The appraisal counts a department's action items assigned in a period.
+    __table_args__ = (Index("ix_action_items_department_id_created_at", "department_id",
+                            "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = _ref("councils.id", "CASCADE")
@@ -345,6 +359,26 @@ class ActionItemRow(Base, table=True):
     meeting_id: int | None = _ref("meetings.id", "SET NULL", optional=True)
     done_at: datetime | None = _instant(optional=True)
     done_note: str = _text()
+
+
+class AppraisalWeightsRow(Base, table=True):
+    """How a council's appraisal score is made (meetings.domain.appraisal.Weights); a council
+    without a row uses the defaults."""
+
+    __tablename__ = "appraisal_weights"
+    __table_args__ = (
+        CheckConstraint("attendance BETWEEN 0 AND 100 AND agenda BETWEEN 0 AND 100 AND "
+                        "votes BETWEEN 0 AND 100 AND actions BETWEEN 0 AND 100",
+                        name="weights_in_range"),
+        CheckConstraint("attendance + agenda + votes + actions > 0", name="weights_not_all_zero"),
+    )
+
+    council_id: int = Field(foreign_key="councils.id", ondelete="CASCADE", primary_key=True)
+    attendance: int
+    agenda: int
+    votes: int
+    actions: int
+    excused_neutral: bool
 
 
 class AuditEventRow(Base, table=True):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import repositories as sql
+from storage.appraisal import SqlAppraisal
 from storage.errors import is_transient, translated
 from storage.jobs import SqlJobs
 from storage.updates import AlreadyProcessed, IncomingUpdate, record_update
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         self.motions = sql.SqlMotions(session)
         self.ballots = sql.SqlBallots(session)
         self.actions = sql.SqlActions(session)
+        self.appraisal = SqlAppraisal(session)
         self.audit = sql.SqlAuditLog(session)
         self.jobs = SqlJobs(session)
         if self._update is not None:

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, explain, translate
-from bot.telegram import handlers, meeting, voting
+from bot.telegram import appraisal, handlers, meeting, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts
 from bot.telegram.render import CHOICE_OF_KEY, TELEGRAM_CAPTION_LIMIT, split_text
@@ -95,6 +95,9 @@ COMMANDS = [
     Command("close", voting.close, Act.OPEN_VOTE, N_("close a vote and post the result")),
     Command("endmeeting", meeting.end_meeting, Act.RUN_MEETING, N_("end the meeting"), True),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
+    # The office gets the table; a CIO only their own card, privately: see appraisal.appraisal.
+    Command("appraisal", appraisal.appraisal, Act.APPRAISAL,
+            N_("performance-appraisal tallies: the table, or your own card")),
 ]
 
 
@@ -144,24 +147,31 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
 
 async def _send(message: Message, reply: Reply) -> None:
     """Replies in pieces that fit Telegram's limit; the keyboard goes with the last piece. A
-    document goes last, with the last piece as its caption when that fits one."""
+    photo, then a document, go last, the last of them with the text's last piece as its caption
+    when that fits one."""
     pieces = split_text(reply.text)
+    attachments = [(kind, file) for kind, file in (("photo", reply.photo),
+                                                   ("document", reply.document))
+                   if file is not None]
     caption = None
-    if reply.document is not None and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
+    if attachments and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
         caption = pieces.pop()
     # In a busy group an answer is threaded to the command it answers, so people can tell whose
     # it is; a command deleted meanwhile must not make the answer fail.
     thread = None if message.chat.type == ChatType.PRIVATE else ReplyParameters(
         message.message_id, allow_sending_without_reply=True)
     for index, piece in enumerate(pieces):
-        last = index == len(pieces) - 1 and reply.document is None
+        last = index == len(pieces) - 1 and not attachments
         sent = await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
                                         do_quote=False,
                                         reply_parameters=thread if index == 0 else None)
-    if reply.document is not None:
-        sent = await message.reply_document(
-            InputFile(reply.document.data, filename=reply.document.filename), caption=caption,
-            reply_markup=reply.keyboard, do_quote=False, reply_parameters=thread)
+    for index, (kind, file) in enumerate(attachments):
+        final = index == len(attachments) - 1
+        send = message.reply_photo if kind == "photo" else message.reply_document
+        sent = await send(InputFile(file.data, filename=file.filename),
+                          caption=caption if final else None,
+                          reply_markup=reply.keyboard if final else None, do_quote=False,
+                          reply_parameters=thread if not pieces and index == 0 else None)
     if reply.sent is not None:
         await reply.sent(sent)
 

@@ -60,6 +60,8 @@ class Reply:
     sent: Callable[[Message], Awaitable[None]] | None = None
     # Sent after the text, with the text's last piece as its caption when it fits.
     document: Document | None = None
+    # A picture (a chart) sent after the text and before the document.
+    photo: Document | None = None
 
 
 def env_of(context: BotContext) -> BotEnv:

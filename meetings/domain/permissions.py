@@ -33,6 +33,8 @@ class Act(StrEnum):
     COMPLETE_ACTION = "complete_action"
     APPROVE_MINUTES = "approve_minutes"
     EXPORT = "export"
+    APPRAISAL = "appraisal"
+    SET_WEIGHTS = "set_weights"
     SET_LANGUAGE = "set_language"
     VIEW = "view"
 
@@ -63,6 +65,9 @@ ALLOWED: Mapping[Act, frozenset[Role]] = {
     Act.COMPLETE_ACTION: _OFFICE | _CIO,
     Act.APPROVE_MINUTES: _CHAIR,
     Act.EXPORT: _OFFICE,
+    # The office sees the council's table; a CIO only their own card: see may_see_card().
+    Act.APPRAISAL: _OFFICE | _CIO,
+    Act.SET_WEIGHTS: _CHAIR,
     Act.SET_LANGUAGE: _CHAIR,
     Act.VIEW: _EVERYONE,
 }
@@ -98,6 +103,13 @@ def may_complete_action(member: Member | None, owner_department_id: int) -> bool
     if member is None or not can(member.role, Act.COMPLETE_ACTION):
         return False
     return member.role is not Role.CIO or member.department_id == owner_department_id
+
+
+def may_see_card(member: Member | None, member_id: int) -> bool:
+    """The chair, the secretariat, or the person the appraisal card is about."""
+    if member is None or not can(member.role, Act.APPRAISAL):
+        return False
+    return member.role is not Role.CIO or member.id == member_id
 
 
 def acts_for(role: Role | None) -> list[Act]:

@@ -51,6 +51,7 @@ ARGUMENTS = {
     "vote": "M1 yes",
     "close": "M1",
     "endmeeting": "",
+    "appraisal": "2026",
 }
 REFUSALS = {
     frozenset({Role.CIO}): "only department CIOs may do this",
@@ -119,9 +120,9 @@ async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
             refused += 1
     # 12 office commands x 4 roles (CIO, expert, observer, stranger), 11 for the chair alone
     # x 5, /propose and /vote x 5 (all but the CIO), /here x 4 (all but CIOs and experts),
-    # /done x 3 (expert, observer, stranger; the owner is checked in its use case, tested
-    # below), 6 for every member x 1 (the stranger)
-    assert refused == 48 + 55 + 10 + 4 + 3 + 6 == 126
+    # /done and /appraisal x 3 (expert, observer, stranger; the owner of an action and of a
+    # card is checked in its use case), 6 for every member x 1 (the stranger)
+    assert refused == 48 + 55 + 10 + 4 + 3 + 3 + 6 == 129
     assert snapshot(migrated_url) == before
 
 

@@ -6,10 +6,12 @@ import copy
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
+from meetings.domain import appraisal
+from meetings.domain.appraisal import History, Tally, Tenure, TenureStart, Weights
 from meetings.domain.audit import seal
 from meetings.domain.errors import (
     Duplicate,
@@ -489,6 +491,72 @@ class _Audit(_Repo[AuditEvent]):
         return sorted(self._where(lambda e: e.council_id == council_id), key=lambda e: e.seq)
 
 
+class _Appraisal(_Repo[Any]):  # a tally store, not one table of domain values
+    """Counts the figures from its rows with the domain's own rule, as the SQL aggregates must."""
+
+    name = "appraisal_weights"
+
+    def _table(self, name: str) -> list[Any]:
+        return list(self._uow.live.table(name).values())
+
+    async def weights(self, council_id: int) -> Weights:
+        stored: Weights | None = self._rows.get(council_id)
+        return stored if stored is not None else Weights()
+
+    async def set_weights(self, council_id: int, weights: Weights) -> Weights:
+        self._rows[council_id] = weights
+        return weights
+
+    async def tenure_starts(self, council_id: int) -> Sequence[TenureStart]:
+        members = {m.id: m for m in self._table("members") if m.council_id == council_id}
+        meetings = {m.id: m for m in self._table("meetings") if m.council_id == council_id}
+        found = [TenureStart(a.department_id, a.member_id, meetings[a.meeting_id].starts_at)
+                 for a in self._table("attendance") if a.meeting_id in meetings
+                 and a.department_id is not None and a.member_id is not None]
+        found += [TenureStart(b.department_id, b.member_id, b.cast_at)
+                  for b in self._table("ballots") if b.member_id in members]
+        found += [TenureStart(i.department_id, i.proposer_id, i.proposed_at)
+                  for i in self._table("agenda")
+                  if i.proposer_id in members and i.department_id is not None]
+        by_telegram = {m.telegram_id: m.id for m in members.values()}
+        approved = {r.id: (r.department_id, by_telegram[r.telegram_id])
+                    for r in self._table("join_requests")
+                    if r.council_id == council_id and r.state is JoinState.APPROVED
+                    and r.telegram_id in by_telegram}
+        found += appraisal.audit_starts(
+            ((e.action, e.at, json.loads(e.payload)) for e in self._table("audit")
+             if e.council_id == council_id and e.action in appraisal.CIO_ACTIONS), approved)
+        known = {(s.department_id, s.member_id) for s in found}
+        found += [TenureStart(m.department_id, m.id, appraisal.BEGINNING)
+                  for m in members.values() if m.role is Role.CIO and m.department_id is not None
+                  and (m.department_id, m.id) not in known]
+        return found
+
+    async def tallies(self, council_id: int, tenures: Sequence[Tenure], *, since: datetime,
+                      until: datetime, today: date, utc_offset: timedelta) -> Sequence[Tally]:
+        history = await self.history(council_id, since=since, until=until)
+        return [card.tally for card in appraisal.cards(
+            history, tenures, since=since, until=until, today=today, utc_offset=utc_offset)]
+
+    async def history(self, council_id: int, *, since: datetime, until: datetime) -> History:
+        meetings = [m for m in self._table("meetings")
+                    if m.council_id == council_id and since <= m.starts_at < until]
+        motions = [m for m in self._table("motions")
+                   if m.council_id == council_id and since <= m.opened_at < until]
+        meeting_ids = {m.id for m in meetings} | {m.meeting_id for m in motions}
+        council_meetings = {m.id for m in self._table("meetings") if m.council_id == council_id}
+        motion_ids = {m.id for m in motions}
+        return History(
+            meetings=meetings,
+            attendance=[a for a in self._table("attendance") if a.meeting_id in meeting_ids],
+            agenda=[i for i in self._table("agenda")
+                    if i.meeting_id in council_meetings and since <= i.proposed_at < until],
+            motions=motions,
+            ballots=[b for b in self._table("ballots") if b.motion_id in motion_ids],
+            actions=[a for a in self._table("actions")
+                     if a.council_id == council_id and since <= a.created_at < until])
+
+
 class FakeUnitOfWork:
     """Keeps committed state in `committed`; a block left without commit changes nothing."""
 
@@ -510,6 +578,7 @@ class FakeUnitOfWork:
         self.motions = _Motions(self)
         self.ballots = _Ballots(self)
         self.actions = _Actions(self)
+        self.appraisal = _Appraisal(self)
         self.audit = _Audit(self)
 
     async def __aenter__(self) -> Self:
