@@ -16,6 +16,7 @@ from meetings.ports import (
     AgendaRepository,
     AttendanceRepository,
     AuditLog,
+    FeedTokenRepository,
     BallotRepository,
     CouncilRepository,
     DecisionRepository,
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
     ballots: BallotRepository
     actions: ActionRepository
     audit: AuditLog
+    feed_tokens: FeedTokenRepository
     jobs: JobQueue
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
         self.ballots = sql.SqlBallots(session)
         self.actions = sql.SqlActions(session)
         self.audit = sql.SqlAuditLog(session)
+        self.feed_tokens = sql.SqlFeedTokens(session)
         self.jobs = SqlJobs(session)
         if self._update is not None:
             try:

@@ -20,6 +20,7 @@ from meetings.domain.model import (
     Council,
     Decision,
     Department,
+    FeedToken,
     JoinRequest,
     JoinState,
     Meeting,
@@ -336,6 +337,28 @@ class _Audit(_Repo):
     async def list(self, council_id: int) -> Sequence[AuditEvent]:
         return sorted(self._where(lambda e: e.council_id == council_id), key=lambda e: e.seq)
 
+    async def last(self, council_id: int) -> AuditEvent | None:
+        chain = await self.list(council_id)
+        return chain[-1] if chain else None
+
+
+class _FeedTokens(_Repo):
+    name = "feed_tokens"
+
+    async def add(self, token: FeedToken) -> FeedToken:
+        if token.revoked_at is None and await self.live(token.council_id, token.member_id):
+            raise Duplicate("a calendar link exists already; reset it to get a new one")
+        return self._insert(token)
+
+    async def by_hash(self, token_hash: str) -> FeedToken | None:
+        found = self._where(lambda t: t.token_hash == token_hash)
+        return found[0] if found else None
+
+    async def live(self, council_id: int, member_id: int | None) -> FeedToken | None:
+        found = self._where(lambda t: t.council_id == council_id and t.member_id == member_id
+                            and t.revoked_at is None)
+        return found[0] if found else None
+
 
 class FakeUnitOfWork:
     """Keeps committed state in `committed`; a block left without commit changes nothing."""
@@ -359,6 +382,7 @@ class FakeUnitOfWork:
         self.ballots = _Ballots(self)
         self.actions = _Actions(self)
         self.audit = _Audit(self)
+        self.feed_tokens = _FeedTokens(self)
 
     async def __aenter__(self) -> Self:
         self.live = copy.deepcopy(self.committed)
