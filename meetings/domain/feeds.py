@@ -137,7 +137,8 @@ def revisions(events: Iterable[AuditEvent]) -> dict[tuple[str, int], Revision]:
     return found
 
 
-def _revision(revisions: Revisions, key: tuple[str, int], created: datetime) -> tuple[int, datetime]:
+def _revision(revisions: Revisions, key: tuple[str, int], created: datetime
+              ) -> tuple[int, datetime]:
     found = revisions.get(key)
     return (found.count, max(found.last_at, created)) if found else (0, created)
 

@@ -7,6 +7,7 @@ they apply live in `meetings.domain`. Callers name the capability: ``usecases.ag
 from meetings.usecases import (
     actions,
     agenda,
+    calendar,
     common,
     councils,
     meeting,
@@ -15,4 +16,5 @@ from meetings.usecases import (
     voting,
 )
 
-__all__ = ["actions", "agenda", "common", "councils", "meeting", "outbox", "schedule", "voting"]
+__all__ = ["actions", "agenda", "calendar", "common", "councils", "meeting", "outbox", "schedule",
+           "voting"]
