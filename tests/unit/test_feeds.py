@@ -64,12 +64,12 @@ async def test_the_council_feed_holds_every_meeting_at_its_local_time_across_dst
                                                  now=NOW, location="Room 3")
     data = await usecases.calendar.council_feed(uow, council.id, now=NOW)
     local_starts = sorted(start for _, start in icsread.agreed(data, BERLIN))
-    assert ["2027-03-25T10:00:00", "2027-04-01T10:00:00", "2027-11-04T14:30:00"] == local_starts
+    assert local_starts == ["2027-03-25T10:00:00", "2027-04-01T10:00:00", "2027-11-04T14:30:00"]
     calendar = icalendar.Calendar.from_ical(data)
     assert "UID" not in calendar
-    assert BERLIN == str(calendar["X-WR-TIMEZONE"])
-    assert "Rhine CIO Council" == str(calendar["X-WR-CALNAME"])
-    assert [BERLIN] == [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")]
+    assert str(calendar["X-WR-TIMEZONE"]) == BERLIN
+    assert str(calendar["X-WR-CALNAME"]) == "Rhine CIO Council"
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == [BERLIN]
     assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in data
     assert b"X-PUBLISHED-TTL:PT1H\r\n" in data
     assert b"ATTENDEE" not in data
@@ -98,7 +98,7 @@ async def test_moves_and_cancellations_keep_the_uid_and_raise_the_sequence() -> 
     assert set(before) == set(after)
     assert after[uid_moved]["SEQUENCE"] > before[uid_moved]["SEQUENCE"]
     assert after[uid_dropped]["SEQUENCE"] > before[uid_dropped]["SEQUENCE"]
-    assert "CANCELLED" == str(after[uid_dropped]["STATUS"])
+    assert str(after[uid_dropped]["STATUS"]) == "CANCELLED"
     assert "Moved: Easter week" in str(after[uid_moved]["DESCRIPTION"])
     assert (uid_moved, "2027-04-08T11:00:00") in icsread.agreed(data, BERLIN)
     a_year_on = datetime(2028, 5, 13, 9, 0, tzinfo=UTC)
@@ -238,7 +238,7 @@ def test_hostile_text_round_trips_exactly_and_injects_nothing(text: str) -> None
         vevent.summary.value, vevent.location.value, vevent.description.value)
     assert [council.name] * 2 == [parsed.contents[name][0].value
                                   for name in ("name", "x-wr-calname")]
-    assert 1 == data.count(b"\r\nBEGIN:VEVENT\r\n")
+    assert data.count(b"\r\nBEGIN:VEVENT\r\n") == 1
     assert {(feeds.meeting_uid(meeting), "2027-04-01T10:00:00")} == icsread.agreed(data, BERLIN)
 
 
