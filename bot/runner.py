@@ -80,7 +80,7 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
         stack.push_async_callback(database.dispose)
         env = BotEnv(database=database, clock=clock, defaults=Defaults(
             timezone=settings.timezone, language=settings.language,
-            holiday_country=settings.holiday_country))
+            holiday_country=settings.holiday_country), public_url=settings.public_url)
         application = build_application(
             token, env, base_url=settings.bot_api_url,
             base_file_url=file_url(settings.bot_api_url), durable_intake=True)

@@ -27,10 +27,10 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, explain, translate
-from bot.telegram import handlers, meeting, voting
+from bot.telegram import calendar, handlers, meeting, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts
-from bot.telegram.render import CHOICE_OF_KEY, TELEGRAM_CAPTION_LIMIT, split_text
+from bot.telegram.render import CHOICE_OF_KEY, NO_PREVIEW, TELEGRAM_CAPTION_LIMIT, split_text
 from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.permissions import Act, can, require
@@ -95,6 +95,8 @@ COMMANDS = [
     Command("close", voting.close, Act.OPEN_VOTE, N_("close a vote and post the result")),
     Command("endmeeting", meeting.end_meeting, Act.RUN_MEETING, N_("end the meeting"), True),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
+    Command("calendar", calendar.calendar, Act.VIEW,
+            N_("your calendar link, privately (reset: a new one; council: the shared one)")),
 ]
 
 
@@ -149,10 +151,11 @@ async def _send(message: Message, reply: Reply) -> None:
     caption = None
     if reply.document is not None and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
         caption = pieces.pop()
+    preview = None if reply.link_preview else NO_PREVIEW
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1 and reply.document is None
         sent = await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
-                                        do_quote=False)
+                                        do_quote=False, link_preview_options=preview)
     if reply.document is not None:
         sent = await message.reply_document(
             InputFile(reply.document.data, filename=reply.document.filename), caption=caption,

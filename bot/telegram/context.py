@@ -42,6 +42,7 @@ class BotEnv:
     database: Database
     clock: Clock
     defaults: Defaults
+    public_url: str | None = None  # COUNCIL_PUBLIC_URL: where calendar links point
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,8 @@ class Reply:
     sent: Callable[[Message], Awaitable[None]] | None = None
     # Sent after the text, with the text's last piece as its caption when it fits.
     document: Document | None = None
+    # False for secret links: Telegram's servers would fetch a previewed link themselves.
+    link_preview: bool = True
 
 
 def env_of(context: BotContext) -> BotEnv:

@@ -25,6 +25,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from bot.links import FEED_ROUTE, feed_path
 from meetings import usecases
 from meetings.domain.errors import UnknownFeed
 from meetings.ports import Clock
@@ -33,15 +34,12 @@ from storage import Database
 
 log = logging.getLogger(__name__)
 
-FEED_ROUTE = "/calendar/{token}.ics"
+__all__ = ["FEED_ROUTE", "FeedRoutes", "RedactingAccessLogger", "feed_path", "redacted"]
+
 MAX_AGE = 900  # seconds clients and proxies may reuse a feed before asking again
 RECHECK = 1.0  # seconds a token's resolution is trusted before the database is asked again
 _FEED_PATH = re.compile(r"^/calendar/[^/]*")
 _COMMON = {"Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
-
-
-def feed_path(token: str) -> str:
-    return FEED_ROUTE.replace("{token}", token)
 
 
 def redacted(path: str) -> str:

@@ -63,13 +63,14 @@ class FeedAccess:
 
 async def issue_token(
     uow: UnitOfWork, council_id: int, *, actor: Actor, now: datetime,
-    member_id: int | None = None, reset: bool = False,
+    member_id: int | None = None, reset: bool = False, again: str = "/calendar reset",
 ) -> str:
     """A new feed address for a member (``member_id``) or, with None, the council's shared feed.
 
     Members get their own; the council's feed and other members' are for the office (or the
     operator). Without ``reset`` an existing live token stays and `Duplicate` says so: it was
-    shown once and cannot be shown again. With ``reset`` the old one stops working at once.
+    shown once and cannot be shown again (``again`` names the command that resets it). With
+    ``reset`` the old one stops working at once.
     """
     if member_id is None or (isinstance(actor, Member) and actor.id != member_id):
         authorise(actor, Act.EXPORT)
@@ -81,8 +82,9 @@ async def issue_token(
         live = await uow.feed_tokens.live(council_id, member_id)
         if live is not None:
             if not reset:
-                raise Duplicate("your calendar link was sent before; /calendar reset makes a "
-                                "new one (the old link stops working)")
+                raise Duplicate("this calendar link was given out before and is not shown "
+                                "again; {command} makes a new one (the old link stops working)",
+                                command=again)
             await uow.feed_tokens.update(replace(live, revoked_at=now))
         await uow.feed_tokens.add(FeedToken(council_id=council_id, member_id=member_id,
                                             token_hash=hash_token(token), created_at=now))
@@ -90,6 +92,21 @@ async def issue_token(
                      now, member=member_id)  # never the token
         await uow.commit()
     return token
+
+
+async def revoke_token(uow: UnitOfWork, council_id: int, *, actor: Actor, now: datetime,
+                       member_id: int | None = None) -> bool:
+    """Stops a member's (or, with None, the council's) feed address; False if there was none."""
+    if member_id is None or (isinstance(actor, Member) and actor.id != member_id):
+        authorise(actor, Act.EXPORT)
+    async with uow:
+        live = await uow.feed_tokens.live(council_id, member_id)
+        if live is None:
+            return False
+        await uow.feed_tokens.update(replace(live, revoked_at=now))
+        await record(uow, council_id, actor, "calendar.revoke", now, member=member_id)
+        await uow.commit()
+    return True
 
 
 async def _member_in(uow: UnitOfWork, council_id: int, member_id: int) -> Member:
@@ -174,4 +191,4 @@ async def meeting_file(uow: UnitOfWork, council_id: int, meeting_id: int, *,
 
 
 __all__ = ["FeedAccess", "Operator", "council_feed", "feed", "issue_token", "meeting_file",
-           "resolve"]
+           "resolve", "revoke_token"]
