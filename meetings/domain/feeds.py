@@ -194,8 +194,12 @@ def meeting_event(council: Council, meeting: Meeting, items: Sequence[AgendaItem
 
 
 def meeting_uid(meeting: Meeting) -> str:
-    """Stable for the meeting's life: moving it keeps the UID, so clients update in place."""
-    return f"meeting-{meeting.id}-council-{meeting.council_id}@cio-council"
+    """Stable for the meeting's life: moving it keeps the UID, so clients update in place.
+
+    UIDs use only ``A-Za-z0-9_.-`` (no ``@``), so storages that name an item after its UID
+    (vdirsyncer's filesystem and CalDAV ones, many CalDAV servers) take it as it is.
+    """
+    return f"meeting-{meeting.id}-council-{meeting.council_id}.cio-council"
 
 
 def council_feed(council: Council, meetings: Sequence[Meeting],
@@ -254,7 +258,7 @@ def personal_feed(council: Council, meetings: Sequence[Meeting],
 
 def _action_event(item: ActionItem, revisions: Revisions, created: datetime) -> FeedEvent:
     sequence, stamp = _revision(revisions, ("action", item.id), created)
-    return FeedEvent(uid=f"action-{item.id}-council-{item.council_id}@cio-council",
+    return FeedEvent(uid=f"action-{item.id}-council-{item.council_id}.cio-council",
                      summary=f"Due: {item.text}", sequence=sequence, stamp=stamp,
                      description=f"Action item #{item.id}", day=item.due,
                      categories=("Action item",))
@@ -266,7 +270,7 @@ def _deadline_event(council: Council, meeting: Meeting, revisions: Revisions,
     sequence, stamp = _revision(revisions, ("meeting", meeting.id), created)
     closes = agenda_deadline(meeting, council)
     return FeedEvent(
-        uid=f"deadline-{meeting.id}-council-{meeting.council_id}@cio-council",
+        uid=f"deadline-{meeting.id}-council-{meeting.council_id}.cio-council",
         summary=f"Agenda proposals close: {_meeting_summary(council, meeting)}",
         sequence=sequence, stamp=stamp,
         description=f"Propose items for the meeting #{meeting.id} before this time.",
@@ -278,7 +282,7 @@ def _vote_event(motion: Motion, revisions: Revisions, created: datetime) -> Feed
     assert motion.closes_at is not None
     sequence, stamp = _revision(revisions, ("motion", motion.id), created)
     return FeedEvent(
-        uid=f"vote-{motion.id}-council-{motion.council_id}@cio-council",
+        uid=f"vote-{motion.id}-council-{motion.council_id}.cio-council",
         summary=f"Vote closes: {motion.text}", sequence=sequence, stamp=stamp,
         description=f"Circular vote #{motion.id}: your department has not voted yet.",
         start=motion.closes_at, end=motion.closes_at + timedelta(minutes=DEADLINE_MINUTES),

@@ -149,9 +149,9 @@ async def test_a_personal_feed_holds_only_the_members_own_deadlines() -> None:
     motion_id = opened.count.motion.id
     assert {
         (feeds.meeting_uid(meeting), "2027-04-01T10:00:00"),
-        (f"deadline-{meeting.id}-council-{council.id}@cio-council", "2027-03-29T10:00:00"),
-        (f"action-{epb.id}-council-{council.id}@cio-council", "2027-03-20"),
-        (f"vote-{motion_id}-council-{council.id}@cio-council", "2027-03-10T18:00:00"),
+        (f"deadline-{meeting.id}-council-{council.id}.cio-council", "2027-03-29T10:00:00"),
+        (f"action-{epb.id}-council-{council.id}.cio-council", "2027-03-20"),
+        (f"vote-{motion_id}-council-{council.id}.cio-council", "2027-03-10T18:00:00"),
     } == found
     assert b"MSB secret plan" not in data
     assert f"action-{msb.id}" not in data.decode()
