@@ -113,3 +113,26 @@ async def test_without_a_public_address_calendar_says_so(chat: CouncilChat) -> N
         "give calendar links.")
     assert await chat.command(chat.cios["EPB"], "/calendar sideways") == (
         "usage: /calendar [reset|council|council reset]")
+
+
+async def test_next_offers_the_meeting_as_a_one_event_calendar_file(chat: CouncilChat) -> None:
+    """/next carries an "Add to calendar" button; pressing it sends the presser, privately, an
+    .ics holding that one meeting at its local time, with its UID from the feeds."""
+    control = chat.sandbox.control
+    reply = await chat.driver.ask(chat.expert, "/next")
+    assert reply.text is not None
+    assert reply.text.startswith("Next meeting: ")
+    before = len(control.bot_messages(chat.expert.id))
+    assert await chat.press(chat.expert, reply, "Add to calendar") == "Sent privately."
+    await control.wait_until(lambda: len(control.bot_messages(chat.expert.id)) > before)
+    sent = control.bot_messages(chat.expert.id)[-1]
+    document = sent.content["document"]
+    assert document["file_name"].endswith(".ics")
+    data = control.file_bytes(document["file_id"])
+    [event] = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    meeting_id = int(document["file_name"].removeprefix("meeting-").removesuffix(".ics"))
+    assert str(event["UID"]) == f"meeting-{meeting_id}-council-1.cio-council"
+    assert event.decoded("DTSTART").strftime("%H:%M") == "14:30"
+    control.block_bot(chat.expert.id)
+    refused = await chat.press(chat.expert, reply, "Add to calendar")
+    assert refused.startswith("I cannot write to you privately yet")
