@@ -11,14 +11,16 @@ change of data is noticed within that time, which calendar clients polling hourl
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -33,6 +35,7 @@ from meetings.usecases.calendar import FeedAccess
 from storage import Database
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = ["FEED_ROUTE", "FeedRoutes", "RedactingAccessLogger", "feed_path", "redacted"]
 
@@ -77,7 +80,9 @@ class FeedRoutes:
         self._monotonic = monotonic
         self._resolved: dict[str, _Resolved] = {}  # by token hash, never by token
         self._built: dict[int, dict[tuple[object, ...], _Built]] = {}  # council -> key -> feed
+        self._running: dict[tuple[object, ...], asyncio.Future[Any]] = {}
         self.builds = 0  # how many feeds were built (tests and the benchmark read it)
+        self.resolves = 0  # how many times a token was looked up in the database
 
     async def feed(self, request: web.Request) -> web.Response:
         """GET /calendar/<token>.ics: the feed, or 304 when the client has it, or 404."""
@@ -100,10 +105,14 @@ class FeedRoutes:
         if not usecases.calendar.well_formed(token):
             raise UnknownFeed("no such calendar")
         key = usecases.calendar.hash_token(token)
-        now = self._monotonic()
         known = self._resolved.get(key)
-        if known is not None and now - known.checked < self._recheck:
+        if known is not None and self._monotonic() - known.checked < self._recheck:
             return known.access
+        return await self._once(("resolve", key), lambda: self._resolve(key, token))
+
+    async def _resolve(self, key: str, token: str) -> FeedAccess:
+        checked = self._monotonic()
+        self.resolves += 1
         try:
             access = await usecases.calendar.resolve(self._database.uow(), token,
                                                      now=self._clock.now())
@@ -112,22 +121,36 @@ class FeedRoutes:
             raise
         if len(self._resolved) > 10_000:  # bounded: a burst of valid tokens cannot grow it
             self._resolved.clear()
-        self._resolved[key] = _Resolved(access, now)
+        self._resolved[key] = _Resolved(access, checked)
         return access
 
     async def _feed(self, access: FeedAccess) -> _Built:
-        council_feeds = self._built.setdefault(access.council.id, {})
-        found = council_feeds.get(access.key)
+        found = self._built.get(access.council.id, {}).get(access.key)
         if found is not None:
             return found
+        return await self._once(("build", access.key), lambda: self._build(access))
+
+    async def _build(self, access: FeedAccess) -> _Built:
         body = await usecases.calendar.feed(self._database.uow(), access, now=self._clock.now())
         self.builds += 1
         built = _Built(body, f'"{hashlib.sha256(body).hexdigest()[:40]}"', access.modified)
         # Feeds of an older version of this council are stale for good: drop them.
+        council_feeds = self._built.get(access.council.id, {})
         current = {k: v for k, v in council_feeds.items() if k[2] == access.version}
         current[access.key] = built
         self._built[access.council.id] = current
         return built
+
+    async def _once(self, key: tuple[object, ...],
+                    work: Callable[[], Awaitable[T]]) -> T:
+        """Runs ``work`` once for everyone asking for ``key`` meanwhile: when a feed changes,
+        the clients polling it at that moment cause one rebuild, not one each."""
+        running = self._running.get(key)
+        if running is None:
+            running = self._running[key] = asyncio.ensure_future(work())
+            running.add_done_callback(lambda _: self._running.pop(key, None))
+        result: T = await asyncio.shield(running)
+        return result
 
 
 def _not_modified(request: web.Request, built: _Built) -> bool:
