@@ -30,8 +30,9 @@ from aiohttp.web_response import StreamResponse
 from bot.links import FEED_ROUTE, feed_path
 from meetings import usecases
 from meetings.domain.errors import UnknownFeed
+from meetings.domain.feeds import FeedVersion
 from meetings.ports import Clock
-from meetings.usecases.calendar import FeedAccess
+from meetings.usecases.calendar import CouncilData, FeedAccess
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class FeedRoutes:
         self._resolved: dict[str, _Resolved] = {}  # by token hash, never by token
         self._built: dict[int, dict[tuple[object, ...], _Built]] = {}  # council -> key -> feed
         self._running: dict[tuple[object, ...], asyncio.Future[Any]] = {}
+        self._data: dict[int, tuple[FeedVersion, CouncilData]] = {}  # council -> latest read
         self.builds = 0  # how many feeds were built (tests and the benchmark read it)
         self.resolves = 0  # how many times a token was looked up in the database
 
@@ -131,7 +133,11 @@ class FeedRoutes:
         return await self._once(("build", access.key), lambda: self._build(access))
 
     async def _build(self, access: FeedAccess) -> _Built:
-        body = await usecases.calendar.feed(self._database.uow(), access, now=self._clock.now())
+        data = await self._once(("load", access.council.id, access.version),
+                                lambda: self._load(access))
+        # Writing thousands of events is pure CPU: a worker thread keeps the chat answering.
+        body = await asyncio.to_thread(usecases.calendar.render, data, access.member,
+                                       now=self._clock.now())
         self.builds += 1
         built = _Built(body, f'"{hashlib.sha256(body).hexdigest()[:40]}"', access.modified)
         # Feeds of an older version of this council are stale for good: drop them.
@@ -140,6 +146,16 @@ class FeedRoutes:
         current[access.key] = built
         self._built[access.council.id] = current
         return built
+
+    async def _load(self, access: FeedAccess) -> CouncilData:
+        """The council's data at this version, read once for all its feeds."""
+        council_id = access.council.id
+        known = self._data.get(council_id)
+        if known is not None and known[0] == access.version:
+            return known[1]
+        data = await usecases.calendar.load(self._database.uow(), access.council)
+        self._data[council_id] = (access.version, data)
+        return data
 
     async def _once(self, key: tuple[object, ...],
                     work: Callable[[], Awaitable[T]]) -> T:

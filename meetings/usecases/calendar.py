@@ -12,13 +12,22 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 
 from meetings.domain import feeds
 from meetings.domain.errors import Duplicate, UnknownFeed
 from meetings.domain.feeds import FeedVersion
-from meetings.domain.model import AgendaItem, Council, FeedToken, Member
+from meetings.domain.model import (
+    ActionItem,
+    AgendaItem,
+    Council,
+    FeedToken,
+    Meeting,
+    Member,
+    Motion,
+)
 from meetings.domain.permissions import Act
 from meetings.domain.scheduling import to_utc
 from meetings.exports.ics import feed_bytes
@@ -144,28 +153,50 @@ def _local_midnight(council: Council, version: FeedVersion) -> datetime:
     return to_utc(datetime.combine(version.local_day, time()), council.timezone)
 
 
+@dataclass(frozen=True, slots=True)
+class CouncilData:
+    """Everything a council's feeds are built from, read once per version and shared by the
+    council's feed and every member's."""
+
+    council: Council
+    meetings: tuple[Meeting, ...]
+    agenda: Mapping[int, Sequence[AgendaItem]]
+    revisions: feeds.Revisions
+    created: datetime
+    actions: tuple[ActionItem, ...]
+    motions: tuple[Motion, ...]  # the open ones
+    voted: Mapping[int, frozenset[int]]  # open motion -> departments with a current ballot
+
+
+async def load(uow: UnitOfWork, council: Council) -> CouncilData:
+    async with uow:
+        meetings = tuple(await uow.meetings.list(council.id))
+        agenda = {m.id: tuple(await uow.agenda.list(m.id)) for m in meetings}
+        history = await uow.audit.list(council.id)
+        motions = tuple(await uow.motions.list(council.id, open_only=True))
+        voted = {m.id: frozenset(b.department_id for b in await uow.ballots.current(m.id))
+                 for m in motions}
+        actions = tuple(await uow.actions.list(council.id))
+    return CouncilData(council, meetings, agenda, feeds.revisions(history),
+                       history[0].at if history else feeds.EPOCH, actions, motions, voted)
+
+
+def render(data: CouncilData, member: Member | None, *, now: datetime) -> bytes:
+    """The council's feed (``member`` None) or a member's, as iCalendar bytes: pure, so it may
+    run in a worker thread."""
+    if member is None:
+        value = feeds.council_feed(data.council, data.meetings, data.agenda, data.revisions,
+                                   created=data.created, now=now)
+    else:
+        personal = feeds.Personal(member, data.actions, data.motions, data.voted)
+        value = feeds.personal_feed(data.council, data.meetings, data.agenda, data.revisions,
+                                    personal, created=data.created, now=now)
+    return feed_bytes(value)
+
+
 async def feed(uow: UnitOfWork, access: FeedAccess, *, now: datetime) -> bytes:
     """The feed ``access`` opens, as iCalendar bytes (the same bytes for the same version)."""
-    async with uow:
-        council = access.council
-        meetings = await uow.meetings.list(council.id)
-        agenda: dict[int, list[AgendaItem]] = {
-            m.id: list(await uow.agenda.list(m.id)) for m in meetings}
-        history = await uow.audit.list(council.id)
-        revisions = feeds.revisions(history)
-        created = history[0].at if history else feeds.EPOCH
-        if access.member is None:
-            value = feeds.council_feed(council, meetings, agenda, revisions,
-                                       created=created, now=now)
-        else:
-            motions = await uow.motions.list(council.id, open_only=True)
-            voted = {m.id: frozenset(b.department_id for b in await uow.ballots.current(m.id))
-                     for m in motions}
-            personal = feeds.Personal(access.member, await uow.actions.list(council.id),
-                                      motions, voted)
-            value = feeds.personal_feed(council, meetings, agenda, revisions, personal,
-                                        created=created, now=now)
-    return feed_bytes(value)
+    return render(await load(uow, access.council), access.member, now=now)
 
 
 async def council_feed(uow: UnitOfWork, council_id: int, *, now: datetime) -> bytes:
@@ -190,5 +221,5 @@ async def meeting_file(uow: UnitOfWork, council_id: int, meeting_id: int, *,
         created=history[0].at if history else feeds.EPOCH))
 
 
-__all__ = ["FeedAccess", "Operator", "council_feed", "feed", "issue_token", "meeting_file",
-           "resolve", "revoke_token"]
+__all__ = ["CouncilData", "FeedAccess", "Operator", "council_feed", "feed", "issue_token", "load",
+           "meeting_file", "render", "resolve", "revoke_token"]
