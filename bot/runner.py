@@ -89,7 +89,8 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
         intake.register()
         await stack.enter_async_context(_application(application, settings.bot_api_url))
         site_url = await stack.enter_async_context(_web_server(
-            make_web_app(database, intake=intake if secret else None, clock=clock),
+            make_web_app(database, intake=intake if secret else None, clock=clock,
+                         link=f"https://t.me/{application.bot.username}"),
             settings.web_host,
             settings.web_port))
         background = await stack.enter_async_context(_Background.running())

@@ -27,12 +27,13 @@ HEALTH_TIMEOUT = 5.0  # seconds; a probe that hangs is as bad as one that fails
 
 
 def make_web_app(database: Database, *, intake: UpdateIntake | None = None,
-                 clock: Clock | None = None, feeds: FeedRoutes | None = None
-                 ) -> web.Application:
+                 clock: Clock | None = None, feeds: FeedRoutes | None = None,
+                 link: str | None = None) -> web.Application:
     """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`. The
-    calendar feeds are served in both modes."""
+    calendar feeds are served in both modes; ``link`` (the bot's t.me address) is the way back
+    to the council every event carries."""
     routes = _Routes(database, intake)
-    feeds = feeds or FeedRoutes(database, clock or SystemClock())
+    feeds = feeds or FeedRoutes(database, clock or SystemClock(), link=link)
     app = web.Application()
     app.router.add_get("/healthz", routes.health)
     app.router.add_get(FEED_ROUTE, feeds.feed)

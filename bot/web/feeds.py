@@ -74,8 +74,10 @@ class _Resolved:
 
 class FeedRoutes:
     def __init__(self, database: Database, clock: Clock, *, recheck: float = RECHECK,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 link: str | None = None) -> None:
         self._database = database
+        self._link = link  # put in every event: the way back to the council's bot
         self._clock = clock
         self._recheck = recheck
         self._monotonic = monotonic
@@ -137,7 +139,7 @@ class FeedRoutes:
                                 lambda: self._load(access))
         # Writing thousands of events is pure CPU: a worker thread keeps the chat answering.
         body = await asyncio.to_thread(usecases.calendar.render, data, access.member,
-                                       now=self._clock.now())
+                                       now=self._clock.now(), link=self._link)
         self.builds += 1
         built = _Built(body, f'"{hashlib.sha256(body).hexdigest()[:40]}"', access.modified)
         # Feeds of an older version of this council are stale for good: drop them.

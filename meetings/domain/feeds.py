@@ -77,6 +77,7 @@ class FeedEvent:
     day: date | None = None
     cancelled: bool = False
     categories: tuple[str, ...] = ()
+    url: str = ""  # a link back to the council (the bot's chat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,13 +184,13 @@ def meeting_event(council: Council, meeting: Meeting, items: Sequence[AgendaItem
     if meeting.state is MeetingState.CANCELLED:
         lines.append("Cancelled.")
     if link:
-        lines.append(link)
+        lines.append(f"In the council's chat: {link}")
     return FeedEvent(
         uid=meeting_uid(meeting), summary=_meeting_summary(council, meeting),
         sequence=sequence, stamp=stamp, description="\n".join(lines),
         location=meeting.location, start=meeting.starts_at, end=meeting_ends_at(meeting),
         cancelled=meeting.state is MeetingState.CANCELLED,
-        categories=("Meeting", meeting.kind.value.capitalize()),
+        categories=("Meeting", meeting.kind.value.capitalize()), url=link or "",
     )
 
 

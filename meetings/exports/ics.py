@@ -53,6 +53,8 @@ def _event(item: FeedEvent, tz: str) -> Event:
         status=STATUS.CANCELLED if item.cancelled else STATUS.CONFIRMED,
         categories=item.categories,
     )
+    if item.url:
+        event.add("URL", item.url)
     if item.day is not None:
         event.add("TRANSP", "TRANSPARENT")  # a due date does not make anyone busy
     return event

@@ -181,22 +181,24 @@ async def load(uow: UnitOfWork, council: Council) -> CouncilData:
                        history[0].at if history else feeds.EPOCH, actions, motions, voted)
 
 
-def render(data: CouncilData, member: Member | None, *, now: datetime) -> bytes:
+def render(data: CouncilData, member: Member | None, *, now: datetime,
+           link: str | None = None) -> bytes:
     """The council's feed (``member`` None) or a member's, as iCalendar bytes: pure, so it may
-    run in a worker thread."""
+    run in a worker thread. ``link`` leads back to the council (the bot's chat)."""
     if member is None:
         value = feeds.council_feed(data.council, data.meetings, data.agenda, data.revisions,
-                                   created=data.created, now=now)
+                                   created=data.created, now=now, link=link)
     else:
         personal = feeds.Personal(member, data.actions, data.motions, data.voted)
         value = feeds.personal_feed(data.council, data.meetings, data.agenda, data.revisions,
-                                    personal, created=data.created, now=now)
+                                    personal, created=data.created, now=now, link=link)
     return feed_bytes(value)
 
 
-async def feed(uow: UnitOfWork, access: FeedAccess, *, now: datetime) -> bytes:
+async def feed(uow: UnitOfWork, access: FeedAccess, *, now: datetime,
+               link: str | None = None) -> bytes:
     """The feed ``access`` opens, as iCalendar bytes (the same bytes for the same version)."""
-    return render(await load(uow, access.council), access.member, now=now)
+    return render(await load(uow, access.council), access.member, now=now, link=link)
 
 
 async def council_feed(uow: UnitOfWork, council_id: int, *, now: datetime) -> bytes:

@@ -281,3 +281,15 @@ def test_an_all_day_action_ends_the_next_day_and_is_free_time() -> None:
     [parsed] = icalendar.Calendar.from_ical(data).walk("VEVENT")
     assert (date(2027, 3, 20), date(2027, 3, 21), "TRANSPARENT") == (
         parsed.decoded("DTSTART"), parsed.decoded("DTEND"), str(parsed["TRANSP"]))
+
+
+def test_every_meeting_links_back_to_the_council() -> None:
+    """With a link (the bot's t.me address), each meeting carries it as URL and in its text."""
+    council = Council("C", timezone=BERLIN, id=1)
+    meeting = Meeting(1, MeetingKind.REGULAR, datetime(2027, 1, 5, 9, tzinfo=UTC), id=2)
+    data = feed_bytes(feeds.council_feed(council, [meeting], {}, {}, created=NOW, now=NOW,
+                                         link="https://t.me/council_bot"))
+    [event] = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    assert str(event["URL"]) == "https://t.me/council_bot"
+    assert str(event["DESCRIPTION"]).endswith("In the council's chat: https://t.me/council_bot")
+    assert icsread.agreed(data, BERLIN) == {(feeds.meeting_uid(meeting), "2027-01-05T10:00:00")}
