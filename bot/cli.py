@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clock import SystemClock
-from bot.demo import run_demo
+from bot.demo import DemoRefused, run_demo
 from bot.links import feed_links
-from bot.render import local_start, meeting_table
+from bot.meeting_table import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
@@ -28,6 +32,12 @@ from meetings.domain.errors import CouncilError
 from meetings.domain.model import Council, Meeting, Role
 from meetings.ports import Clock, UnitOfWork
 from storage import Database, migrate
+from storage.db import missing_sqlite_file
+
+try:  # typer 0.26 and later carry their own copy of click; its exceptions are not click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover -- older typer on plain click
+    from click import exceptions as click_errors  # type: ignore[no-redef]  # same names
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -55,25 +65,45 @@ class _Context:
         self.err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE)
 
-    def run(self, work: Callable[[UnitOfWork], Awaitable[T]], *, migrated: bool = True) -> T:
-        settings = self.settings()
-        url = settings.effective_database_url
-        if migrated:
-            state = migrate.status(url)
-            if state != "current":
-                self.fail(f"the database is {state}; run `cio-council init` first")
-
-        async def go() -> T:
-            database = Database(url)
-            try:
-                return await work(database.uow())
-            finally:
-                await database.dispose()
-
+    @contextmanager
+    def database(self, url: str) -> Iterator[None]:
+        """Turns a database that cannot be reached or opened into one `error:` line."""
         try:
-            return asyncio.run(go())
-        except CouncilError as error:
-            self.fail(str(error))
+            yield
+        except (OperationalError, DBAPIError) as error:
+            reason = str(error.orig or error).strip().splitlines()[0]
+            self.fail(f"cannot use the database at {_redact(url)}: {reason}")
+        except OSError as error:
+            self.fail(f"cannot use the database at {_redact(url)}: {error.strerror or error}")
+
+    def existing_url(self) -> str:
+        """The database URL, refusing an SQLite file that does not exist rather than creating
+        an empty one."""
+        url = self.settings().effective_database_url
+        missing = missing_sqlite_file(url)
+        if missing is not None:
+            self.fail(f"there is no database at {missing}; run `cio-council init` first")
+        return url
+
+    def run(self, work: Callable[[UnitOfWork], Awaitable[T]], *, migrated: bool = True) -> T:
+        url = self.existing_url()
+        with self.database(url):
+            if migrated:
+                state = migrate.status(url)
+                if state != "current":
+                    self.fail(f"the database is {state}; run `cio-council init` first")
+
+            async def go() -> T:
+                database = Database(url)
+                try:
+                    return await work(database.uow())
+                finally:
+                    await database.dispose()
+
+            try:
+                return asyncio.run(go())
+            except CouncilError as error:
+                self.fail(str(error))
 
 
 def make_app(clock: Clock | None = None, console: Console | None = None,
@@ -83,6 +113,12 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
                    err_console or Console(stderr=True))
     app = typer.Typer(help="CIO Council: meetings, votes and minutes for government CIO councils.",
                       no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def root(_version: Annotated[bool, typer.Option(
+            "--version", callback=_show_version, is_eager=True,
+            help="Print the version and exit.")] = False) -> None:
+        """CIO Council: meetings, votes and minutes for government CIO councils."""
     council_app = typer.Typer(help="Create and list councils.", no_args_is_help=True)
     department_app = typer.Typer(help="Departments of a council.", no_args_is_help=True)
     member_app = typer.Typer(help="Members of a council and their roles.", no_args_is_help=True)
@@ -110,9 +146,9 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     @app.command()
     def init() -> None:
         """Create the database (SQLite in the data directory by default) and migrate it."""
-        settings = ctx.settings()
-        url = settings.effective_database_url
-        migrate.upgrade(url)
+        url = ctx.settings().effective_database_url
+        with ctx.database(url):
+            migrate.upgrade(url)
         ctx.out.print(f"Database ready at {_redact(url)} (schema {migrate.head()}).")
 
     @db_app.command("upgrade")
@@ -124,7 +160,11 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     def db_status() -> None:
         """Say whether the database schema is current."""
         url = ctx.settings().effective_database_url
-        ctx.out.print(f"{_redact(url)}: {migrate.status(url)}")
+        if missing_sqlite_file(url) is not None:
+            ctx.out.print(f"{_redact(url)}: no database yet (run `cio-council init`)")
+            return
+        with ctx.database(url):
+            ctx.out.print(f"{_redact(url)}: {migrate.status(url)}")
 
     @app.command()
     def serve(webhook: Annotated[bool, typer.Option(
@@ -133,15 +173,23 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Run the bot and its web service. Without COUNCIL_BOT_TOKEN it runs the local demo."""
         settings = ctx.settings()
         if settings.bot_token is None:
+            if settings.configured_storage:
+                # A real installation whose token went missing must not "succeed" with a demo.
+                ctx.fail("COUNCIL_BOT_TOKEN is not set, but a database or data directory is; "
+                         "set the token (the demo runs only when nothing is configured)")
             ctx.out.print("[bold]No COUNCIL_BOT_TOKEN is set:[/] running the local demo.\n")
             demo(directory=None)
             return
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # httpx logs every request at INFO, the bot token included in the URL.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # httpx logs every request at INFO, the bot token included in the URL; Alembic tells
+        # of each migration step, which is noise before a one-line error.
+        for noisy in ("httpx", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        url = settings.effective_database_url
         try:
-            asyncio.run(run_service(settings, webhook=webhook, clock=ctx.clock))
+            with ctx.database(url):
+                asyncio.run(run_service(settings, webhook=webhook, clock=ctx.clock))
         except ServeError as error:
             ctx.fail(str(error))
 
@@ -149,8 +197,12 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     def demo(directory: Annotated[Path | None, typer.Option(
             "--dir", help="Where the demo keeps its data (default: ./council-demo).")] = None,
     ) -> None:
-        """Set up a sample council with nine departments and print its next year of meetings."""
-        run_demo(directory or Path("council-demo"), clock=ctx.clock, console=ctx.out)
+        """Play a whole council cycle in a local Telegram sandbox: set-up, the bimonthly series,
+        agenda, a meeting with named and secret votes, an action and a circular vote."""
+        try:
+            run_demo(directory or Path("council-demo"), clock=ctx.clock, console=ctx.out)
+        except DemoRefused as error:
+            ctx.fail(str(error))
 
     # --- councils -------------------------------------------------------------------------------
 
@@ -418,6 +470,12 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     return app
 
 
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"cio-council {version('cio-council')}")
+        raise typer.Exit
+
+
 def _parse_date(ctx: _Context, text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -435,4 +493,23 @@ def _redact(url: str) -> str:
 
 
 def main() -> None:
-    make_app()()
+    """The console script: a usage mistake is one `error:` line and exit 2, like every other."""
+    app = make_app()
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as error:
+        typer.echo(error.ctx.get_help() if error.ctx else "")
+        sys.exit(EXIT_USAGE)
+    except click_errors.UsageError as error:
+        where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+        message = error.format_message().replace("Value error, ", "")  # pydantic's prefix
+        typer.echo(f"error: {message}{where}", err=True)
+        sys.exit(EXIT_USAGE)
+    except click_errors.ClickException as error:
+        typer.echo(f"error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)  # the reader went away (`| head`): nothing left to say
+    sys.exit(code if isinstance(code, int) else 0)

@@ -99,12 +99,31 @@ async def found_council(driver: ChatDriver, cast: Cast, departments: list[tuple[
     await driver.command(cast.chair, f"/role {cast.expert.id} expert")
 
 
+# Left beside the demo's database, so a later run knows it may replace it.
+MARKER = ".cio-council-demo"
+
+
+class DemoRefused(Exception):
+    """The demo will not touch this directory: it holds a database the demo did not create."""
+
+
 def run_demo(directory: Path, *, clock: Clock, console: Console) -> None:
     asyncio.run(_play(directory, FixedClock(clock.now()), console))
 
 
-async def _play(directory: Path, clock: FixedClock, console: Console) -> None:
+def _claim(directory: Path) -> None:
+    """Makes ``directory`` the demo's, refusing one that holds someone else's database."""
+    foreign = [p.name for p in (sorted(directory.glob("*.sqlite3")) if directory.is_dir() else [])]
+    if foreign and not (directory / MARKER).exists():
+        raise DemoRefused(f"{directory} holds a database the demo did not create ({foreign[0]}); "
+                          "choose another --dir")
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text("Made by `cio-council demo`; it replaces its files here.\n",
+                                    encoding="utf-8")
+
+
+async def _play(directory: Path, clock: FixedClock, console: Console) -> None:
+    _claim(directory)
     for name in OUTPUTS:
         (directory / name).unlink(missing_ok=True)
     url = f"sqlite:///{(directory / 'council.sqlite3').resolve()}"

@@ -1,5 +1,5 @@
 """Sends meeting reminders and action-item notices from the durable job table
-(`meetings.outbox`) through Telegram.
+(`meetings.usecases.outbox`) through Telegram, worded in each council's language.
 
 Every instance may run `Reminders.run`: planning is idempotent and each job is claimed by one
 worker, so several instances on one database send every reminder once. A job is marked done
@@ -24,6 +24,7 @@ from bot.i18n import N_, translate
 from bot.telegram.render import final_agenda_text, result_text, split_text
 from meetings import usecases
 from meetings.domain.reminders import ReminderKind
+from meetings.domain.scheduling import local_text
 from meetings.ports import Clock, UnitOfWork
 from meetings.usecases.outbox import Delivery
 from meetings.usecases.voting import Result
@@ -72,15 +73,35 @@ class TickReport:
     given_up: int = 0
 
 
+def reminder_fields(delivery: Delivery) -> dict[str, str]:
+    """The fields of the reminder's text as people read them: times in the council's zone
+    (`2025-06-12 14:30`), an action item as `A7`, a vote as `M3`; empty where not told of."""
+    zone = delivery.council.timezone
+    fields = dict.fromkeys(("when", "deadline", "action", "department", "due", "text"), "")
+    fields["council"] = delivery.council.name
+    if delivery.meeting is not None:
+        fields["when"] = local_text(delivery.meeting.starts_at, zone)
+    if delivery.deadline is not None:
+        fields["deadline"] = local_text(delivery.deadline, zone)
+    if (item := delivery.action) is not None:
+        fields.update(action=f"A{item.id}", due=item.due.isoformat(), text=item.text,
+                      department=delivery.department.code if delivery.department else "")
+    if (motion := delivery.motion) is not None:
+        closes = local_text(motion.closes_at, zone) if motion.closes_at else ""
+        fields.update(action=f"M{motion.id}", due=closes, text=motion.text)
+    return fields
+
+
 def reminder_text(delivery: Delivery) -> str:
+    """The message to send, in the council's language."""
+    language = delivery.council.language
     if delivery.result is not None:
-        return result_text(delivery.language, delivery.result.count)
+        return result_text(language, delivery.result.count)
+    fields = reminder_fields(delivery)
     if delivery.final_agenda is not None:
-        return final_agenda_text(delivery.language, delivery.council, delivery.when,
+        return final_agenda_text(language, fields["council"], fields["when"],
                                  delivery.final_agenda)
-    return translate(delivery.language, TEXTS[delivery.kind], council=delivery.council,
-                     when=delivery.when, deadline=delivery.deadline, action=delivery.action,
-                     department=delivery.department, due=delivery.due, text=delivery.text)
+    return translate(language, TEXTS[delivery.kind], **fields)
 
 
 class Reminders:
@@ -156,7 +177,7 @@ class Reminders:
             for piece in split_text(reminder_text(delivery)):
                 await self._bot.send_message(delivery.chat_id, piece)
             if delivery.result is not None:
-                await self._retire_buttons(delivery.language, delivery.result)
+                await self._retire_buttons(delivery.council.language, delivery.result)
         except Forbidden as err:
             # The person never started the bot or blocked it: nothing we can do, nothing wrong.
             log.info("reminder %s not sent to %s: %s", delivery.job_id, delivery.chat_id, err)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,8 +54,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("COUNCIL_CONFIG_FILE", "council.toml"))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
 
     @field_validator("timezone")
     @classmethod
@@ -118,16 +118,29 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def configured_storage(self) -> bool:
+        """Whether a database or data directory was set: a real installation, not a first try."""
+        return bool({"database_url", "data_dir"} & self.model_fields_set)
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'council.sqlite3').resolve()}"
 
 
+def config_file() -> Path:
+    return Path(os.environ.get("COUNCIL_CONFIG_FILE", "council.toml"))
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and files; a bad value raises `SettingsError` in one line."""
     try:
         return Settings(**overrides)
+    except tomllib.TOMLDecodeError as err:
+        raise SettingsError(f"{config_file()}: not valid TOML ({err})") from err
+    except OSError as err:
+        raise SettingsError(f"{config_file()}: cannot be read ({err.strerror})") from err
     except ValidationError as err:
         first = err.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"

@@ -1,1 +1,1 @@
-"""The council's rules: a pure domain with no I/O (see ARCHITECTURE in the docs)."""
+"""The council's domain and use cases, free of I/O frameworks (docs/ARCHITECTURE.md)."""

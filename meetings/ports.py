@@ -236,24 +236,48 @@ class UnitOfWork(Protocol):
     """One transaction per use case: ``async with uow: ...; await uow.commit()``.
 
     Leaving the block without a commit rolls everything back.
+
+    The repositories are read-only properties, not attributes: a use case never replaces one, and
+    read-only members are covariant, so an implementation may expose its own concrete class (the
+    SQL unit of work's ``SqlCouncils``, the unit-test fake's in-memory one) and still satisfy the
+    Protocol. To add a repository: declare its Protocol above, add a property here in the same
+    form (``@property`` / ``def minutes(self) -> MinutesRepository: ...``), then assign an
+    instance in ``storage.uow.SqlUnitOfWork.__aenter__`` and in ``tests/unit/fakes.py``'s
+    ``FakeUnitOfWork.__init__``, and cover it in ``tests/integration/test_repository_contract.py``.
     """
 
-    councils: CouncilRepository
-    departments: DepartmentRepository
-    members: MemberRepository
-    join_requests: JoinRequestRepository
-    series: SeriesRepository
-    meetings: MeetingRepository
-    agenda: AgendaRepository
-    attendance: AttendanceRepository
-    notes: NoteRepository
-    decisions: DecisionRepository
-    motions: MotionRepository
-    ballots: BallotRepository
-    actions: ActionRepository
-    audit: AuditLog
-    feed_tokens: FeedTokenRepository
-    jobs: JobQueue
+    @property
+    def councils(self) -> CouncilRepository: ...
+    @property
+    def departments(self) -> DepartmentRepository: ...
+    @property
+    def members(self) -> MemberRepository: ...
+    @property
+    def join_requests(self) -> JoinRequestRepository: ...
+    @property
+    def series(self) -> SeriesRepository: ...
+    @property
+    def meetings(self) -> MeetingRepository: ...
+    @property
+    def agenda(self) -> AgendaRepository: ...
+    @property
+    def attendance(self) -> AttendanceRepository: ...
+    @property
+    def notes(self) -> NoteRepository: ...
+    @property
+    def decisions(self) -> DecisionRepository: ...
+    @property
+    def motions(self) -> MotionRepository: ...
+    @property
+    def ballots(self) -> BallotRepository: ...
+    @property
+    def actions(self) -> ActionRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def feed_tokens(self) -> FeedTokenRepository: ...
+    @property
+    def jobs(self) -> JobQueue: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

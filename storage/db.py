@@ -56,6 +56,15 @@ def sync_url(url: str) -> str:
     return _with_driver(url, _SYNC_DRIVERS).render_as_string(hide_password=False)
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL when it does not exist yet (opening it would create it)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
 def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(_async_url(url))
     _create_sqlite_parent(parsed)

@@ -11,24 +11,6 @@ from typing import Self, TypeVar
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from meetings.ports import (
-    ActionRepository,
-    AgendaRepository,
-    AttendanceRepository,
-    AuditLog,
-    BallotRepository,
-    CouncilRepository,
-    DecisionRepository,
-    DepartmentRepository,
-    FeedTokenRepository,
-    JobQueue,
-    JoinRequestRepository,
-    MeetingRepository,
-    MemberRepository,
-    MotionRepository,
-    NoteRepository,
-    SeriesRepository,
-)
 from storage import repositories as sql
 from storage.errors import is_transient, translated
 from storage.jobs import SqlJobs
@@ -41,26 +23,12 @@ T = TypeVar("T")
 class SqlUnitOfWork:
     """Implements ``meetings.ports.UnitOfWork``; leaving the block without `commit` rolls back.
 
+    The repositories exist while the block is open, bound to its session; each is its concrete
+    SQL class, which satisfies the port's read-only property of the same name.
+
     With ``update``, entering also records that Telegram update as handled, in the same
     transaction, and raises `AlreadyProcessed` if it was handled before.
     """
-
-    councils: CouncilRepository
-    departments: DepartmentRepository
-    members: MemberRepository
-    join_requests: JoinRequestRepository
-    series: SeriesRepository
-    meetings: MeetingRepository
-    agenda: AgendaRepository
-    attendance: AttendanceRepository
-    notes: NoteRepository
-    decisions: DecisionRepository
-    motions: MotionRepository
-    ballots: BallotRepository
-    actions: ActionRepository
-    audit: AuditLog
-    feed_tokens: FeedTokenRepository
-    jobs: JobQueue
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *,
                  update: IncomingUpdate | None = None) -> None:

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import BotCommand, CallbackQuery, InputFile, Message, Update
+from telegram import BotCommand, CallbackQuery, InputFile, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
@@ -151,15 +151,20 @@ async def _send(message: Message, reply: Reply) -> None:
     caption = None
     if reply.document is not None and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
         caption = pieces.pop()
+    # In a busy group an answer is threaded to the command it answers, so people can tell whose
+    # it is; a command deleted meanwhile must not make the answer fail.
+    thread = None if message.chat.type == ChatType.PRIVATE else ReplyParameters(
+        message.message_id, allow_sending_without_reply=True)
     preview = None if reply.link_preview else NO_PREVIEW
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1 and reply.document is None
         sent = await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
-                                        do_quote=False, link_preview_options=preview)
+                                        do_quote=False, link_preview_options=preview,
+                                        reply_parameters=thread if index == 0 else None)
     if reply.document is not None:
         sent = await message.reply_document(
             InputFile(reply.document.data, filename=reply.document.filename), caption=caption,
-            reply_markup=reply.keyboard, do_quote=False)
+            reply_markup=reply.keyboard, do_quote=False, reply_parameters=thread)
     if reply.sent is not None:
         await reply.sent(sent)
 

@@ -108,7 +108,9 @@ async def role(req: ChatRequest) -> str:
             username=newcomer.username,
             department=code,
         )
-    return req.t("{name} is now {role}.", name=member.name, role=role_name(req, member.role))
+    return req.t(
+        "{name} is now {role}.", name=member.name, role=role_name(req.language, member.role)
+    )
 
 
 async def _chat_user(req: ChatRequest, ref: str) -> User | None:
@@ -133,7 +135,7 @@ def _role(text: str, usage: str) -> Role:
 async def members(req: ChatRequest) -> str:
     """/members: the roster with roles and departments."""
     people, departments = await usecases.councils.roster(req.env.database.uow(), req.council.id)
-    return roster(req, req.council, people, departments)
+    return roster(req.language, req.council, people, departments)
 
 
 async def cadence(req: ChatRequest) -> str:
@@ -142,7 +144,7 @@ async def cadence(req: ChatRequest) -> str:
     _, planned = await usecases.schedule.set_series(
         req.uow(), req.council.id, spec=spec, actor=member_of(req), now=req.now
     )
-    lines = [meeting_line(req, req.council, meeting) for meeting in planned[:6]]
+    lines = [meeting_line(req.language, req.council.timezone, meeting) for meeting in planned[:6]]
     return (
         req.t("Regular series set: {count} meetings in the next twelve months.", count=len(planned))
         + "\n"
@@ -167,7 +169,10 @@ async def schedule(req: ChatRequest) -> str:
         duration_minutes=minutes,
         title=title,
     )
-    return req.t("Scheduled: {meeting}", meeting=meeting_line(req, req.council, meeting))
+    return req.t(
+        "Scheduled: {meeting}",
+        meeting=meeting_line(req.language, req.council.timezone, meeting),
+    )
 
 
 async def reschedule(req: ChatRequest) -> str:
@@ -182,7 +187,9 @@ async def reschedule(req: ChatRequest) -> str:
         actor=member_of(req),
         now=req.now,
     )
-    return req.t("Moved: {meeting}", meeting=meeting_line(req, req.council, moved))
+    return req.t(
+        "Moved: {meeting}", meeting=meeting_line(req.language, req.council.timezone, moved)
+    )
 
 
 async def cancel(req: ChatRequest) -> str:
@@ -192,7 +199,10 @@ async def cancel(req: ChatRequest) -> str:
     cancelled = await usecases.schedule.cancel_meeting(
         req.uow(), req.council.id, parse_id(meeting_id, usage), actor=member_of(req), now=req.now
     )
-    return req.t("Cancelled: {meeting}", meeting=meeting_line(req, req.council, cancelled))
+    return req.t(
+        "Cancelled: {meeting}",
+        meeting=meeting_line(req.language, req.council.timezone, cancelled),
+    )
 
 
 async def next_meeting(req: ChatRequest) -> str | Reply:
@@ -206,7 +216,10 @@ async def next_meeting(req: ChatRequest) -> str | Reply:
         return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
     states = Counter(item.state.value for item in agenda)
     lines = [
-        req.t("Next meeting: {meeting}", meeting=meeting_line(req, council, meeting)),
+        req.t(
+            "Next meeting: {meeting}",
+            meeting=meeting_line(req.language, council.timezone, meeting),
+        ),
         req.t(
             "Agenda items: {count} ({accepted} accepted, {proposed} proposed).",
             count=len(agenda),
@@ -214,7 +227,7 @@ async def next_meeting(req: ChatRequest) -> str | Reply:
             proposed=states["proposed"],
         ),
     ]
-    if closing := proposals_line(req, council, meeting):
+    if closing := proposals_line(req.language, council, meeting):
         lines.append(closing)
     if meeting.location:
         lines.insert(1, req.t("Place: {place}", place=meeting.location))
@@ -242,14 +255,14 @@ async def propose(req: ChatRequest) -> str:
             "Agenda #{id} proposed. The deadline for the meeting on {missed} has "
             "passed, so it goes to the meeting on {when} (meeting #{meeting}).",
             id=proposal.item.id,
-            missed=when(req, council, proposal.missed),
-            when=when(req, council, meeting),
+            missed=when(req.language, council.timezone, proposal.missed),
+            when=when(req.language, council.timezone, meeting),
             meeting=meeting.id,
         )
     return req.t(
         "Agenda #{id} proposed for the meeting on {when} (meeting #{meeting}).",
         id=proposal.item.id,
-        when=when(req, council, meeting),
+        when=when(req.language, council.timezone, meeting),
         meeting=meeting.id,
     )
 
@@ -266,7 +279,7 @@ async def agenda(req: ChatRequest) -> str:
     )
     if found is None:
         return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
-    return agenda_text(req, req.council, found)
+    return agenda_text(req.language, req.council, found)
 
 
 async def accept(req: ChatRequest) -> str:
@@ -308,7 +321,7 @@ async def _decide(req: ChatRequest, state: AgendaState, usage: str) -> str:
         id=item.id,
         title=item.title,
         meeting=meeting.id,
-        when=when(req, req.council, meeting),
+        when=when(req.language, req.council.timezone, meeting),
     )
 
 
@@ -364,7 +377,7 @@ async def actions(req: ChatRequest) -> str:
     found = await usecases.actions.open_actions(
         req.env.database.uow(), req.council.id, now=req.now, code=given[0] if given else None
     )
-    return actions_text(req, found)
+    return actions_text(req.language, found)
 
 
 async def lang(req: ChatRequest) -> str:

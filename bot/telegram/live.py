@@ -104,7 +104,7 @@ class LiveCounts:
         council, count = await usecases.voting.motion_count(self._database.uow(), motion_id)
         if count.motion.chat_id is None or count.motion.message_id is None:
             return None
-        return count.motion, *motion_message(council, count)
+        return count.motion, *motion_message(council.language, council.timezone, count)
 
     async def _text(self, motion_id: int) -> str | None:
         try:

@@ -34,7 +34,8 @@ async def start_meeting(req: ChatRequest) -> Reply:
         meeting_id=parse_id(given[0], usage) if given else None,
     )
     return Reply(
-        roll_call_text(req, req.council, call), roll_call_button(req.t("✋ Here"), call.meeting.id)
+        roll_call_text(req.language, req.council.timezone, call),
+        roll_call_button(req.t("✋ Here"), call.meeting.id),
     )
 
 
@@ -137,4 +138,4 @@ async def end_meeting(req: ChatRequest) -> str:
         req.uow(), req.council.id, actor=member_of(req), now=req.now
     )
     members, departments = await usecases.councils.roster(req.env.database.uow(), req.council.id)
-    return ended_text(req, ended, departments, members)
+    return ended_text(req.language, ended, departments, members)

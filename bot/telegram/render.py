@@ -1,4 +1,9 @@
-"""Chat text for domain values, in the council's language and time zone."""
+"""Chat text for domain values, in a given language and time zone.
+
+Every function here takes the language (and, where it writes a time, the council's time zone) and
+plain values, never the request: the reminder worker and the live counts render without one, and
+nothing in `bot.telegram` sits below this module.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.i18n import N_, translate
-from bot.telegram.context import ChatRequest
 from meetings.domain.actions import OpenActions
 from meetings.domain.agenda import Agenda
 from meetings.domain.model import (
@@ -53,23 +57,20 @@ def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     return [*pieces, text] if text else pieces or ["…"]
 
 
-def when(req: ChatRequest, council: Council, meeting: Meeting) -> str:
-    return when_in(req.language, council, meeting)
-
-
-def when_in(language: str, council: Council, meeting: Meeting) -> str:
-    local = to_local(meeting.starts_at, council.timezone)
+def when(language: str, timezone: str, meeting: Meeting) -> str:
+    """The meeting's start in the time zone, as people say it: `Thu 14 Jan 2027, 14:30`."""
+    local = to_local(meeting.starts_at, timezone)
     language = language if language in _PATTERN else "en"
     return format_datetime(local, _PATTERN[language], locale=_LOCALE[language])
 
 
-def meeting_line(req: ChatRequest, council: Council, meeting: Meeting) -> str:
+def meeting_line(language: str, timezone: str, meeting: Meeting) -> str:
     """`#12 Thu 14 Jan 2027, 14:30 — title (moved from ...)` with its state when not plain."""
-    parts = [f"#{meeting.id} {when(req, council, meeting)}"]
+    parts = [f"#{meeting.id} {when(language, timezone, meeting)}"]
     if meeting.title:
         parts.append(f"— {meeting.title}")
     if meeting.state is MeetingState.CANCELLED:
-        parts.append(req.t("(cancelled)"))
+        parts.append(translate(language, "(cancelled)"))
     elif meeting.moved_reason:
         parts.append(f"({meeting.moved_reason})")
     return " ".join(parts)
@@ -80,23 +81,24 @@ ROLE_NAMES = {Role.CHAIR: N_("chair"), Role.SECRETARY: N_("secretary"), Role.CIO
               Role.EXPERT: N_("expert"), Role.OBSERVER: N_("observer")}
 
 
-def role_name(req: ChatRequest, role: Role) -> str:
-    return req.t(ROLE_NAMES[role])
+def role_name(language: str, role: Role) -> str:
+    return translate(language, ROLE_NAMES[role])
 
 
-def roster(req: ChatRequest, council: Council, members: Sequence[Member],
+def roster(language: str, council: Council, members: Sequence[Member],
            departments: Sequence[Department]) -> str:
     names = {d.id: d for d in departments}
-    lines = [req.t("Members of {council}:", council=council.name)]
+    lines = [translate(language, "Members of {council}:", council=council.name)]
     for member in sorted(members, key=lambda m: (_ROLE_ORDER.index(m.role), m.name)):
         handle = f" @{member.username}" if member.username else ""
         department = names.get(member.department_id or 0)
         where = f" — {department.code} {department.name}" if department else ""
-        lines.append(f"• {member.name}{handle}: {role_name(req, member.role)}{where}")
+        lines.append(f"• {member.name}{handle}: {role_name(language, member.role)}{where}")
     without_cio = [d.code for d in departments
                    if not any(m.department_id == d.id and m.role is Role.CIO for m in members)]
     if without_cio:
-        lines.append(req.t("Departments without a CIO: {codes}", codes=", ".join(without_cio)))
+        lines.append(translate(language, "Departments without a CIO: {codes}",
+                               codes=", ".join(without_cio)))
     return "\n".join(lines)
 
 
@@ -105,31 +107,33 @@ AGENDA_STATES = {AgendaState.PROPOSED: N_("proposed"), AgendaState.ACCEPTED: N_(
 MAJOR = "★"
 
 
-def proposals_line(req: ChatRequest, council: Council, meeting: Meeting) -> str | None:
-    """When proposals close, or that they have; nothing once the meeting is under way."""
+def proposals_line(language: str, council: Council, meeting: Meeting) -> str | None:
+    """When proposals close (by the council's rule, in its time zone), or that they have;
+    nothing once the meeting is under way."""
     if meeting.state in (MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN):
         deadline = local_text(agenda_deadline(meeting, council), council.timezone)
-        return req.t("Proposals close {deadline}.", deadline=deadline)
+        return translate(language, "Proposals close {deadline}.", deadline=deadline)
     if meeting.state is MeetingState.AGENDA_CLOSED:
-        return req.t("The agenda is closed.")
+        return translate(language, "The agenda is closed.")
     return None
 
 
-def agenda_text(req: ChatRequest, council: Council, agenda: Agenda) -> str:
+def agenda_text(language: str, council: Council, agenda: Agenda) -> str:
     """/agenda: every item with its id, department, state and description, then the review."""
     meeting = agenda.meeting
-    lines = [req.t("Agenda of meeting {meeting}", meeting=meeting_line(req, council, meeting))]
-    if state := proposals_line(req, council, meeting):
+    lines = [translate(language, "Agenda of meeting {meeting}",
+                       meeting=meeting_line(language, council.timezone, meeting))]
+    if state := proposals_line(language, council, meeting):
         lines.append(state)
     for item in agenda.items:
-        state = req.t(AGENDA_STATES[item.state])
+        state = translate(language, AGENDA_STATES[item.state])
         if item.major:
-            state = req.t("{state}, major issue", state=state)
+            state = translate(language, "{state}, major issue", state=state)
         lines.append(f"{_item_title(agenda, item)} — {state}")
         lines.extend(f"    {line}" for line in item.description.splitlines() if line.strip())
     if not agenda.items:
-        lines.append(req.t("No items proposed yet."))
-    lines.extend(review_lines(req.language, agenda))
+        lines.append(translate(language, "No items proposed yet."))
+    lines.extend(review_lines(language, agenda))
     return "\n".join(lines)
 
 
@@ -172,12 +176,12 @@ def action_line(language: str, agenda: Agenda | OpenActions, action: ActionItem)
                      due=action.due.isoformat(), text=action.text)
 
 
-def actions_text(req: ChatRequest, found: OpenActions) -> str:
+def actions_text(language: str, found: OpenActions) -> str:
     """/actions: open items, overdue first, one line each (the same line as the review's)."""
     if not found.items:
-        return req.t("No open action items.")
-    lines = [req.t("Open action items:")]
-    lines.extend(f"• {action_line(req.language, found, item)}" for item in found.items)
+        return translate(language, "No open action items.")
+    lines = [translate(language, "Open action items:")]
+    lines.extend(f"• {action_line(language, found, item)}" for item in found.items)
     return "\n".join(lines)
 
 
@@ -232,14 +236,15 @@ def motion_text(language: str, count: Count, closes: str = "") -> str:
     return "\n".join(lines)
 
 
-def motion_message(council: Council, count: Count) -> tuple[str, InlineKeyboardMarkup | None]:
+def motion_message(language: str, timezone: str,
+                   count: Count) -> tuple[str, InlineKeyboardMarkup | None]:
     """The motion's group message as it should read now, and its buttons: Yes / No / Abstain
     while open, except for a secret ballot (voted in private chats)."""
     motion = count.motion
-    closes = local_text(motion.closes_at, council.timezone) if motion.closes_at else ""
+    closes = local_text(motion.closes_at, timezone) if motion.closes_at else ""
     buttons = motion.state is MotionState.OPEN and motion.kind is not MotionKind.SECRET
-    return (motion_text(council.language, count, closes),
-            vote_keyboard(council.language, motion.id) if buttons else None)
+    return (motion_text(language, count, closes),
+            vote_keyboard(language, motion.id) if buttons else None)
 
 
 def result_text(language: str, count: Count) -> str:
@@ -265,22 +270,22 @@ def result_text(language: str, count: Count) -> str:
     return "\n".join(lines)
 
 
-def roll_call_text(req: ChatRequest, council: Council, call: RollCall) -> str:
+def roll_call_text(language: str, timezone: str, call: RollCall) -> str:
     """The roll call, with the proxies and apologies the office recorded before the start, so
     nobody presses for a department already answered for."""
     lines = [
-        req.t("🏛 Meeting #{id} is open ({when}).", id=call.meeting.id,
-              when=when(req, council, call.meeting)),
-        req.t("Roll call: CIOs and experts, press Here or send /here. A CIO must attend in "
-              "person to vote."),
+        translate(language, "🏛 Meeting #{id} is open ({when}).", id=call.meeting.id,
+                  when=when(language, timezone, call.meeting)),
+        translate(language, "Roll call: CIOs and experts, press Here or send /here. A CIO must "
+                            "attend in person to vote."),
     ]
     if call.attendance:
-        lines.append(req.t("Recorded beforehand:"))
-        lines.extend(attendance_lines(req, call.attendance, call.departments, call.members))
+        lines.append(translate(language, "Recorded beforehand:"))
+        lines.extend(attendance_lines(language, call.attendance, call.departments, call.members))
     return "\n".join(lines)
 
 
-def attendance_lines(req: ChatRequest, attendance: Sequence[Attendance],
+def attendance_lines(language: str, attendance: Sequence[Attendance],
                      departments: Sequence[Department], members: Sequence[Member]) -> list[str]:
     """One line per department (and per expert who came): its code and how it attended."""
     codes = {d.id: d.code for d in departments}
@@ -290,23 +295,23 @@ def attendance_lines(req: ChatRequest, attendance: Sequence[Attendance],
                                                     codes.get(a.department_id or 0, ""))):
         who = (codes.get(record.department_id, "?") if record.department_id is not None
                else names.get(record.member_id or 0, "?"))
-        status = req.t(_ATTENDANCE[record.status])
+        status = translate(language, _ATTENDANCE[record.status])
         detail = record.proxy_name or record.reason
         lines.append(f"• {who}: {status}" + (f" ({detail})" if detail else ""))
     return lines
 
 
-def ended_text(req: ChatRequest, ended: Ended, departments: Sequence[Department],
+def ended_text(language: str, ended: Ended, departments: Sequence[Department],
                members: Sequence[Member]) -> str:
     counts = Counter(a.status for a in ended.attendance if a.department_id is not None)
     return "\n".join([
-        req.t("🏁 Meeting #{id} has ended.", id=ended.meeting.id),
-        req.t("Departments: {present} present in person, {proxy} by proxy, {excused} excused, "
-              "{absent} absent.", present=counts[AttendanceStatus.PRESENT],
-              proxy=counts[AttendanceStatus.PROXY], excused=counts[AttendanceStatus.EXCUSED],
-              absent=counts[AttendanceStatus.ABSENT]),
-        *attendance_lines(req, ended.attendance, departments, members),
-        req.t("Recorded: {notes} notes, {decisions} decisions, {motions} votes. The "
-              "secretariat drafts the minutes from here.", notes=ended.notes,
-              decisions=ended.decisions, motions=ended.motions),
+        translate(language, "🏁 Meeting #{id} has ended.", id=ended.meeting.id),
+        translate(language, "Departments: {present} present in person, {proxy} by proxy, "
+                            "{excused} excused, {absent} absent.",
+                  present=counts[AttendanceStatus.PRESENT], proxy=counts[AttendanceStatus.PROXY],
+                  excused=counts[AttendanceStatus.EXCUSED], absent=counts[AttendanceStatus.ABSENT]),
+        *attendance_lines(language, ended.attendance, departments, members),
+        translate(language, "Recorded: {notes} notes, {decisions} decisions, {motions} votes. The "
+                            "secretariat drafts the minutes from here.", notes=ended.notes,
+                  decisions=ended.decisions, motions=ended.motions),
     ])

@@ -68,7 +68,7 @@ async def _open(req: ChatRequest, kind: MotionKind, text: str, usage: str, *,
         if kind is MotionKind.SECRET:
             await _send_ballots(req, opened, message)
 
-    text, keyboard = motion_message(req.council, opened.count)
+    text, keyboard = motion_message(req.language, req.council.timezone, opened.count)
     return Reply(text, keyboard, sent)
 
 

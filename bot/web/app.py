@@ -1,8 +1,9 @@
 """The aiohttp application: a health check, the calendar feeds, and Telegram's webhook in
 webhook mode.
 
-It shares the event loop with the PTB application (ARCHITECTURE.md, example 8); the webhook route
-only checks the request and lets `UpdateIntake` store and hand over the update.
+It shares the event loop with the PTB application (docs/ARCHITECTURE.md: the path of one
+update); the webhook route only checks the request and lets `UpdateIntake` store and hand over
+the update.
 """
 
 from __future__ import annotations

@@ -35,7 +35,6 @@ from meetings.domain.text import optional, shown
 
 DEFAULT_DURATION_MINUTES = 120
 # A raw RRULE may leave out the time; the product's example series meets at 14:30.
-DEFAULT_LOCAL_TIME = time(14, 30)
 MIN_DURATION_MINUTES = 15
 MAX_DURATION_MINUTES = 24 * 60
 MAX_SPEC_LENGTH = 300
@@ -229,7 +228,11 @@ def _parse_raw_rule(tokens: list[str]) -> Cadence:
     parts = _rule_parts(rule_text)
     rule = ";".join(f"{name}={value}" for name, value in parts.items())
     _validate_rule(rule)
-    local_time = _parse_time(tokens[1]) if len(tokens) > 1 else DEFAULT_LOCAL_TIME
+    if len(tokens) < 2:
+        # A guessed hour would put a whole year of meetings at a time nobody chose.
+        raise InvalidSchedule("missing the time: give HH:MM after the rule, e.g. {rule} 14:30",
+                              rule=shown(tokens[0], 60))
+    local_time = _parse_time(tokens[1])
     duration = _parse_duration(tokens[2]) if len(tokens) > 2 else DEFAULT_DURATION_MINUTES
     if len(tokens) > 3:
         raise InvalidSchedule("unexpected {value} after the duration", value=shown(tokens[3]))
@@ -333,6 +336,17 @@ def _iterate(rule: str, dtstart: datetime, tz: str | None = None) -> Iterator[da
 def _local_until(stamp: str, tz: str) -> str:
     instant = datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
     return _wall_clock(instant, tz).strftime("%Y%m%dT%H%M%S")
+
+
+def series_start(starting: date | None, *, today: date) -> date:
+    """The first day a new series may have a meeting: today unless a later day is given; a day
+    already past would plan meetings nobody can attend."""
+    if starting is None:
+        return today
+    if starting < today:
+        raise InvalidSchedule("the series cannot start on {day}: that day is past",
+                              day=starting.isoformat())
+    return starting
 
 
 def series_from_cadence(

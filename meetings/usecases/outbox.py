@@ -41,6 +41,7 @@ from meetings.domain.agenda import Agenda
 from meetings.domain.model import (
     ActionItem,
     Council,
+    Department,
     Meeting,
     Member,
     Motion,
@@ -54,7 +55,6 @@ from meetings.domain.reminders import (
     agenda_deadline,
     reminders_due,
 )
-from meetings.domain.scheduling import local_text
 from meetings.ports import AuditEntry, Job, UnitOfWork
 from meetings.usecases.agenda import agenda_of
 from meetings.usecases.voting import Result, close_due_circular, declared_result
@@ -64,21 +64,20 @@ JOB_KIND = "reminder"
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One reminder for one chat, with the fields its text needs, rendered for the council."""
+    """One reminder for one chat: its kind and the values it tells of. The shell words it in
+    the council's language and writes its times (kept here in UTC) in the council's zone."""
 
     job_id: int
     attempts: int  # including this one
     chat_id: int
     kind: ReminderKind
-    language: str
-    council: str
-    when: str  # the meeting's start, local to the council, e.g. "2025-06-12 14:30"
-    deadline: str  # the agenda deadline, same format
+    council: Council  # its name, language and time zone
+    meeting: Meeting | None = None  # a meeting reminder: the meeting
+    deadline: datetime | None = None  # ... and when proposals for it close
     final_agenda: Agenda | None = None  # the agenda-deadline reminder to the group: post this
-    action: str = ""  # action notices: the item ("A7"), its department's code, due date, text
-    department: str = ""
-    due: str = ""
-    text: str = ""
+    action: ActionItem | None = None  # an action notice: the item
+    department: Department | None = None  # ... and the department that owns it
+    motion: Motion | None = None  # a circular vote's reminder or result: the vote
     result: Result | None = None  # a circular vote closed at its deadline: post this
 
 
@@ -241,10 +240,9 @@ async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None
         attempts=job.attempts,
         chat_id=chat_id,
         kind=kind,
-        language=council.language,
-        council=council.name,
-        when=local_text(meeting.starts_at, council.timezone),
-        deadline=local_text(agenda_deadline(meeting, council), council.timezone),
+        council=council,
+        meeting=meeting,
+        deadline=agenda_deadline(meeting, council),
         final_agenda=final,
     )
 
@@ -266,11 +264,9 @@ async def _action_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery
     who = "chair" if kind is ReminderKind.ACTION_ESCALATION else "chat"
     if (who, chat_id) not in recipients:
         return None
-    department = await uow.departments.get(item.department_id)
     return Delivery(job_id=job.id, attempts=job.attempts, chat_id=chat_id, kind=kind,
-                    language=council.language, council=council.name, when="", deadline="",
-                    action=f"A{item.id}", department=department.code if department else "",
-                    due=item.due.isoformat(), text=item.text)
+                    council=council, action=item,
+                    department=await uow.departments.get(item.department_id))
 
 
 async def _motion_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None:
@@ -304,10 +300,8 @@ def _motion_news(job: Job, council: Council, motion: Motion, chat_id: int, *,
                  result: Result | None = None) -> Delivery:
     assert motion.closes_at is not None  # circular votes only
     return Delivery(job_id=job.id, attempts=job.attempts, chat_id=chat_id,
-                    kind=ReminderKind(job.payload["kind"]), language=council.language,
-                    council=council.name, when="", deadline="", action=f"M{motion.id}",
-                    text=motion.text, result=result,
-                    due=local_text(motion.closes_at, council.timezone))
+                    kind=ReminderKind(job.payload["kind"]), council=council, motion=motion,
+                    result=result)
 
 
 async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,

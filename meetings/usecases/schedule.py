@@ -46,7 +46,7 @@ async def set_series(
         council = await council_of(uow, council_id)
         local_today = scheduling.to_local(now, council.timezone).date()
         series = scheduling.series_from_cadence(
-            council_id, cadence, starting=starting or local_today,
+            council_id, cadence, starting=scheduling.series_start(starting, today=local_today),
             location=optional(location, field="location"),
         )
         series = await uow.series.put(series)

@@ -79,6 +79,8 @@ def test_a_council_is_set_up_from_the_command_line(council: Cli) -> None:
     assert "Li Na" in members
     assert "EPB" in members
     assert "@li_na" in members
+    extra = council("meetings", "schedule", "2027-06-17 09:30", "--title", "Data sharing")
+    assert "scheduled for 2027-06-17 09:30 Asia/Shanghai." in extra.out  # a name, not "CST"
 
 
 def test_holiday_moves_are_shown_with_their_reason(council: Cli) -> None:
@@ -103,6 +105,9 @@ def test_holiday_moves_are_shown_with_their_reason(council: Cli) -> None:
         (("meetings", "cancel", "999"), "no meeting 999"),
         (("council", "create", "Riverside District CIO Council"), "already exists"),
         (("series", "set", "bimonthly 2TH 14:30", "--starting", "2027-02-30"), "not a date"),
+        (("series", "set", "bimonthly 2TH 14:30", "--starting", "2026-01-01"),
+         "cannot start on 2026-01-01: that day is past"),
+        (("series", "set", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH"), "missing the time"),
         (("member", "role", "@nobody", "cio"), "no member '@nobody'"),
         (("department", "list", "--council", "Atlantis"), "no council named 'Atlantis'"),
     ],
@@ -174,6 +179,9 @@ def test_serve_without_token_runs_the_demo(monkeypatch: pytest.MonkeyPatch,
     """With no bot token, `serve` plays the demo session and leaves its database and transcript."""
     monkeypatch.chdir(tmp_path)
     cli = make_cli(f"sqlite:///{tmp_path / 'unused.sqlite3'}", monkeypatch)
+    # The demo runs only where nothing is configured (tests/cli/test_errors.py has the refusal).
+    monkeypatch.delenv("COUNCIL_DATABASE_URL")
+    monkeypatch.delenv("COUNCIL_DATA_DIR", raising=False)
     result = cli("serve")
     assert result.code == 0, result
     assert "running the local demo" in result.out

@@ -29,6 +29,7 @@ from bot.web.feeds import FeedRoutes
 from meetings import usecases
 from meetings.domain import feeds
 from storage import Database
+from tests.unit import icsread
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 CLI = usecases.common.Operator()
@@ -111,7 +112,7 @@ path = {root / 'khal.db'}
                          "2027-01-01", "2028-12-31", env=self.env)
         return [line.strip() for line in out.splitlines() if line.strip()]
 
-    def stored(self) -> dict[str, icalendar.Event]:
+    def stored(self) -> dict[str, icalendar.Component]:
         """The events in the synced directory, by title (see the module's note on UIDs)."""
         found = {}
         for path in self.local.glob("*.ics"):
@@ -121,7 +122,7 @@ path = {root / 'khal.db'}
         return found
 
 
-async def _served_events(url: str) -> dict[str, icalendar.Event]:
+async def _served_events(url: str) -> dict[str, icalendar.Component]:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         return {str(e["UID"]): e for e in
                 icalendar.Calendar.from_ical(await response.read()).walk("VEVENT")}
@@ -184,11 +185,11 @@ async def test_vdirsyncer_and_khal_follow_moves_and_cancellations(
     after = client.stored()
     assert set(before) == set(after)  # three meetings, none duplicated nor lost
     for title in ("Cloud strategy", "Data sharing"):
-        assert after[title]["SEQUENCE"] > before[title]["SEQUENCE"]
-    assert after["Budget round"]["SEQUENCE"] == before["Budget round"]["SEQUENCE"]
+        assert icsread.sequence(after[title]) > icsread.sequence(before[title])
+    assert icsread.sequence(after["Budget round"]) == icsread.sequence(before["Budget round"])
     assert str(after["Data sharing"]["STATUS"]) == "CANCELLED"
     feed_after = await _served_events(base + feed_path(token))
     moved, dropped = (feeds.meeting_uid(m) for m in meetings[1:])
     assert set(feed_before) == set(feed_after) == {feeds.meeting_uid(m) for m in meetings}
     for uid in (moved, dropped):
-        assert feed_after[uid]["SEQUENCE"] > feed_before[uid]["SEQUENCE"]
+        assert icsread.sequence(feed_after[uid]) > icsread.sequence(feed_before[uid])

@@ -68,7 +68,7 @@ async def served(migrated_db: Database, clock: FixedClock) -> AsyncIterator[Serv
 async def council(migrated_db: Database) -> tuple[Council, dict[str, Member]]:
     council = await usecases.councils.create_council(
         migrated_db.uow(), name="Harbour CIO Council", actor=CLI, now=NOW - timedelta(days=9))
-    people = {}
+    people: dict[str, Member] = {}
     for code in ("EPB", "MSB"):
         await usecases.councils.add_department(migrated_db.uow(), council.id, code=code,
                                                name=code, actor=CLI, now=NOW)

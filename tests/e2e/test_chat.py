@@ -171,3 +171,22 @@ async def test_members_can_ask_in_private(chat: CouncilChat) -> None:
     stranger = await chat.command(chat.stranger, "/next", chat_id=chat.stranger.id)
     assert stranger == ("you are not a member of a council yet; ask your council's chair, "
                         "or send /join <CODE> in the council's group")
+
+
+async def test_answers_in_the_group_are_threaded_to_their_command(chat: CouncilChat) -> None:
+    """In the group each answer replies to the command it answers, so two people asking at once
+    can tell theirs apart; in a private chat nothing needs threading."""
+    await chat.founded()
+    control, group = chat.sandbox.control, chat.group.id
+    asked = {control.send_text(chat.cios[code].id, group, f"/next@{chat.bot_name}").message_id
+             for code in ("EPB", "MSB")}
+
+    def answers() -> list[str]:
+        return [m.text or "" for m in control.bot_messages(group)
+                if m.reply_to is not None and m.reply_to.message_id in asked]
+
+    await control.wait_until(lambda: len(answers()) == 2)
+    assert answers() == ["No meeting is scheduled. The chair can set a series with /cadence."] * 2
+    cio = chat.cios["EPB"]
+    private = control.send_text(cio.id, cio.id, "/next")
+    assert (await control.next_bot_message(cio.id, after=private)).reply_to is None

@@ -51,7 +51,9 @@ async def running(settings: Settings, clock: FixedClock, *, webhook: bool,
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(serve(settings, webhook=webhook, clock=clock, stop=stop,
                                      ready=ready.set_result))
-    done, _ = await asyncio.wait({task, ready}, timeout=STARTS_WITHIN,
+    # Whichever comes first: the service ready, or serve() ending (failing) before it is.
+    first: set[asyncio.Future[Any]] = {task, ready}
+    done, _ = await asyncio.wait(first, timeout=STARTS_WITHIN,
                                  return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()  # a start-up error surfaces here

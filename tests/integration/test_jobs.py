@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from meetings.ports import Job
 from storage import Database
-from storage.jobs import Job, claim_due, complete, enqueue, fail
+from storage.jobs import claim_due, complete, enqueue, fail
 from tests.integration.conftest import NOW
 
 

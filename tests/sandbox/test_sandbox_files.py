@@ -10,6 +10,7 @@ import telegram
 from telegram.error import BadRequest
 
 from bot.sandbox import Control, SandboxServer, User
+from tests.present import present
 
 MINUTES = "会议纪要\n一、出席\n".encode() + bytes(range(256)) * 40  # binary-safe, > 10 kB
 
@@ -31,23 +32,25 @@ async def test_document_round_trip(
     """Uploaded bytes come back identical through getFile, the file URL and the control API."""
     sent = await bot.send_document(alice.id, MINUTES, filename="minutes.docx",
                                    caption="Minutes of the 3rd meeting")
-    document = sent.document
+    document = present(sent.document)
     assert (document.file_name, document.file_size) == ("minutes.docx", len(MINUTES))
     assert sent.caption == "Minutes of the 3rd meeting"
     remote = await bot.get_file(document.file_id)
-    assert remote.file_path.startswith(f"{sandbox.base_file_url}{sandbox.token}/documents/")
-    assert remote.file_path.endswith(".docx")
+    file_path = present(remote.file_path)
+    assert file_path.startswith(f"{sandbox.base_file_url}{sandbox.token}/documents/")
+    assert file_path.endswith(".docx")
     assert bytes(await remote.download_as_bytearray()) == MINUTES
     assert control.file_bytes(document.file_id) == MINUTES
     again = await bot.send_document(alice.id, document.file_id)
-    assert again.document.file_unique_id == document.file_unique_id
+    assert present(again.document).file_unique_id == document.file_unique_id
 
 
 async def test_downloads_need_the_bot_token(sandbox: SandboxServer, bot: telegram.Bot,
                                             alice: User) -> None:
     """The file route serves the bytes, 401 to a wrong token and 404 to an unknown path."""
     sent = await bot.send_document(alice.id, b"x", filename="x.txt")
-    path = (await bot.get_file(sent.document.file_id)).file_path.rpartition(sandbox.token)[2]
+    remote = await bot.get_file(present(sent.document).file_id)
+    path = present(remote.file_path).rpartition(sandbox.token)[2]
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{sandbox.base_file_url}{sandbox.token}{path}") as r:
             assert (r.status, await r.read()) == (200, b"x")
@@ -80,6 +83,7 @@ async def test_people_can_send_documents_to_the_bot(
     control.send_document(alice.id, alice.id, b"agenda", file_name="agenda.txt",
                           mime_type="text/plain", caption="/attach agenda")
     update = (await bot.get_updates())[-1]
-    assert update.message.caption_entities[0].type == "bot_command"
-    remote = await update.message.document.get_file()
+    message = present(update.message)
+    assert message.caption_entities[0].type == "bot_command"
+    remote = await present(message.document).get_file()
     assert bytes(await remote.download_as_bytearray()) == b"agenda"

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 import telegram
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
 from telegram.error import BadRequest
 
 from bot.sandbox import Control, ManualClock, User
+from tests.present import present
 
 
 def _keyboard(*data: str) -> InlineKeyboardMarkup:
@@ -57,8 +64,8 @@ async def test_replies_quote_one_level_and_missing_targets_fail(
                                    reply_parameters=ReplyParameters(question.message_id))
     second = await bot.send_message(alice.id, "At 14:30",
                                     reply_parameters=ReplyParameters(first.message_id))
-    assert first.reply_to_message.text == "When is the meeting?"
-    assert second.reply_to_message.reply_to_message is None
+    assert present(first.reply_to_message).text == "When is the meeting?"
+    assert present(second.reply_to_message).reply_to_message is None
     with pytest.raises(BadRequest, match="Message to be replied not found"):
         await bot.send_message(alice.id, "?", reply_parameters=ReplyParameters(999))
     lenient = ReplyParameters(999, allow_sending_without_reply=True)
@@ -79,14 +86,17 @@ async def test_editing_text_replaces_the_keyboard_and_must_change_something(
     sent = await bot.send_message(alice.id, "Vote?", reply_markup=_keyboard("yes", "no"))
     kept = await bot.edit_message_text("Vote (2 left)?", alice.id, sent.message_id,
                                        reply_markup=_keyboard("yes", "no"))
+    assert isinstance(kept, Message)  # an edit of a bot's own message returns it, not True
     assert kept.reply_markup == _keyboard("yes", "no")
     assert kept.edit_date is not None
     closed = await bot.edit_message_text("Vote closed", alice.id, sent.message_id)
+    assert isinstance(closed, Message)
     assert closed.reply_markup is None
     with pytest.raises(BadRequest, match="Message is not modified"):
         await bot.edit_message_text("Vote closed", alice.id, sent.message_id)
     reopened = await bot.edit_message_reply_markup(alice.id, sent.message_id,
                                                    reply_markup=_keyboard("yes"))
+    assert isinstance(reopened, Message)
     assert reopened.text == "Vote closed"
     assert control.transcript(alice.id)[-1].history == ["Vote?", "Vote (2 left)?"]
 

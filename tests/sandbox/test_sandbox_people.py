@@ -7,6 +7,7 @@ import telegram
 from telegram.error import BadRequest, Forbidden
 
 from bot.sandbox import BotSpec, Chat, Control, ManualClock, SandboxServer, User
+from tests.present import present
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ async def test_command_entities_count_utf16_units_after_emoji_and_rtl(
     control.start_bot(alice.id)
     text = f"{prefix}/vote@council_bot M12 赞成"
     control.send_text(alice.id, alice.id, text)
-    message = (await bot.get_updates())[-1].message
+    message = present((await bot.get_updates())[-1].message)
     [entity] = message.entities
     assert entity.offset == len(prefix.encode("utf-16-le")) // 2
     assert entity.length == len("/vote@council_bot")
@@ -49,7 +50,7 @@ async def test_a_leading_command_with_arguments(
         bot: telegram.Bot, control: Control, alice: User, council: Chat) -> None:
     """`/cmd@bot args` at the start is one bot_command entity at offset 0, args excluded."""
     control.send_text(alice.id, council.id, "/vote@council_bot M12 yes @bob_cio")
-    message = (await bot.get_updates())[-1].message
+    message = present((await bot.get_updates())[-1].message)
     assert [(e.type, e.offset, e.length) for e in message.entities] == [
         ("bot_command", 0, 17), ("mention", 26, 8)]
 
@@ -68,7 +69,7 @@ async def test_privacy_mode_lets_through_commands_replies_and_service_messages(
     control.add_member(council.id, bob.id)
     updates = await bot.get_updates()
     assert _texts(updates) == ["/agenda", "/agenda@council_bot", "EPB", None]
-    assert updates[-1].message.new_chat_members[0].id == bob.id
+    assert present(updates[-1].message).new_chat_members[0].id == bob.id
 
 
 async def test_privacy_off_or_admin_rights_let_the_bot_read_everything(
@@ -88,15 +89,15 @@ async def test_group_membership_tells_the_bot_about_itself(
         bot: telegram.Bot, control: Control, alice: User, council: Chat) -> None:
     """Creation: my_chat_member then group_chat_created; removal: my_chat_member, left notice."""
     created = await bot.get_updates()
-    assert created[0].my_chat_member.new_chat_member.status == "member"
-    assert created[0].my_chat_member.from_user.id == alice.id
-    assert created[1].message.group_chat_created
+    assert present(created[0].my_chat_member).new_chat_member.status == "member"
+    assert present(created[0].my_chat_member).from_user.id == alice.id
+    assert present(created[1].message).group_chat_created
     await _fresh(bot)
     me = await bot.get_me()
     control.remove_member(council.id, me.id)
     removed = await bot.get_updates()
-    assert removed[0].my_chat_member.new_chat_member.status == "left"
-    assert removed[1].message.left_chat_member.id == me.id
+    assert present(removed[0].my_chat_member).new_chat_member.status == "left"
+    assert present(present(removed[1].message).left_chat_member).id == me.id
     with pytest.raises(Forbidden, match="bot is not a member of the group chat"):
         await bot.send_message(council.id, "still here?")
     control.add_member(council.id, me.id)
@@ -108,7 +109,7 @@ async def test_leaving_a_chat(bot: telegram.Bot, control: Control, council: Chat
     await _fresh(bot)
     assert await bot.leave_chat(council.id)
     [update] = await bot.get_updates(allowed_updates=["my_chat_member"])
-    assert update.my_chat_member.new_chat_member.status == "left"
+    assert present(update.my_chat_member).new_chat_member.status == "left"
     assert control.transcript(council.id)[-1].content["left_chat_member"]["is_bot"] is True
     with pytest.raises(Forbidden):
         await bot.send_message(council.id, "hello?")
@@ -121,11 +122,11 @@ async def test_migration_to_a_supergroup(
     supergroup = control.migrate(council.id)
     assert str(supergroup.id).startswith("-100")
     updates = await bot.get_updates()
-    assert updates[0].message.migrate_to_chat_id == supergroup.id
-    assert updates[0].message.chat.id == council.id
-    assert updates[1].my_chat_member.chat.id == supergroup.id
-    assert updates[2].message.migrate_from_chat_id == council.id
-    assert updates[2].message.sender_chat.id == supergroup.id
+    assert present(updates[0].message).migrate_to_chat_id == supergroup.id
+    assert present(updates[0].message).chat.id == council.id
+    assert present(updates[1].my_chat_member).chat.id == supergroup.id
+    assert present(updates[2].message).migrate_from_chat_id == council.id
+    assert present(present(updates[2].message).sender_chat).id == supergroup.id
     with pytest.raises(telegram.error.ChatMigrated):
         await bot.get_chat(council.id)
     assert (await bot.get_chat(supergroup.id)).type == "supergroup"
@@ -160,7 +161,7 @@ async def test_pinning_needs_admin_rights_in_groups(
         await bot.pin_chat_message(council.id, notice.message_id)
     control.promote(council.id, (await bot.get_me()).id)
     assert await bot.pin_chat_message(council.id, notice.message_id)
-    assert (await bot.get_chat(council.id)).pinned_message.text == "Meeting on Thursday"
+    assert present((await bot.get_chat(council.id)).pinned_message).text == "Meeting on Thursday"
     assert control.transcript(council.id)[-1].content["pinned_message"]["message_id"] == (
         notice.message_id)
     assert await bot.unpin_chat_message(council.id)
@@ -176,12 +177,12 @@ async def test_edits_and_blocks_reach_the_bot(
     control.block_bot(alice.id)
     control.start_bot(alice.id)
     updates = await bot.get_updates()
-    edited = updates[2].edited_message
+    edited = present(updates[2].edited_message)
     assert (edited.message_id, edited.text) == (said.message_id, "/minutes 4")
     assert edited.edit_date is not None
-    assert [u.my_chat_member.new_chat_member.status for u in updates[3:5]] == [
+    assert [present(u.my_chat_member).new_chat_member.status for u in updates[3:5]] == [
         "kicked", "member"]
-    assert updates[5].message.text == "/start"
+    assert present(updates[5].message).text == "/start"
 
 
 async def test_transcript_keeps_everyone_in_order(

@@ -9,6 +9,7 @@ import telegram
 from telegram.error import Conflict
 
 from bot.sandbox import Control, SandboxServer
+from tests.present import present
 
 
 async def test_long_poll_returns_as_soon_as_an_update_arrives(
@@ -19,7 +20,7 @@ async def test_long_poll_returns_as_soon_as_an_update_arrives(
     await control.wait_until(lambda: sandbox.bot.poll_generation == 1)
     control.start_bot(alice.id)
     updates = await asyncio.wait_for(poll, timeout=5)
-    assert [u.message.text for u in updates] == ["/start"]
+    assert [present(u.message).text for u in updates] == ["/start"]
 
 
 async def test_an_empty_short_poll_answers_an_empty_list(bot: telegram.Bot) -> None:
@@ -39,7 +40,7 @@ async def test_offset_confirms_and_drops_earlier_updates(
     ids = [u.update_id for u in first]
     assert ids == [u.update_id for u in again] == list(range(ids[0], ids[0] + 4))
     rest = await bot.get_updates(offset=ids[2])
-    assert [u.message.text for u in rest] == ["two", "three"]
+    assert [present(u.message).text for u in rest] == ["two", "three"]
     assert await bot.get_updates(offset=ids[-1] + 1) == ()
 
 
@@ -49,9 +50,10 @@ async def test_negative_offset_and_limit(bot: telegram.Bot, control: Control) ->
     control.start_bot(alice.id)
     for n in range(4):
         control.send_text(alice.id, alice.id, f"message {n}")
-    assert [u.message.text for u in await bot.get_updates(limit=2)] == ["/start", "message 0"]
-    assert [u.message.text for u in await bot.get_updates(offset=-1)] == ["message 3"]
-    assert [u.message.text for u in await bot.get_updates()] == ["message 3"]
+    assert [present(u.message).text for u in await bot.get_updates(limit=2)] == [
+        "/start", "message 0"]
+    assert [present(u.message).text for u in await bot.get_updates(offset=-1)] == ["message 3"]
+    assert [present(u.message).text for u in await bot.get_updates()] == ["message 3"]
 
 
 async def test_allowed_updates_selects_kinds_and_chat_member_is_opt_in(

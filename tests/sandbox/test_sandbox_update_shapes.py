@@ -9,6 +9,7 @@ import telegram
 from telegram import TelegramObject
 
 from bot.sandbox import Control
+from tests.present import present
 
 
 def _unknown_fields(obj: Any, where: str = "") -> list[str]:
@@ -89,7 +90,8 @@ async def test_callback_query_updates_parse(bot: telegram.Bot, control: Control)
                                   reply_markup=keyboard)
     query_id = control.press_button(alice.id, alice.id, sent.message_id, data="v:M1:y")
     data = control.pending_updates()[-1]
-    query = telegram.Update.de_json(data, bot).callback_query
+    query = present(telegram.Update.de_json(data, bot).callback_query)
+    assert isinstance(query.message, telegram.Message)  # accessible: the bot sent it just now
     assert (query.id, query.data, query.message.message_id) == (
         query_id, "v:M1:y", sent.message_id)
     assert query.message.reply_markup == keyboard
@@ -108,7 +110,8 @@ async def test_method_results_have_no_unknown_fields(bot: telegram.Bot, control:
     results: list[TelegramObject] = [
         await bot.get_me(), await bot.get_chat(group.id), await bot.get_chat(alice.id),
         await bot.get_chat_member(group.id, alice.id),
-        await bot.get_chat_member(group.id, bot.id), await bot.get_file(sent.document.file_id),
+        await bot.get_chat_member(group.id, bot.id),
+        await bot.get_file(present(sent.document).file_id),
         await bot.get_webhook_info(), sent,
     ]
     assert [_unknown_fields(result) for result in results] == [[]] * len(results)

@@ -11,6 +11,7 @@ import telegram
 from aiohttp import web
 
 from bot.sandbox import Control
+from tests.present import present
 
 
 @dataclass
@@ -50,7 +51,7 @@ async def test_updates_are_pushed_with_the_secret_header(
     await control.wait_until(lambda: len(receiver.received) == 1)
     secret, update = receiver.received[0]
     assert secret == "s3cret-Token_1"
-    assert telegram.Update.de_json(update, bot).message.text == "/start"
+    assert present(telegram.Update.de_json(update, bot).message).text == "/start"
     await control.wait_until(lambda: control.pending_updates() == [])
 
 
@@ -104,7 +105,7 @@ async def test_deleting_the_webhook_returns_to_polling(
     await bot.delete_webhook()
     alice = control.create_user("Alice")
     control.start_bot(alice.id)
-    assert [u.message.text for u in await bot.get_updates()] == ["/start"]
+    assert [present(u.message).text for u in await bot.get_updates()] == ["/start"]
     await bot.delete_webhook(drop_pending_updates=True)
     assert await bot.get_updates() == ()
     assert receiver.received == []

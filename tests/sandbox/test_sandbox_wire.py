@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -11,10 +13,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, RetryAfter
 
 from bot.sandbox import Control, ManualClock, SandboxServer
+from tests.present import present
 
 
-async def _post(url: str, **kwargs: object) -> tuple[int, dict[str, object]]:
-    async with aiohttp.ClientSession() as session, session.post(url, **kwargs) as response:
+async def _post(url: str, *, json: object = None, data: dict[str, str] | None = None,
+                ) -> tuple[int, dict[str, Any]]:
+    """The status and the decoded envelope (JSON, so its values are Any) of one POST."""
+    async with aiohttp.ClientSession() as session, session.post(url, json=json,
+                                                                 data=data) as response:
         return response.status, await response.json()
 
 
@@ -92,7 +98,7 @@ async def test_text_limit_counts_characters_not_utf16_units(
     alice = control.create_user("Alice")
     control.start_bot(alice.id)
     sent = await bot.send_message(alice.id, "😀" * 4096)
-    assert len(sent.text) == 4096
+    assert len(present(sent.text)) == 4096
 
 
 async def test_callback_data_is_limited_to_64_bytes(bot: telegram.Bot, control: Control) -> None:
@@ -134,6 +140,8 @@ async def test_rate_limit_raises_retry_after_until_the_clock_moves(
         await bot.send_message(council.id, f"item {n}")
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(council.id, "one too many")
+    # PTB_TIMEDELTA (tests/conftest.py) makes retry_after a timedelta rather than seconds.
+    assert isinstance(caught.value.retry_after, timedelta)
     assert caught.value.retry_after.total_seconds() == 59
     clock.advance(59)
     assert (await bot.send_message(council.id, "after the wait")).text == "after the wait"

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from meetings.domain.audit import seal
-from meetings.domain.errors import Duplicate, VotingClosed
+from meetings.domain.errors import (
+    Duplicate,
+    NotFound,
+    UnknownCouncil,
+    UnknownDepartment,
+    UnknownMeeting,
+    UnknownMember,
+    UnknownMotion,
+    VotingClosed,
+)
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -28,11 +38,26 @@ from meetings.domain.model import (
     Motion,
     MotionState,
     Note,
+    Role,
     Series,
 )
 from meetings.ports import AuditEntry, Job
 
-Row = TypeVar("Row", bound=Any)
+# Claims expire after this long, as with `storage.jobs.DEFAULT_LEASE` (the contract suite holds
+# both to the same lease).
+JOB_LEASE = timedelta(minutes=10)
+
+
+class _Row(Protocol):
+    """A stored domain value: a dataclass with an id."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Row)
 
 
 @dataclass
@@ -44,86 +69,142 @@ class Tables:
         return self.rows.setdefault(name, {})
 
 
-class _Repo:
-    name = ""
+class _Repo(Generic[R]):
+    """One table of domain values, with the SQL repository's unique keys and missing-row error
+    (tests/integration/test_repository_contract.py holds the two to the same behaviour)."""
+
+    name: ClassVar[str]
+    missing: ClassVar[type[NotFound]] = NotFound
+    missing_template: ClassVar[str] = "record {id} does not exist"
 
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
 
     @property
-    def _rows(self) -> dict[int, Any]:
+    def _rows(self) -> dict[int, R]:
         return self._uow.live.table(self.name)
 
-    def _insert(self, row: Row) -> Row:
+    def _unique_keys(self, row: R) -> set[tuple[object, ...]]:
+        """The keys of the table's unique constraints that ``row`` holds (none for a NULL)."""
+        return set()
+
+    def _duplicate(self, row: R) -> Duplicate:
+        return Duplicate("this is already recorded")
+
+    def _refuse_duplicates(self, row: R) -> None:
+        keys = self._unique_keys(row)
+        if keys and any(keys & self._unique_keys(other)
+                        for other in self._rows.values() if other.id != row.id):
+            raise self._duplicate(row)
+
+    def _insert(self, row: R) -> R:
         stored = replace(row, id=self._uow.live.next_id)
+        self._refuse_duplicates(stored)
         self._uow.live.next_id += 1
         self._rows[stored.id] = stored
         return stored
 
-    def _update(self, row: Row) -> Row:
-        assert row.id in self._rows, f"{self.name} {row.id} not stored"
+    def _update(self, row: R) -> R:
+        if row.id not in self._rows:
+            raise self.missing(self.missing_template, id=row.id)
+        self._refuse_duplicates(row)
         self._rows[row.id] = row
         return row
 
-    def _where(self, test: Callable[[Any], bool]) -> list[Any]:
+    def _delete(self, row_id: int) -> None:
+        self._rows.pop(row_id, None)  # like DELETE ... WHERE id = ?: nothing to delete is fine
+
+    def _where(self, test: Callable[[R], bool]) -> list[R]:
         return [row for row in self._rows.values() if test(row)]
 
-    async def get(self, row_id: int) -> Any:
+    def _first(self, test: Callable[[R], bool]) -> R | None:
+        return next(iter(self._where(test)), None)
+
+    async def get(self, row_id: int) -> R | None:
         return self._rows.get(row_id)
 
-    async def update(self, row: Row) -> Row:
+    async def update(self, row: R) -> R:
         return self._update(row)
 
 
-class _Councils(_Repo):
+class _Councils(_Repo[Council]):
     name = "councils"
+    missing = UnknownCouncil
+    missing_template = "no council {id}"
+
+    def _unique_keys(self, council: Council) -> set[tuple[object, ...]]:
+        keys: set[tuple[object, ...]] = {("name", council.name)}
+        if council.chat_id is not None:
+            keys.add(("chat", council.chat_id))
+        return keys
+
+    def _duplicate(self, council: Council) -> Duplicate:
+        return Duplicate("a council named {name} or bound to this chat already exists",
+                         name=council.name)
 
     async def add(self, council: Council) -> Council:
         return self._insert(council)
 
     async def by_name(self, name: str) -> Council | None:
-        return next(iter(self._where(lambda c: c.name == name)), None)
+        return self._first(lambda c: c.name == name)
 
     async def by_chat(self, chat_id: int) -> Council | None:
-        return next(iter(self._where(lambda c: c.chat_id == chat_id)), None)
+        return self._first(lambda c: c.chat_id == chat_id)
 
     async def list(self) -> Sequence[Council]:
         return self._where(lambda _: True)
 
 
-class _Departments(_Repo):
+class _Departments(_Repo[Department]):
     name = "departments"
+    missing = UnknownDepartment
+    missing_template = "no department {id}"
+
+    def _unique_keys(self, department: Department) -> set[tuple[object, ...]]:
+        return {(department.council_id, department.code)}
+
+    def _duplicate(self, department: Department) -> Duplicate:
+        return Duplicate("department code {code} already exists", code=department.code)
 
     async def add(self, department: Department) -> Department:
-        if await self.by_code(department.council_id, department.code):
-            raise Duplicate(f"department code {department.code} exists")
         return self._insert(department)
 
     async def by_code(self, council_id: int, code: str) -> Department | None:
-        found = self._where(lambda d: d.council_id == council_id and d.code == code)
-        return next(iter(found), None)
+        return self._first(lambda d: d.council_id == council_id and d.code == code)
 
     async def list(self, council_id: int) -> Sequence[Department]:
         return self._where(lambda d: d.council_id == council_id)
 
 
-class _Members(_Repo):
+class _Members(_Repo[Member]):
     name = "members"
+    missing = UnknownMember
+    missing_template = "no member {id} in this council"
+
+    def _unique_keys(self, member: Member) -> set[tuple[object, ...]]:
+        keys: set[tuple[object, ...]] = set()
+        if member.telegram_id is not None:
+            keys.add(("telegram", member.council_id, member.telegram_id))
+        if member.role is Role.CIO and member.department_id is not None:
+            keys.add(("cio of", member.department_id))  # a department speaks through one CIO
+        return keys
+
+    def _duplicate(self, member: Member) -> Duplicate:
+        if member.telegram_id is None:
+            return Duplicate("this department already has a CIO")
+        return Duplicate("Telegram user {telegram_id} is already a member of this council, "
+                         "or the department already has a CIO", telegram_id=member.telegram_id)
 
     async def add(self, member: Member) -> Member:
-        if member.telegram_id is not None and await self.by_telegram(
-                member.council_id, member.telegram_id):
-            raise Duplicate("telegram id exists")
         return self._insert(member)
 
     async def by_telegram(self, council_id: int, telegram_id: int) -> Member | None:
-        found = self._where(lambda m: m.council_id == council_id and m.telegram_id == telegram_id)
-        return next(iter(found), None)
+        return self._first(lambda m: m.council_id == council_id and m.telegram_id == telegram_id)
 
     async def by_username(self, council_id: int, username: str) -> Member | None:
-        found = self._where(lambda m: m.council_id == council_id
-                            and (m.username or "").lower() == username.lower())
-        return next(iter(found), None)
+        # Telegram usernames are case-insensitive; a member without one is never found.
+        return self._first(lambda m: m.council_id == council_id and m.username is not None
+                           and m.username.lower() == username.lower())
 
     async def list(self, council_id: int) -> Sequence[Member]:
         return self._where(lambda m: m.council_id == council_id)
@@ -132,58 +213,84 @@ class _Members(_Repo):
         return self._where(lambda m: m.telegram_id == telegram_id)
 
 
-class _JoinRequests(_Repo):
+class _JoinRequests(_Repo[JoinRequest]):
     name = "join_requests"
+    missing_template = "no join request {id}"
+
+    def _unique_keys(self, request: JoinRequest) -> set[tuple[object, ...]]:
+        if request.state is not JoinState.PENDING:
+            return set()
+        return {(request.council_id, request.telegram_id)}
+
+    def _duplicate(self, request: JoinRequest) -> Duplicate:
+        return Duplicate("your request to join is already waiting for the chair")
 
     async def add(self, request: JoinRequest) -> JoinRequest:
-        if self._where(lambda r: (r.council_id, r.telegram_id, r.state)
-                       == (request.council_id, request.telegram_id, JoinState.PENDING)):
-            raise Duplicate("your request to join is already waiting for the chair")
         return self._insert(request)
 
 
-class _Jobs(_Repo):
-    """Jobs as dicts; claims and completion are visible to tests through `rows("jobs")`."""
+class _Jobs(_Repo[Job]):
+    """Jobs as `Job` values; completions are visible to tests through `rows("jobs_done")`."""
 
     name = "jobs"
+
+    def _unique_keys(self, job: Job) -> set[tuple[object, ...]]:
+        return {(job.dedupe_key,)}
+
+    @property
+    def _done(self) -> dict[int, datetime]:
+        return self._uow.live.table("jobs_done")
+
+    @property
+    def _claimed_at(self) -> dict[int, datetime]:
+        return self._uow.live.table("jobs_claimed")
 
     async def enqueue(self, *, kind: str, dedupe_key: str, payload: dict[str, object],
                       run_at: datetime) -> bool:
         if self._where(lambda j: j.dedupe_key == dedupe_key):
             return False
-        self._insert(Job(id=0, kind=kind, dedupe_key=dedupe_key, payload=dict(payload),
-                         run_at=run_at, attempts=0))
+        # The payload comes back as the job table's JSON column gives it back.
+        stored = json.loads(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str))
+        self._insert(Job(id=0, kind=kind, dedupe_key=dedupe_key, payload=stored, run_at=run_at,
+                         attempts=0))
         return True
 
     async def claim_due(self, *, kind: str, now: datetime, worker: str,
                         limit: int = 10) -> Sequence[Job]:
-        done = self._uow.live.table("jobs_done")
-        due = sorted((j for j in self._rows.values()
-                      if j.kind == kind and j.run_at <= now and j.id not in done
-                      and j.id not in self._uow.live.table("jobs_claimed")),
-                     key=lambda j: (j.run_at, j.id))[:limit]
+        def claimable(job: Job) -> bool:
+            claimed_at = self._claimed_at.get(job.id)
+            return (job.kind == kind and job.run_at <= now and job.id not in self._done
+                    and (claimed_at is None or claimed_at < now - JOB_LEASE))
+
+        due = sorted(self._where(claimable), key=lambda j: (j.run_at, j.id))[:limit]
         for job in due:
-            self._uow.live.table("jobs_claimed")[job.id] = worker
+            self._claimed_at[job.id] = now
             self._rows[job.id] = replace(job, attempts=job.attempts + 1)
         return [self._rows[job.id] for job in due]
 
     async def complete(self, job_id: int, *, now: datetime) -> None:
-        self._uow.live.table("jobs_done")[job_id] = now
+        if job_id in self._rows:
+            self._done[job_id] = now
 
     async def fail(self, job_id: int, *, now: datetime, error: str,
                    retry_at: datetime | None) -> None:
-        self._uow.live.table("jobs_claimed").pop(job_id, None)
+        if job_id not in self._rows:
+            return
         if retry_at is None:
-            self._uow.live.table("jobs_done")[job_id] = now
+            self._done[job_id] = now
         else:
+            self._claimed_at.pop(job_id, None)
             self._rows[job_id] = replace(self._rows[job_id], run_at=retry_at)
 
 
-class _Series(_Repo):
+class _Series(_Repo[Series]):
     name = "series"
 
-    async def get(self, council_id: int) -> Series | None:
-        return next(iter(self._where(lambda s: s.council_id == council_id)), None)
+    def _unique_keys(self, series: Series) -> set[tuple[object, ...]]:
+        return {(series.council_id,)}
+
+    async def get(self, council_id: int) -> Series | None:  # by council: one series each
+        return self._first(lambda s: s.council_id == council_id)
 
     async def put(self, series: Series) -> Series:
         existing = await self.get(series.council_id)
@@ -192,14 +299,20 @@ class _Series(_Repo):
         return self._insert(series)
 
 
-class _Meetings(_Repo):
+class _Meetings(_Repo[Meeting]):
     name = "meetings"
+    missing = UnknownMeeting
+    missing_template = "no meeting {id} in this council"
+
+    def _unique_keys(self, meeting: Meeting) -> set[tuple[object, ...]]:
+        if meeting.occurrence is None:
+            return set()
+        return {(meeting.council_id, meeting.occurrence)}
+
+    def _duplicate(self, meeting: Meeting) -> Duplicate:
+        return Duplicate("the regular meeting of {date} already exists", date=meeting.occurrence)
 
     async def add(self, meeting: Meeting) -> Meeting:
-        same = (meeting.council_id, meeting.occurrence)
-        if meeting.occurrence is not None and self._where(
-                lambda m: (m.council_id, m.occurrence) == same):
-            raise Duplicate(f"occurrence {meeting.occurrence} exists")
         return self._insert(meeting)
 
     async def list(self, council_id: int, *, since: datetime | None = None,
@@ -210,10 +323,28 @@ class _Meetings(_Repo):
         return sorted(found, key=lambda m: (m.starts_at, m.id))
 
     async def delete(self, meeting_id: int) -> None:
-        del self._rows[meeting_id]
+        # As the foreign keys do: the meeting's agenda, attendance and notes go with it; motions,
+        # decisions and action items stay, tied to neither the meeting nor its agenda items.
+        tables = self._uow.live
+        items = {i.id for i in tables.table("agenda").values() if i.meeting_id == meeting_id}
+        for name in ("agenda", "attendance", "notes"):
+            rows = tables.table(name)
+            for gone in [row.id for row in rows.values() if row.meeting_id == meeting_id]:
+                del rows[gone]
+        for name in ("motions", "decisions", "actions"):
+            rows = tables.table(name)
+            for row in list(rows.values()):
+                changes: dict[str, None] = {}
+                if row.meeting_id == meeting_id:
+                    changes["meeting_id"] = None
+                if getattr(row, "agenda_item_id", None) in items:
+                    changes["agenda_item_id"] = None
+                if changes:
+                    rows[row.id] = replace(row, **changes)
+        self._delete(meeting_id)
 
 
-class _Agenda(_Repo):
+class _Agenda(_Repo[AgendaItem]):
     name = "agenda"
 
     async def add(self, item: AgendaItem) -> AgendaItem:
@@ -223,18 +354,17 @@ class _Agenda(_Repo):
         return self._where(lambda i: i.meeting_id == meeting_id)
 
 
-class _Attendance(_Repo):
+class _Attendance(_Repo[Attendance]):
     name = "attendance"
 
-    async def put(self, attendance: Attendance) -> Attendance:
-        def same(a: Attendance) -> bool:
-            if attendance.department_id is None:
-                return (a.meeting_id, a.department_id, a.member_id) == (
-                    attendance.meeting_id, None, attendance.member_id)
-            return (a.meeting_id, a.department_id) == (attendance.meeting_id,
-                                                       attendance.department_id)
+    def _unique_keys(self, attendance: Attendance) -> set[tuple[object, ...]]:
+        if attendance.department_id is None:  # a person without a department: one record each
+            return {("person", attendance.meeting_id, attendance.member_id)}
+        return {("department", attendance.meeting_id, attendance.department_id)}
 
-        for row in self._where(same):
+    async def put(self, attendance: Attendance) -> Attendance:
+        keys = self._unique_keys(attendance)
+        for row in self._where(lambda a: bool(keys & self._unique_keys(a))):
             return self._update(replace(attendance, id=row.id))
         return self._insert(attendance)
 
@@ -242,11 +372,11 @@ class _Attendance(_Repo):
         return self._where(lambda a: a.meeting_id == meeting_id)
 
     async def of_department(self, meeting_id: int, department_id: int) -> Attendance | None:
-        return next(iter(self._where(lambda a: (a.meeting_id, a.department_id)
-                                     == (meeting_id, department_id))), None)
+        return self._first(lambda a: (a.meeting_id, a.department_id)
+                           == (meeting_id, department_id))
 
 
-class _Notes(_Repo):
+class _Notes(_Repo[Note]):
     name = "notes"
 
     async def add(self, note: Note) -> Note:
@@ -256,10 +386,10 @@ class _Notes(_Repo):
         return self._where(lambda n: n.meeting_id == meeting_id)
 
     async def delete(self, note_id: int) -> None:
-        del self._rows[note_id]
+        self._delete(note_id)
 
 
-class _Decisions(_Repo):
+class _Decisions(_Repo[Decision]):
     name = "decisions"
 
     async def add(self, decision: Decision) -> Decision:
@@ -269,53 +399,56 @@ class _Decisions(_Repo):
         return self._where(lambda d: d.council_id == council_id)
 
     async def delete(self, decision_id: int) -> None:
-        del self._rows[decision_id]
+        self._delete(decision_id)
 
 
-class _Motions(_Repo):
+class _Motions(_Repo[Motion]):
     name = "motions"
+    missing = UnknownMotion
+    missing_template = "no motion M{id}"
 
     async def add(self, motion: Motion) -> Motion:
         return self._insert(motion)
 
     async def lock(self, motion_id: int) -> Motion | None:
-        return await self.get(motion_id)  # type: ignore[no-any-return]
+        return await self.get(motion_id)
 
     async def list(self, council_id: int, *, open_only: bool = False) -> Sequence[Motion]:
         return self._where(lambda m: m.council_id == council_id
                            and (not open_only or m.state is MotionState.OPEN))
 
 
-class _Ballots(_Repo):
+class _Ballots(_Repo[Ballot]):
     name = "ballots"
 
-    async def cast(self, ballot: Ballot) -> Ballot:
-        motion = self._uow.live.table("motions").get(ballot.motion_id)
+    def _refuse_unless_open(self, ballot: Ballot) -> None:
+        motion: Motion | None = self._uow.live.table("motions").get(ballot.motion_id)
         if motion is None or motion.state is not MotionState.OPEN:
-            raise VotingClosed(f"motion M{ballot.motion_id} is closed")
+            raise VotingClosed("voting on this motion has closed")
+
+    async def cast(self, ballot: Ballot) -> Ballot:
+        self._refuse_unless_open(ballot)
         for old in self._where(lambda b: b.motion_id == ballot.motion_id and b.current and (
                 b.department_id == ballot.department_id or b.member_id == ballot.member_id)):
             self._update(replace(old, current=False))
         return self._insert(replace(ballot, current=True))
 
     async def add_superseded(self, ballot: Ballot) -> Ballot:
-        motion = self._uow.live.table("motions").get(ballot.motion_id)
-        if motion is None or motion.state is not MotionState.OPEN:
-            raise VotingClosed(f"motion M{ballot.motion_id} is closed")
+        self._refuse_unless_open(ballot)
         return self._insert(replace(ballot, current=False))
 
     async def current(self, motion_id: int) -> Sequence[Ballot]:
         return self._where(lambda b: b.motion_id == motion_id and b.current)
 
     async def current_of(self, motion_id: int, department_id: int) -> Ballot | None:
-        return next(iter(self._where(lambda b: b.motion_id == motion_id and b.current
-                                     and b.department_id == department_id)), None)
+        return self._first(lambda b: b.motion_id == motion_id and b.current
+                           and b.department_id == department_id)
 
     async def history(self, motion_id: int) -> Sequence[Ballot]:
         return sorted(self._where(lambda b: b.motion_id == motion_id), key=lambda b: b.id)
 
 
-class _Actions(_Repo):
+class _Actions(_Repo[ActionItem]):
     name = "actions"
 
     async def add(self, item: ActionItem) -> ActionItem:
@@ -325,8 +458,11 @@ class _Actions(_Repo):
         return self._where(lambda a: a.council_id == council_id)
 
 
-class _Audit(_Repo):
+class _Audit(_Repo[AuditEvent]):
     name = "audit"
+
+    def _unique_keys(self, event: AuditEvent) -> set[tuple[object, ...]]:
+        return {(event.council_id, event.seq)}
 
     async def append(self, entry: AuditEntry) -> AuditEvent:
         chain = await self.list(entry.council_id)
@@ -342,22 +478,28 @@ class _Audit(_Repo):
         return chain[-1] if chain else None
 
 
-class _FeedTokens(_Repo):
+class _FeedTokens(_Repo[FeedToken]):
     name = "feed_tokens"
 
+    def _unique_keys(self, token: FeedToken) -> set[tuple[object, ...]]:
+        keys: set[tuple[object, ...]] = {("hash", token.token_hash)}
+        if token.revoked_at is None:  # the partial unique indexes: one live token per owner
+            keys.add(("live council", token.council_id) if token.member_id is None
+                     else ("live member", token.member_id))
+        return keys
+
+    def _duplicate(self, token: FeedToken) -> Duplicate:
+        return Duplicate("a calendar link exists already; reset it to get a new one")
+
     async def add(self, token: FeedToken) -> FeedToken:
-        if token.revoked_at is None and await self.live(token.council_id, token.member_id):
-            raise Duplicate("a calendar link exists already; reset it to get a new one")
         return self._insert(token)
 
     async def by_hash(self, token_hash: str) -> FeedToken | None:
-        found = self._where(lambda t: t.token_hash == token_hash)
-        return found[0] if found else None
+        return self._first(lambda t: t.token_hash == token_hash)
 
     async def live(self, council_id: int, member_id: int | None) -> FeedToken | None:
-        found = self._where(lambda t: t.council_id == council_id and t.member_id == member_id
-                            and t.revoked_at is None)
-        return found[0] if found else None
+        return self._first(lambda t: t.council_id == council_id and t.member_id == member_id
+                           and t.revoked_at is None)
 
 
 class FakeUnitOfWork:

@@ -45,5 +45,9 @@ def agreed(data: bytes, tz: str) -> Occurrences:
     return first
 
 
-def events(data: bytes) -> dict[str, icalendar.Event]:
+def events(data: bytes) -> dict[str, icalendar.Component]:
     return {str(e["UID"]): e for e in icalendar.Calendar.from_ical(data).walk("VEVENT")}
+
+
+def sequence(event: icalendar.Component) -> int:
+    return int(event.decoded("SEQUENCE"))

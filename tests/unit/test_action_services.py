@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.reminders import reminder_fields
 from meetings import usecases
 from meetings.domain.audit import verify
 from meetings.domain.errors import (
@@ -213,12 +214,13 @@ async def test_notices_are_planned_once_and_claimed_once(
     assert await usecases.outbox.plan_reminders(uow, now=soon) == 1
     assert await usecases.outbox.plan_reminders(uow, now=soon + timedelta(hours=1)) == 0
     [delivery] = await usecases.outbox.claim_deliveries(uow, now=soon, worker="w1", limit=10)
+    fields = reminder_fields(delivery)
     assert (
         delivery.kind,
         delivery.chat_id,
-        delivery.action,
-        delivery.department,
-        delivery.due,
+        fields["action"],
+        fields["department"],
+        fields["due"],
     ) == (ReminderKind.ACTION_DUE, people["EPB"].telegram_id, f"A{item_id}", "EPB", DUE)
     await usecases.outbox.finish_delivery(uow, delivery.job_id, now=soon, error=None, retry_at=None)
 

@@ -91,7 +91,7 @@ async def _history(start_month: int, plan: list[tuple[str, int, int]]) -> None:
         for data in (council_data, personal):
             icsread.agreed(data, ZONE)
             for event in icalendar.Calendar.from_ical(data).walk("VEVENT"):
-                uid, sequence = str(event["UID"]), int(event["SEQUENCE"])
+                uid, sequence = str(event["UID"]), icsread.sequence(event)
                 assert sequence >= seen.get(uid, 0), uid
                 seen[uid] = sequence
 

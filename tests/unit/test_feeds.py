@@ -15,6 +15,7 @@ from meetings.domain.errors import Duplicate, NotAllowed, UnknownFeed
 from meetings.domain.model import (
     AgendaItem,
     AgendaState,
+    AuditEvent,
     Choice,
     Council,
     Meeting,
@@ -40,7 +41,7 @@ async def _berlin(uow: FakeUnitOfWork) -> tuple[Council, dict[str, Member]]:
     for code in ("EPB", "MSB"):
         await usecases.councils.add_department(uow, council.id, code=code, name=code, actor=CLI,
                                                now=NOW)
-    people = {}
+    people: dict[str, Member] = {}
     for key, role, department in [("chair", Role.CHAIR, None), ("EPB", Role.CIO, "EPB"),
                                   ("MSB", Role.CIO, "MSB"), ("expert", Role.EXPERT, None)]:
         people[key] = await usecases.councils.add_member(
@@ -96,8 +97,8 @@ async def test_moves_and_cancellations_keep_the_uid_and_raise_the_sequence() -> 
     after = icsread.events(data)
     uid_moved, uid_dropped = feeds.meeting_uid(moved), feeds.meeting_uid(dropped)
     assert set(before) == set(after)
-    assert after[uid_moved]["SEQUENCE"] > before[uid_moved]["SEQUENCE"]
-    assert after[uid_dropped]["SEQUENCE"] > before[uid_dropped]["SEQUENCE"]
+    assert icsread.sequence(after[uid_moved]) > icsread.sequence(before[uid_moved])
+    assert icsread.sequence(after[uid_dropped]) > icsread.sequence(before[uid_dropped])
     assert str(after[uid_dropped]["STATUS"]) == "CANCELLED"
     assert "Moved: Easter week" in str(after[uid_moved]["DESCRIPTION"])
     assert (uid_moved, "2027-04-08T11:00:00") in icsread.agreed(data, BERLIN)
@@ -245,8 +246,8 @@ def test_hostile_text_round_trips_exactly_and_injects_nothing(text: str) -> None
 def test_revisions_count_what_each_audit_event_touched() -> None:
     """Agenda events count for the meeting an item is on and the one it left; action and motion
     events for their own ids; junk payloads count for nothing."""
-    def event(seq: int, action: str, payload: str) -> feeds.AuditEvent:
-        return feeds.AuditEvent(1, seq, NOW + timedelta(minutes=seq), "cli", action, payload,
+    def event(seq: int, action: str, payload: str) -> AuditEvent:
+        return AuditEvent(1, seq, NOW + timedelta(minutes=seq), "cli", action, payload,
                                 "", "")
 
     found = feeds.revisions([
@@ -268,8 +269,9 @@ def test_identical_data_gives_identical_bytes_whatever_the_input_order() -> None
     council = Council("C", timezone=BERLIN, id=1)
     meetings = [Meeting(1, MeetingKind.REGULAR, datetime(2027, 1, d, 9, tzinfo=UTC), id=d)
                 for d in range(1, 20)]
-    build = lambda ms: feed_bytes(feeds.council_feed(  # noqa: E731
-        council, ms, {}, {}, created=NOW, now=NOW))
+    def build(ms: list[Meeting]) -> bytes:
+        return feed_bytes(feeds.council_feed(council, ms, {}, {}, created=NOW, now=NOW))
+
     assert build(meetings) == build(list(reversed(meetings)))
     assert build(meetings) != build([replace(meetings[0], duration_minutes=60), *meetings[1:]])
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.reminders import reminder_fields
 from meetings import usecases
 from meetings.domain.model import Council, Meeting, Role
 from meetings.domain.reminders import ReminderKind
@@ -130,7 +131,8 @@ async def test_only_the_newest_due_reminder_is_queued_after_downtime(
 async def test_claimed_deliveries_carry_the_local_fields(
     uow: FakeUnitOfWork, council: Council, meeting: Meeting
 ) -> None:
-    """A claim hands out each job once, with times in the council's zone."""
+    """A claim hands out each job once, with the meeting and its agenda deadline, which the
+    text gives in the council's zone."""
     await usecases.outbox.plan_reminders(uow, now=AGENDA_CALL)
 
     deliveries = await usecases.outbox.claim_deliveries(uow, now=AGENDA_CALL, worker="w1", limit=10)
@@ -141,14 +143,16 @@ async def test_claimed_deliveries_carry_the_local_fields(
             attempts=1,
             chat_id=job.payload["chat_id"],
             kind=ReminderKind.AGENDA_CALL,
-            language="en",
-            council="Riverside CIO Council",
-            when="2025-06-12 14:30",
-            deadline="2025-06-09 14:30",
+            council=council,
+            meeting=meeting,
+            deadline=AGENDA_DEADLINE,
         )
         for job in uow.rows("jobs")
     }
     assert expected == set(deliveries)
+    local = {"council": "Riverside CIO Council", "when": "2025-06-12 14:30",
+             "deadline": "2025-06-09 14:30"}
+    assert [local] * 3 == [{name: reminder_fields(d)[name] for name in local} for d in deliveries]
     assert await usecases.outbox.claim_deliveries(uow, now=AGENDA_CALL, worker="w2", limit=10) == []
 
 

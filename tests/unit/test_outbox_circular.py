@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.reminders import reminder_fields
 from meetings import usecases
 from meetings.domain.model import Choice, Council, Member, Motion, MotionKind, MotionState
 from meetings.domain.reminders import ReminderKind
@@ -100,7 +101,8 @@ async def test_a_short_vote_is_reminded_halfway(uow: FakeUnitOfWork, council: Co
 
 async def test_a_claimed_reminder_names_the_vote_and_its_local_deadline(
         uow: FakeUnitOfWork, council: Council, people: dict[str, Member], motion: Motion) -> None:
-    """The delivery carries the motion id, its text and the deadline in the council's zone."""
+    """The delivery carries the motion, whose id, text and deadline (in the council's zone) the
+    reminder gives."""
     await vote(uow, council, people["MSB"], motion, Choice.NO, OPENED)
     await usecases.outbox.plan_reminders(uow, now=REMIND)
     [job] = uow.rows("jobs")
@@ -108,9 +110,11 @@ async def test_a_claimed_reminder_names_the_vote_and_its_local_deadline(
     deliveries = await usecases.outbox.claim_deliveries(uow, now=REMIND, worker="w1", limit=10)
 
     assert deliveries == [Delivery(job_id=job.id, attempts=1, chat_id=12,
-                                   kind=ReminderKind.VOTE_REMINDER, language="en",
-                                   council="Riverside CIO Council", when="", deadline="",
-                                   action=f"M{motion.id}", text=TEXT, due="2026-11-30 10:00")]
+                                   kind=ReminderKind.VOTE_REMINDER, council=council,
+                                   motion=stored_motion(uow, motion.id))]
+    assert reminder_fields(deliveries[0]) == {
+        "council": "Riverside CIO Council", "when": "", "deadline": "", "department": "",
+        "action": f"M{motion.id}", "text": TEXT, "due": "2026-11-30 10:00"}
     assert await usecases.outbox.claim_deliveries(uow, now=REMIND, worker="w2", limit=10) == []
 
 
@@ -172,7 +176,7 @@ async def test_the_close_job_closes_the_vote_once_and_carries_the_result(
 
     [delivery] = await usecases.outbox.claim_deliveries(uow, now=claimed_at, worker="w1", limit=10)
 
-    assert (delivery.chat_id, delivery.kind, delivery.action) == (
+    assert (delivery.chat_id, delivery.kind, reminder_fields(delivery)["action"]) == (
         COUNCIL_CHAT,
         ReminderKind.VOTE_CLOSED,
         f"M{motion.id}",

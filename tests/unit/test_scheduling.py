@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +27,7 @@ from meetings.domain.scheduling import (
     reschedule,
     schedule_extraordinary,
     series_from_cadence,
+    series_start,
     to_local,
     to_utc,
 )
@@ -97,7 +99,7 @@ def test_presets_become_monthly_rules(spec: str, expected: Cadence) -> None:
          Cadence("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH", time(14, 30), 90)),
         ("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH 15:00",
          Cadence("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH", time(15, 0), 120)),
-        ("rrule:freq=weekly;byday=th", Cadence("FREQ=WEEKLY;BYDAY=TH", time(14, 30), 120)),
+        ("rrule:freq=weekly;byday=th 16:00", Cadence("FREQ=WEEKLY;BYDAY=TH", time(16, 0), 120)),
         ("FREQ=MONTHLY;BYDAY=TU;BYSETPOS=-1;COUNT=6 10:00",
          Cadence("FREQ=MONTHLY;BYDAY=TU;BYSETPOS=-1;COUNT=6", time(10, 0), 120)),
         ("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH;UNTIL=20281231T160000Z 14:30",
@@ -107,10 +109,10 @@ def test_presets_become_monthly_rules(spec: str, expected: Cadence) -> None:
          Cadence("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", time(14, 30), 120)),
     ],
 )
-def test_raw_rrules_are_accepted_with_optional_time_and_length(
+def test_raw_rrules_are_accepted_with_a_time_and_an_optional_length(
     spec: str, expected: Cadence
 ) -> None:
-    """A raw RRULE (with or without the RRULE: prefix) keeps its text; time defaults to 14:30."""
+    """A raw RRULE (with or without the RRULE: prefix) keeps its text; the length defaults."""
     assert expected == parse_cadence(spec)
 
 
@@ -121,6 +123,7 @@ def test_raw_rrules_are_accepted_with_optional_time_and_length(
         ("   ", "empty cadence"),
         ("bimonthly 2TH 14:30 " + "9" * 400, "cadence too long"),
         ("DTSTART:20270101T000000 RRULE:FREQ=MONTHLY", "no DTSTART"),
+        ("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH", "missing the time: give HH:MM after the rule"),
         ("weekly 2TH 14:30", "unknown frequency 'weekly'"),
         ("bimonthly", "missing the day"),
         ("bimonthly second-thursday 14:30", "bad day 'second-thursday'"),
@@ -589,6 +592,13 @@ def test_schedule_extraordinary_builds_a_meeting() -> None:
     assert expected == meeting
 
 
+class MeetingDetails(TypedDict, total=False):
+    """The optional arguments of `schedule_extraordinary` a case overrides."""
+
+    duration_minutes: int
+    title: str
+
+
 @pytest.mark.parametrize(
     ("local_start", "kwargs", "error", "message"),
     [
@@ -599,11 +609,11 @@ def test_schedule_extraordinary_builds_a_meeting() -> None:
     ],
 )
 def test_schedule_extraordinary_validates(
-    local_start: datetime, kwargs: dict[str, object], error: type[Exception], message: str
+    local_start: datetime, kwargs: MeetingDetails, error: type[Exception], message: str
 ) -> None:
     """Past starts, non-working days, bad lengths and bad titles are refused."""
     with pytest.raises(error, match=message):
-        schedule_extraordinary(1, local_start, SHANGHAI, CN, now=NOW, **kwargs)  # type: ignore[arg-type]
+        schedule_extraordinary(1, local_start, SHANGHAI, CN, now=NOW, **kwargs)
 
 
 def test_control_characters_are_dropped_from_titles() -> None:
@@ -701,3 +711,12 @@ def test_bimonthly_meetings_land_on_cn_working_days_about_two_months_apart(
         all(CN.is_working_day(d) for d in days),
         all(45 <= gap <= 75 for gap in gaps),
     ), (spec, starting, days)
+
+
+def test_a_series_starts_today_or_later() -> None:
+    """No start date means today; a later one is kept; a past one is refused, naming it."""
+    today = date(2026, 11, 25)
+    assert series_start(None, today=today) == today
+    assert series_start(date(2027, 1, 1), today=today) == date(2027, 1, 1)
+    with pytest.raises(InvalidSchedule, match="cannot start on 2026-11-24: that day is past"):
+        series_start(date(2026, 11, 24), today=today)

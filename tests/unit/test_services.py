@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import pytest
 
@@ -62,6 +63,14 @@ async def test_duplicate_names_and_codes_are_refused(uow: FakeUnitOfWork, counci
     assert len(uow.rows("departments")) == 2
 
 
+class CouncilSettings(TypedDict, total=False):
+    """The settings of `create_council` a case overrides."""
+
+    timezone: str
+    language: str
+    holiday_country: str
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
@@ -71,11 +80,11 @@ async def test_duplicate_names_and_codes_are_refused(uow: FakeUnitOfWork, counci
     ],
 )
 async def test_council_settings_are_validated(
-    uow: FakeUnitOfWork, kwargs: dict[str, str], error: type[Exception], match: str
+    uow: FakeUnitOfWork, kwargs: CouncilSettings, error: type[Exception], match: str
 ) -> None:
     """A council with an unknown zone, language or holiday country is refused before storing."""
     with pytest.raises(error, match=match):
-        await usecases.councils.create_council(uow, name="X", actor=CLI, now=NOW, **kwargs)  # type: ignore[arg-type]
+        await usecases.councils.create_council(uow, name="X", actor=CLI, now=NOW, **kwargs)
     assert uow.rows("councils") == []
 
 

@@ -1,4 +1,6 @@
-"""Rich tables and local-time text shared by the command line and the demo."""
+"""A council's meetings as the command line prints them (in English, in the council's zone):
+a rich table of the planned ones, and one meeting's local start. The chat's texts, translated,
+are in `bot.telegram.render`."""
 
 from __future__ import annotations
 
@@ -22,4 +24,7 @@ def meeting_table(council: Council, meetings: Sequence[Meeting]) -> Table:
 
 
 def local_start(council: Council, meeting: Meeting) -> str:
-    return to_local(meeting.starts_at, council.timezone).strftime("%Y-%m-%d %H:%M %Z")
+    """``2027-01-14 14:30 Asia/Shanghai``: the zone's name, because abbreviations are ambiguous
+    (CST is China's, Cuba's and the US Central time)."""
+    local = to_local(meeting.starts_at, council.timezone)
+    return f"{local:%Y-%m-%d %H:%M} {council.timezone}"
