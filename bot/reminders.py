@@ -1,5 +1,7 @@
 """Sends meeting reminders and action-item notices from the durable job table
-(`meetings.usecases.outbox`) through Telegram, worded in each council's language.
+(`meetings.usecases.outbox`) through Telegram, worded in each council's language, and keeps every
+council's regular series planned twelve months ahead (housekeeping,
+`usecases.schedule.extend_due_series`).
 
 Every instance may run `Reminders.run`: planning is idempotent and each job is claimed by one
 worker, so several instances on one database send every reminder once. A job is marked done
@@ -57,6 +59,9 @@ TEXTS = {
 
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = timedelta(minutes=1)
+# How often an instance looks whether a council's day has come to top up its series; the job
+# table makes the top-up itself once a day per council across instances.
+SERIES_CHECK_EVERY = timedelta(hours=1)
 
 
 class Outcome(StrEnum):
@@ -115,6 +120,7 @@ class Reminders:
         self._clock = clock
         self._worker = worker
         self._batch = batch
+        self._series_checked: datetime | None = None
 
     async def tick(self) -> TickReport:
         now = self._clock.now()
@@ -146,12 +152,30 @@ class Reminders:
                     wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
                 )
                 outcomes.append(await self._finish(delivery, str(err), held_until))
+        # After the sends: a failure here is logged by `run` and costs no reminder.
+        await self.top_up_series(now)
         return TickReport(
             planned=planned,
             sent=outcomes.count(Outcome.SENT),
             failed=outcomes.count(Outcome.FAILED),
             given_up=outcomes.count(Outcome.GIVEN_UP),
         )
+
+    async def top_up_series(self, now: datetime) -> int:
+        """Housekeeping: plans the meetings each council's series needs to stay twelve months
+        ahead, at most once an hour per instance. Returns how many were added."""
+        last = self._series_checked
+        if last is not None and last <= now < last + SERIES_CHECK_EVERY:
+            return 0
+        planned = await retrying(
+            self._new_uow,
+            lambda uow: usecases.schedule.extend_due_series(uow, now=now, worker=self._worker),
+        )
+        self._series_checked = now
+        if planned:
+            log.info("planned %d more meetings to keep the series twelve months ahead",
+                     len(planned))
+        return len(planned)
 
     async def run(
         self, stop: asyncio.Event, interval: float = 30.0, backlog_pause: float = 1.0

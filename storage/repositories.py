@@ -213,6 +213,14 @@ class SqlMeetings(_Repository[model.Meeting]):
             where.append(col(MeetingRow.starts_at) < until)
         return await self._all(*where, order_by=[MeetingRow.starts_at])
 
+    async def lock(self, meeting_id: int) -> model.Meeting | None:
+        """The meeting, its row locked until commit (PostgreSQL; SQLite's BEGIN IMMEDIATE
+        already serialises writers). A note's insert only takes a key-share lock on it, so
+        holding the meeting serialises record numbering without blocking anything else."""
+        row = (await self._session.exec(select(MeetingRow).where(col(MeetingRow.id) == meeting_id)
+                                        .with_for_update(key_share=True))).first()
+        return None if row is None else self._domain(row)
+
     async def delete(self, meeting_id: int) -> None:
         await self._session.exec(delete(MeetingRow).where(col(MeetingRow.id) == meeting_id))
 
@@ -244,8 +252,14 @@ class SqlAttendance(_Repository[model.Attendance]):
                                  col(AttendanceRow.department_id) == department_id)
 
 
+_NUMBER_TAKEN = "a concurrent record of this meeting took this number"
+
+
 class SqlNotes(_Repository[model.Note]):
     value_type = model.Note
+
+    async def add(self, note: model.Note) -> model.Note:
+        return await self._insert(note, race=_NUMBER_TAKEN)
 
     async def list(self, meeting_id: int) -> Sequence[model.Note]:
         return await self._all(col(NoteRow.meeting_id) == meeting_id)
@@ -256,6 +270,9 @@ class SqlNotes(_Repository[model.Note]):
 
 class SqlDecisions(_Repository[model.Decision]):
     value_type = model.Decision
+
+    async def add(self, decision: model.Decision) -> model.Decision:
+        return await self._insert(decision, race=_NUMBER_TAKEN)
 
     async def list(self, council_id: int) -> Sequence[model.Decision]:
         return await self._all(col(DecisionRow.council_id) == council_id)

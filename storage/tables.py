@@ -257,6 +257,9 @@ class AttendanceRow(Base, table=True):
 
 class NoteRow(Base, table=True):
     __tablename__ = "notes"
+    # Notes and /agreed decisions of a meeting share one count (the meeting's row lock hands the
+    # numbers out in turn); each table keeps its own numbers unique. NULLs (unnumbered) differ.
+    __table_args__ = (UniqueConstraint("meeting_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = _ref("meetings.id", "CASCADE")
@@ -265,6 +268,7 @@ class NoteRow(Base, table=True):
     author_id: int = _ref("members.id", "RESTRICT")
     created_at: datetime = _instant()
     agenda_item_id: int | None = _ref("agenda_items.id", "SET NULL", optional=True)
+    seq: int | None = None
 
 
 class MotionRow(Base, table=True):
@@ -296,6 +300,7 @@ class MotionRow(Base, table=True):
 
 class DecisionRow(Base, table=True):
     __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("meeting_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = _ref("councils.id", "CASCADE")
@@ -304,6 +309,7 @@ class DecisionRow(Base, table=True):
     meeting_id: int | None = _ref("meetings.id", "SET NULL", optional=True)
     agenda_item_id: int | None = _ref("agenda_items.id", "SET NULL", optional=True)
     motion_id: int | None = _ref("motions.id", "SET NULL", optional=True)
+    seq: int | None = None
 
 
 class BallotRow(Base, table=True):

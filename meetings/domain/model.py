@@ -212,6 +212,9 @@ class Note:
     author_id: int
     created_at: datetime
     agenda_item_id: int | None = None
+    # The record's place in its meeting, counted across notes and /agreed decisions (see
+    # `proceedings.next_record_seq`): exact where timestamps tie. None: not numbered.
+    seq: int | None = None
     id: int = NEW
 
 
@@ -223,6 +226,9 @@ class Decision:
     meeting_id: int | None = None
     agenda_item_id: int | None = None
     motion_id: int | None = None
+    # An /agreed decision's place in its meeting, shared with the notes (`Note.seq`); a vote's
+    # decision has none (it is never undone).
+    seq: int | None = None
     id: int = NEW
 
 

@@ -17,11 +17,13 @@ from meetings.domain.model import (
     AgendaState,
     Attendance,
     AttendanceStatus,
+    Decision,
     Department,
     Meeting,
     MeetingState,
     Member,
     Motion,
+    Note,
     Role,
 )
 from meetings.domain.scheduling import to_local
@@ -126,3 +128,43 @@ def topic(meeting: Meeting, item: AgendaItem | None, item_id: int) -> Meeting:
         raise InvalidState("agenda item #{id} is {state}; only accepted items are discussed",
                            id=item.id, state=item.state.value)
     return replace(meeting, topic_id=item.id)
+
+
+# --- the meeting's record: notes and /agreed decisions ------------------------------------------
+
+Record = Note | Decision
+
+
+def undoable(meeting: Meeting, notes: Iterable[Note],
+             decisions: Iterable[Decision]) -> list[Record]:
+    """What /undo may take back: the meeting's notes and the decisions agreed without a vote
+    (a vote's decision stands), oldest first."""
+    records: list[Record] = [n for n in notes if n.meeting_id == meeting.id]
+    records += [d for d in decisions if d.meeting_id == meeting.id and d.motion_id is None]
+    return sorted(records, key=_record_order)
+
+
+def _record_order(record: Record) -> tuple[int, datetime, int, int]:
+    # By number; records without one (none since migration 0004) count as the oldest, in the
+    # order they were made.
+    return (record.seq or 0, record.created_at, isinstance(record, Decision), record.id)
+
+
+def next_record_seq(meeting: Meeting, notes: Iterable[Note],
+                    decisions: Iterable[Decision]) -> int:
+    """The number of the meeting's next note or /agreed decision: one more than any so far.
+
+    The number of an undone record may be taken again (that record is gone). The caller holds
+    the meeting against concurrent records while it takes the number.
+    """
+    records: list[Record] = [*notes, *decisions]
+    taken = [r.seq for r in records if r.meeting_id == meeting.id and r.seq]
+    return max(taken, default=0) + 1
+
+
+def last_record(meeting: Meeting, notes: Iterable[Note], decisions: Iterable[Decision]) -> Record:
+    """The meeting's note or /agreed decision recorded last: what /undo removes."""
+    records = undoable(meeting, notes, decisions)
+    if not records:
+        raise InvalidState("there is no note or decision of this meeting to undo")
+    return records[-1]

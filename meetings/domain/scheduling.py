@@ -19,7 +19,7 @@ Time handling, decided once for the whole module:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -30,7 +30,7 @@ from dateutil.rrule import rrulestr
 
 from meetings.domain.calendars import WorkingCalendar
 from meetings.domain.errors import InvalidInput, InvalidSchedule, InvalidState
-from meetings.domain.model import NEW, Meeting, MeetingKind, MeetingState, Series
+from meetings.domain.model import NEW, AgendaItem, Meeting, MeetingKind, MeetingState, Series
 from meetings.domain.text import optional, shown
 
 DEFAULT_DURATION_MINUTES = 120
@@ -489,6 +489,18 @@ def plan_series(
         for occ in window
         if occ.occurrence not in done and occ.starts_at > now
     ]
+
+
+def replaceable_by_new_series(
+    meetings: Iterable[Meeting], agendas: Mapping[int, Sequence[AgendaItem]], *, now: datetime
+) -> list[Meeting]:
+    """The meetings a new series may replace: future regular meetings nobody has touched yet
+    (still scheduled, nothing proposed for their agenda). Anything with agenda items, moved
+    into another state or extraordinary stays; ``agendas`` maps a meeting's id to its items."""
+    _require_aware(now, "now")
+    return [m for m in meetings
+            if m.kind is MeetingKind.REGULAR and m.state is MeetingState.SCHEDULED
+            and m.starts_at >= now and not agendas.get(m.id)]
 
 
 # --- one-off changes -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from meetings.domain import actions
+from meetings.domain import actions, proceedings
 from meetings.domain.errors import (
     NotAllowed,
     NotFound,
@@ -15,19 +15,18 @@ from meetings.domain.model import (
     ActionItem,
     ActionStatus,
     Department,
-    MeetingState,
     Member,
 )
 from meetings.domain.permissions import Act, may_complete_action
 from meetings.domain.text import TEXT_MAX, clean, optional
 from meetings.ports import UnitOfWork
 from meetings.usecases.common import (
-    DAY,
     Actor,
     authorise,
     council_of,
     department_of,
     local_today,
+    recent_meetings,
     record,
 )
 
@@ -48,9 +47,8 @@ async def assign_action(
         council = await council_of(uow, council_id)
         due_day = actions.parse_due(due, today=local_today(council, now))
         department = await department_of(uow, council_id, code)
-        running = [m for m in await uow.meetings.list(council_id, since=now - 2 * DAY)
-                   if m.state is MeetingState.IN_PROGRESS]
-        meeting_id = min(running, key=lambda m: m.starts_at).id if running else None
+        running = proceedings.running(await recent_meetings(uow, council_id, now))
+        meeting_id = running.id if running else None
         item = await uow.actions.add(ActionItem(council_id, department.id, text, due_day, now,
                                                 meeting_id=meeting_id))
         await record(uow, council_id, actor, "action.assign", now, item=item.id,

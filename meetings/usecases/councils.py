@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from meetings.domain import scheduling
+from meetings.domain import membership, scheduling
 from meetings.domain.audit import ChainBreak, verify
 from meetings.domain.calendars import public_holidays
 from meetings.domain.errors import (
@@ -115,11 +115,8 @@ async def _role_department(
     if not code:
         raise InvalidInput("a CIO needs a department code")
     department = await department_of(uow, council_id, code)
-    for other in await uow.members.list(council_id):
-        if (other.role is Role.CIO and other.department_id == department.id
-                and other.id != member_id):
-            raise Duplicate("{code} already has a CIO: {name}", code=department.code,
-                            name=other.name)
+    membership.require_no_other_cio(department, await uow.members.list(council_id),
+                                    member_id=member_id)
     return department.id
 
 
@@ -186,7 +183,7 @@ async def request_join(
         existing = await uow.members.by_telegram(council_id, telegram_id)
         if existing is not None and existing.role is Role.CIO:
             raise Duplicate("you are already a CIO in this council")
-        await _no_cio_yet(uow, council_id, department)
+        membership.require_no_other_cio(department, await uow.members.list(council_id))
         request = await uow.join_requests.add(JoinRequest(
             council_id=council_id, telegram_id=telegram_id, name=clean(name, field="name"),
             username=_username(username), department_id=department.id, requested_at=now))
@@ -194,13 +191,6 @@ async def request_join(
                      request=request.id, department=department.code)
         await uow.commit()
     return request, department
-
-
-async def _no_cio_yet(uow: UnitOfWork, council_id: int, department: Department) -> None:
-    for other in await uow.members.list(council_id):
-        if other.role is Role.CIO and other.department_id == department.id:
-            raise Duplicate("{code} already has a CIO: {name}", code=department.code,
-                            name=other.name)
 
 
 async def decide_join(
@@ -219,7 +209,7 @@ async def decide_join(
         if approve:
             department = await uow.departments.get(request.department_id)
             assert department is not None  # the foreign key keeps it
-            await _no_cio_yet(uow, council_id, department)
+            membership.require_no_other_cio(department, await uow.members.list(council_id))
             member = await _become_cio(uow, request, department)
         request = await uow.join_requests.update(replace(
             request, state=JoinState.APPROVED if approve else JoinState.DENIED, decided_at=now))

@@ -4,7 +4,6 @@ and agreed decisions, undo, and closing it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -154,9 +153,10 @@ async def add_note(uow: UnitOfWork, council_id: int, *, kind: NoteKind, text: st
     require(actor, Act.TAKE_NOTE)
     text = clean(text, field="note", max_length=TEXT_MAX, multiline=True)
     async with uow:
-        meeting = await running_meeting(uow, council_id, now)
+        meeting = await _running_and_held(uow, council_id, now)
+        seq = proceedings.next_record_seq(meeting, *await _record_of(uow, council_id, meeting))
         note = await uow.notes.add(Note(meeting.id, kind, text, actor.id, now,
-                                        agenda_item_id=meeting.topic_id))
+                                        agenda_item_id=meeting.topic_id, seq=seq))
         await record(uow, council_id, actor, "note.add", now, note=note.id, meeting=meeting.id,
                      kind=kind.value)
         await uow.commit()
@@ -169,49 +169,51 @@ async def record_agreed(uow: UnitOfWork, council_id: int, *, text: str, actor: A
     authorise(actor, Act.RECORD_DECISION)
     text = clean(text, field="decision", max_length=TEXT_MAX, multiline=True)
     async with uow:
-        meeting = await running_meeting(uow, council_id, now)
+        meeting = await _running_and_held(uow, council_id, now)
+        seq = proceedings.next_record_seq(meeting, *await _record_of(uow, council_id, meeting))
         decision = await uow.decisions.add(Decision(council_id, text, now, meeting_id=meeting.id,
-                                                    agenda_item_id=meeting.topic_id))
+                                                    agenda_item_id=meeting.topic_id, seq=seq))
         await record(uow, council_id, actor, "decision.agreed", now, decision=decision.id,
                      meeting=meeting.id)
         await uow.commit()
     return decision
 
 
-_UNDOABLE = {"note.add": "note", "decision.agreed": "decision"}
-
-
 async def undo_last(uow: UnitOfWork, council_id: int, *, actor: Actor,
                     now: datetime) -> Note | Decision:
     """Removes the last note or agreed decision of the running meeting (never a vote).
 
-    "Last" is by the audit log's order, which is exact even when two records share a timestamp;
-    the removed text stays in the audit log.
+    "Last" is by the record number notes and decisions carry, which is exact even when two
+    records share a timestamp; the removed text stays in the audit log.
     """
     authorise(actor, Act.UNDO)
     async with uow:
-        meeting = await running_meeting(uow, council_id, now)
-        notes = {n.id: n for n in await uow.notes.list(meeting.id)}
-        decisions = {d.id: d for d in await uow.decisions.list(council_id)
-                     if d.meeting_id == meeting.id and d.motion_id is None}
-        for event in reversed(await uow.audit.list(council_id)):
-            target = _UNDOABLE.get(event.action)
-            if target is None:
-                continue
-            payload = json.loads(event.payload)
-            found: Note | Decision | None = (notes.get(payload["note"]) if target == "note"
-                                             else decisions.get(payload["decision"]))
-            if found is None:
-                continue  # already undone, or of another meeting
-            if isinstance(found, Note):
-                await uow.notes.delete(found.id)
-            else:
-                await uow.decisions.delete(found.id)
-            await record(uow, council_id, actor, f"{target}.undo", now, meeting=meeting.id,
-                         **{target: found.id}, text=found.text)
-            await uow.commit()
-            return found
-    raise InvalidState("there is no note or decision of this meeting to undo")
+        meeting = await _running_and_held(uow, council_id, now)
+        found = proceedings.last_record(meeting, *await _record_of(uow, council_id, meeting))
+        if isinstance(found, Note):
+            await uow.notes.delete(found.id)
+            target = "note"
+        else:
+            await uow.decisions.delete(found.id)
+            target = "decision"
+        await record(uow, council_id, actor, f"{target}.undo", now, meeting=meeting.id,
+                     **{target: found.id}, text=found.text)
+        await uow.commit()
+    return found
+
+
+async def _running_and_held(uow: UnitOfWork, council_id: int, now: datetime) -> Meeting:
+    """The running meeting, held until the commit: notes, decisions and undos of one meeting
+    take their turn, so each sees the record numbers the one before it took."""
+    held = await uow.meetings.lock((await running_meeting(uow, council_id, now)).id)
+    # An /endmeeting may have ended it while this waited for the lock.
+    return proceedings.require_running([held] if held else [])
+
+
+async def _record_of(uow: UnitOfWork, council_id: int, meeting: Meeting
+                     ) -> tuple[Sequence[Note], Sequence[Decision]]:
+    """The meeting's notes, and the council's decisions (the rules pick the meeting's)."""
+    return await uow.notes.list(meeting.id), await uow.decisions.list(council_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,6 @@ from meetings.domain.model import (
     AgendaItem,
     Council,
     Meeting,
-    MeetingKind,
-    MeetingState,
     Series,
 )
 from meetings.domain.permissions import Act
@@ -26,6 +24,7 @@ from meetings.usecases.common import (
     Operator,
     authorise,
     council_of,
+    local_today,
     meeting_of,
     record,
 )
@@ -44,16 +43,16 @@ async def set_series(
     cadence = scheduling.parse_cadence(spec)
     async with uow:
         council = await council_of(uow, council_id)
-        local_today = scheduling.to_local(now, council.timezone).date()
         series = scheduling.series_from_cadence(
-            council_id, cadence, starting=scheduling.series_start(starting, today=local_today),
+            council_id, cadence,
+            starting=scheduling.series_start(starting, today=local_today(council, now)),
             location=optional(location, field="location"),
         )
         series = await uow.series.put(series)
-        for meeting in await uow.meetings.list(council_id, since=now):
-            if (meeting.kind is MeetingKind.REGULAR and meeting.state is MeetingState.SCHEDULED
-                    and not await uow.agenda.list(meeting.id)):
-                await uow.meetings.delete(meeting.id)
+        ahead = await uow.meetings.list(council_id, since=now)
+        agendas = {meeting.id: await uow.agenda.list(meeting.id) for meeting in ahead}
+        for meeting in scheduling.replaceable_by_new_series(ahead, agendas, now=now):
+            await uow.meetings.delete(meeting.id)
         planned = await _plan(uow, council, series, now)
         await record(uow, council_id, actor, "series.set", now, rrule=series.rrule,
                      local_start=series.local_start.isoformat(), planned=len(planned))
@@ -62,14 +61,53 @@ async def set_series(
 
 
 async def extend_series(uow: UnitOfWork, council_id: int, *, now: datetime) -> list[Meeting]:
-    """Tops the series up to the rolling twelve-month horizon (run daily)."""
+    """Tops the series up to the rolling twelve-month horizon (`extend_due_series` runs it
+    daily for every council)."""
     async with uow:
-        council = await council_of(uow, council_id)
-        series = await uow.series.get(council_id)
-        planned = await _plan(uow, council, series, now) if series else []
-        if planned:
-            await record(uow, council_id, Operator("scheduler"), "series.extend", now,
-                         planned=len(planned))
+        planned = await _extend(uow, await council_of(uow, council_id), now)
+        await uow.commit()
+    return planned
+
+
+async def _extend(uow: UnitOfWork, council: Council, now: datetime) -> list[Meeting]:
+    series = await uow.series.get(council.id)
+    planned = await _plan(uow, council, series, now) if series else []
+    if planned:
+        await record(uow, council.id, Operator("scheduler"), "series.extend", now,
+                     planned=len(planned))
+    return planned
+
+
+SERIES_JOB = "series"
+_CLAIM_BATCH = 50
+
+
+def series_job_key(council: Council, now: datetime) -> str:
+    """One top-up per council and local day: the job table refuses a second one."""
+    return f"series:extend:{council.id}:{local_today(council, now).isoformat()}"
+
+
+async def extend_due_series(uow: UnitOfWork, *, now: datetime, worker: str) -> list[Meeting]:
+    """Tops up the series of every council once a day (by its local date), once across
+    instances, and returns the meetings added.
+
+    Each day's top-up is a job keyed by council and date, enqueued, claimed, done and completed
+    in one transaction: an instance racing another waits for that one's insert and then finds
+    the key taken (or, should the other roll back, takes it). So a job is either absent or done,
+    and a crash in between leaves nothing to expire.
+    """
+    planned: list[Meeting] = []
+    async with uow:
+        for council in await uow.councils.list():
+            if await uow.series.get(council.id) is not None:
+                await uow.jobs.enqueue(kind=SERIES_JOB, dedupe_key=series_job_key(council, now),
+                                       payload={"council_id": council.id}, run_at=now)
+        while jobs := await uow.jobs.claim_due(kind=SERIES_JOB, now=now, worker=worker,
+                                              limit=_CLAIM_BATCH):
+            for job in jobs:
+                planned += await _extend(uow, await council_of(uow, int(job.payload["council_id"])),
+                                         now)
+                await uow.jobs.complete(job.id, now=now)
         await uow.commit()
     return planned
 

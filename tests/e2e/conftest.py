@@ -10,6 +10,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.sandbox import SandboxServer
+from storage import Database
 
 START = datetime(2025, 5, 20, 2, 0, tzinfo=UTC)
 
@@ -25,3 +26,11 @@ async def sandbox(clock: FixedClock) -> AsyncIterator[SandboxServer]:
     # Message dates and flood limits follow the same clock as the bot.
     async with SandboxServer(clock=clock.timestamp) as server:
         yield server
+
+
+@pytest.fixture
+async def second_db(migrated_url: str) -> AsyncIterator[Database]:
+    """Another instance's connection pool on the same database."""
+    database = Database(migrated_url)
+    yield database
+    await database.dispose()

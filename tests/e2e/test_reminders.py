@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -94,14 +93,6 @@ async def set_up(db: Database, control: Control, clock: FixedClock, *, people: i
 
 def texts(control: Control, chat_id: int) -> list[str | None]:
     return [message.text for message in control.bot_messages(chat_id)]
-
-
-@pytest.fixture
-async def second_db(migrated_url: str) -> AsyncIterator[Database]:
-    """Another instance's connection pool on the same database."""
-    database = Database(migrated_url)
-    yield database
-    await database.dispose()
 
 
 async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(

@@ -174,3 +174,31 @@ async def test_a_press_replayed_after_a_later_one_never_replaces_it(migrated_db:
 
     later = await vote(Choice.ABSTAIN, 103, 3)  # a genuinely later change still replaces it
     assert later.replaced is Choice.NO
+
+
+async def test_concurrent_notes_and_decisions_take_distinct_numbers_and_undo_the_last(
+        migrated_db: Database, world: World) -> None:
+    """Twelve notes and /agreed decisions sent at once, in one instant and without retries,
+    number 1 to 12 (the meeting's lock hands the numbers out in turn); /undo takes the 12th."""
+    async with migrated_db.uow() as uow:
+        await uow.meetings.update(replace(world.meeting, state=MeetingState.IN_PROGRESS,
+                                          started_at=NOW))
+        await uow.commit()
+    chair = await read(migrated_db, lambda uow: uow.members.get(world.chair.id))
+    assert chair is not None
+
+    async def one(number: int) -> Note | Decision:
+        if number % 3:
+            return await usecases.meeting.add_note(
+                migrated_db.uow(), world.council.id, kind=NoteKind.INFO, text=f"n{number}",
+                actor=chair, now=NOW)
+        return await usecases.meeting.record_agreed(
+            migrated_db.uow(), world.council.id, text=f"d{number}", actor=chair, now=NOW)
+
+    made = await asyncio.gather(*(one(number) for number in range(12)))
+
+    assert sorted(record.seq or 0 for record in made) == list(range(1, 13))
+    last = max(made, key=lambda record: record.seq or 0)
+    undone = await usecases.meeting.undo_last(migrated_db.uow(), world.council.id, actor=chair,
+                                              now=NOW)
+    assert undone == last

@@ -322,6 +322,9 @@ class _Meetings(_Repo[Meeting]):
                             and (until is None or m.starts_at < until))
         return sorted(found, key=lambda m: (m.starts_at, m.id))
 
+    async def lock(self, meeting_id: int) -> Meeting | None:
+        return await self.get(meeting_id)  # one writer at a time here: nothing to hold off
+
     async def delete(self, meeting_id: int) -> None:
         # As the foreign keys do: the meeting's agenda, attendance and notes go with it; motions,
         # decisions and action items stay, tied to neither the meeting nor its agenda items.
@@ -376,7 +379,20 @@ class _Attendance(_Repo[Attendance]):
                            == (meeting_id, department_id))
 
 
-class _Notes(_Repo[Note]):
+class _Numbered(_Repo[R]):
+    """Notes and /agreed decisions: UNIQUE(meeting_id, seq), as on the SQL tables (a NULL never
+    collides)."""
+
+    def _unique_keys(self, row: R) -> set[tuple[object, ...]]:
+        seq = getattr(row, "seq", None)
+        return set() if seq is None else {(getattr(row, "meeting_id", None), seq)}
+
+    def _duplicate(self, row: R) -> Duplicate:
+        return Duplicate(f"{self.name} number {getattr(row, 'seq', None)} of meeting "
+                         f"{getattr(row, 'meeting_id', None)}")
+
+
+class _Notes(_Numbered[Note]):
     name = "notes"
 
     async def add(self, note: Note) -> Note:
@@ -389,7 +405,7 @@ class _Notes(_Repo[Note]):
         self._delete(note_id)
 
 
-class _Decisions(_Repo[Decision]):
+class _Decisions(_Numbered[Decision]):
     name = "decisions"
 
     async def add(self, decision: Decision) -> Decision:

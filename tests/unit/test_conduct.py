@@ -349,6 +349,7 @@ async def test_notes_and_decisions_fall_under_the_topic(
         people["expert"].id,
         at(2),
         agenda_item_id=item.id,
+        seq=1,
         id=note.id,
     )
     assert decision == Decision(
@@ -357,6 +358,7 @@ async def test_notes_and_decisions_fall_under_the_topic(
         at(3),
         meeting_id=running.id,
         agenda_item_id=item.id,
+        seq=2,
         id=decision.id,
     )
     assert actions(uow)[-3:] == ["meeting.topic", "note.add", "decision.agreed"]
