@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.appraisal_text import card_text, evidence, table_text, weights_line
 from bot.clock import SystemClock
 from bot.demo import DemoRefused, run_demo
+from bot.links import feed_links
 from bot.meeting_table import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
@@ -143,10 +144,12 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     export_app = typer.Typer(help="Files for people outside the chat.", no_args_is_help=True)
     appraisal_app = typer.Typer(help="The CIOs' performance-appraisal tallies.",
                                 no_args_is_help=True)
+    calendar_app = typer.Typer(help="Calendar subscriptions: feed links and .ics exports.",
+                               no_args_is_help=True)
     for sub, name in [(council_app, "council"), (department_app, "department"),
                       (member_app, "member"), (series_app, "series"), (meetings_app, "meetings"),
                       (db_app, "db"), (audit_app, "audit"), (export_app, "export"),
-                      (appraisal_app, "appraisal")]:
+                      (appraisal_app, "appraisal"), (calendar_app, "calendar")]:
         app.add_typer(sub, name=name)
 
     def operator() -> usecases.common.Operator:
@@ -509,6 +512,53 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             return f"{found.name}: {weights_line('en', current)}"
 
         ctx.out.print(ctx.run(work), markup=False, highlight=False)
+
+    # --- calendar -------------------------------------------------------------------------------
+
+    @calendar_app.command("link")
+    def calendar_link(
+        council: CouncilOption = None,
+        member: Annotated[str | None, typer.Option(
+            "--member", "-m", help="Member id, tg:<telegram id> or @username; without it, the "
+                                   "council's shared feed.")] = None,
+        reset: Annotated[bool, typer.Option(
+            "--reset", help="Revoke the current link and issue a new one.")] = False,
+    ) -> None:
+        """Print a feed's https and webcal:// links (shown once: the server keeps a hash)."""
+        public_url = ctx.settings().public_url
+        if public_url is None:
+            ctx.fail("COUNCIL_PUBLIC_URL is not set: the service has no public address for links")
+
+        async def work(uow: UnitOfWork) -> str:
+            found = await council_of(uow, council)
+            member_id = None
+            if member is not None:
+                async with uow:
+                    member_id = (await usecases.common.member_by_ref(uow, found.id, member)).id
+            return await usecases.calendar.issue_token(
+                uow, found.id, actor=operator(), now=ctx.clock.now(), member_id=member_id,
+                reset=reset, again="`calendar link --reset`")
+
+        https, webcal = feed_links(public_url, ctx.run(work))
+        ctx.out.print(https, markup=False, highlight=False, soft_wrap=True)
+        ctx.out.print(webcal, markup=False, highlight=False, soft_wrap=True)
+
+    @calendar_app.command("export")
+    def calendar_export(
+        output: Annotated[Path, typer.Option("--output", "-o", help="The .ics file to write.")],
+        council: CouncilOption = None,
+    ) -> None:
+        """Write the council's feed (every meeting) as an .ics file."""
+        async def work(uow: UnitOfWork) -> bytes:
+            found = await council_of(uow, council)
+            return await usecases.calendar.council_feed(uow, found.id, now=ctx.clock.now())
+
+        data = ctx.run(work)
+        try:
+            output.write_bytes(data)
+        except OSError as err:
+            ctx.fail(f"cannot write {output}: {err.strerror}")
+        ctx.out.print(f"Wrote {output} ({len(data)} bytes).", markup=False, highlight=False)
 
     # --- audit ----------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.telegram.app import AnyApplication, build_application, live_counts
 from bot.telegram.context import BotEnv, Defaults
 from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
+from bot.web.feeds import RedactingAccessLogger
 from meetings.ports import Clock
 from storage import Database, inbox, migrate
 from storage.updates import forget_updates
@@ -79,7 +80,7 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
         stack.push_async_callback(database.dispose)
         env = BotEnv(database=database, clock=clock, defaults=Defaults(
             timezone=settings.timezone, language=settings.language,
-            holiday_country=settings.holiday_country))
+            holiday_country=settings.holiday_country), public_url=settings.public_url)
         application = build_application(
             token, env, base_url=settings.bot_api_url,
             base_file_url=file_url(settings.bot_api_url), durable_intake=True)
@@ -88,7 +89,9 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
         intake.register()
         await stack.enter_async_context(_application(application, settings.bot_api_url))
         site_url = await stack.enter_async_context(_web_server(
-            make_web_app(database, intake=intake if secret else None), settings.web_host,
+            make_web_app(database, intake=intake if secret else None, clock=clock,
+                         link=f"https://t.me/{application.bot.username}"),
+            settings.web_host,
             settings.web_port))
         background = await stack.enter_async_context(_Background.running())
         if secret is not None:
@@ -187,7 +190,7 @@ async def _application(application: AnyApplication, api_url: str) -> AsyncIterat
 
 @asynccontextmanager
 async def _web_server(app: web.Application, host: str, port: int) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

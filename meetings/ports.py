@@ -22,6 +22,7 @@ from meetings.domain.model import (
     Council,
     Decision,
     Department,
+    FeedToken,
     JoinRequest,
     Meeting,
     Member,
@@ -245,6 +246,22 @@ class AuditEntry:
 class AuditLog(Protocol):
     async def append(self, entry: AuditEntry) -> AuditEvent: ...
     async def list(self, council_id: int) -> Sequence[AuditEvent]: ...
+    async def last(self, council_id: int) -> AuditEvent | None:
+        """The council's latest event: its seq versions everything derived from the council."""
+        ...
+
+
+class FeedTokenRepository(Protocol):
+    async def add(self, token: FeedToken) -> FeedToken:
+        """Stores a token; raises `Duplicate` while its member (or the council) has a live one."""
+        ...
+
+    async def by_hash(self, token_hash: str) -> FeedToken | None: ...
+    async def live(self, council_id: int, member_id: int | None) -> FeedToken | None:
+        """The unrevoked token of a member, or of the council's feed with ``member_id`` None."""
+        ...
+
+    async def update(self, token: FeedToken) -> FeedToken: ...
 
 
 class UnitOfWork(Protocol):
@@ -291,6 +308,8 @@ class UnitOfWork(Protocol):
     def appraisal(self) -> AppraisalRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def feed_tokens(self) -> FeedTokenRepository: ...
     @property
     def jobs(self) -> JobQueue: ...
 

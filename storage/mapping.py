@@ -41,6 +41,7 @@ ROW_TYPES: dict[type[Any], type[SQLModel]] = {
     model.Ballot: tables.BallotRow,
     model.ActionItem: tables.ActionItemRow,
     model.AuditEvent: tables.AuditEventRow,
+    model.FeedToken: tables.FeedTokenRow,
 }
 
 

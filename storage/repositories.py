@@ -40,6 +40,7 @@ from storage.tables import (
     CouncilRow,
     DecisionRow,
     DepartmentRow,
+    FeedTokenRow,
     MeetingRow,
     MemberRow,
     MotionRow,
@@ -362,3 +363,23 @@ class SqlAuditLog(_Repository[model.AuditEvent]):
     async def list(self, council_id: int) -> Sequence[model.AuditEvent]:
         return await self._all(col(AuditEventRow.council_id) == council_id,
                                order_by=[AuditEventRow.seq])
+
+    async def last(self, council_id: int) -> model.AuditEvent | None:
+        return await self._first(col(AuditEventRow.council_id) == council_id,
+                                 order_by=[col(AuditEventRow.seq).desc()])
+
+
+class SqlFeedTokens(_Repository[model.FeedToken]):
+    value_type = model.FeedToken
+
+    def _duplicate(self, value: model.FeedToken) -> Exception:
+        return Duplicate("a calendar link exists already; reset it to get a new one")
+
+    async def by_hash(self, token_hash: str) -> model.FeedToken | None:
+        return await self._first(col(FeedTokenRow.token_hash) == token_hash)
+
+    async def live(self, council_id: int, member_id: int | None) -> model.FeedToken | None:
+        member = (col(FeedTokenRow.member_id).is_(None) if member_id is None
+                  else col(FeedTokenRow.member_id) == member_id)
+        return await self._first(col(FeedTokenRow.council_id) == council_id, member,
+                                 col(FeedTokenRow.revoked_at).is_(None))

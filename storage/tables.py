@@ -401,6 +401,30 @@ class AuditEventRow(Base, table=True):
     hash: str = Field(sa_type=String(64))
 
 
+_LIVE_COUNCIL_TOKEN = sql("member_id IS NULL AND revoked_at IS NULL")
+_LIVE_MEMBER_TOKEN = sql("member_id IS NOT NULL AND revoked_at IS NULL")
+
+
+class FeedTokenRow(Base, table=True):
+    """Calendar feed tokens, hashed; at most one live token per member and one for the council."""
+
+    __tablename__ = "feed_tokens"
+    __table_args__ = (
+        Index("uq_feed_tokens_live_council", "council_id", unique=True,
+              sqlite_where=_LIVE_COUNCIL_TOKEN, postgresql_where=_LIVE_COUNCIL_TOKEN),
+        Index("uq_feed_tokens_live_member", "member_id", unique=True,
+              sqlite_where=_LIVE_MEMBER_TOKEN, postgresql_where=_LIVE_MEMBER_TOKEN),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    # A member who leaves the council (their row deleted) takes their feed with them.
+    member_id: int | None = _ref("members.id", "CASCADE", optional=True, index=False)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    created_at: datetime = _instant()
+    revoked_at: datetime | None = _instant(optional=True)
+
+
 class ProcessedUpdateRow(Base, table=True):
     """Telegram update ids already handled, kept for a while to drop redeliveries."""
 

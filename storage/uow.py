@@ -63,6 +63,7 @@ class SqlUnitOfWork:
         self.actions = sql.SqlActions(session)
         self.appraisal = SqlAppraisal(session)
         self.audit = sql.SqlAuditLog(session)
+        self.feed_tokens = sql.SqlFeedTokens(session)
         self.jobs = SqlJobs(session)
         if self._update is not None:
             try:

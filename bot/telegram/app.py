@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from telegram import BotCommand, CallbackQuery, InputFile, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -27,10 +27,10 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, explain, translate
-from bot.telegram import appraisal, handlers, meeting, voting
+from bot.telegram import appraisal, calendar, handlers, meeting, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts
-from bot.telegram.render import CHOICE_OF_KEY, TELEGRAM_CAPTION_LIMIT, split_text
+from bot.telegram.render import CHOICE_OF_KEY, NO_PREVIEW, TELEGRAM_CAPTION_LIMIT, split_text
 from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.permissions import Act, can, require
@@ -98,6 +98,8 @@ COMMANDS = [
     # The office gets the table; a CIO only their own card, privately: see appraisal.appraisal.
     Command("appraisal", appraisal.appraisal, Act.APPRAISAL,
             N_("performance-appraisal tallies: the table, or your own card")),
+    Command("calendar", calendar.calendar, Act.VIEW,
+            N_("your calendar link, privately (reset: a new one; council: the shared one)")),
 ]
 
 
@@ -160,10 +162,11 @@ async def _send(message: Message, reply: Reply) -> None:
     # it is; a command deleted meanwhile must not make the answer fail.
     thread = None if message.chat.type == ChatType.PRIVATE else ReplyParameters(
         message.message_id, allow_sending_without_reply=True)
+    preview = None if reply.link_preview else NO_PREVIEW
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1 and not attachments
         sent = await message.reply_text(piece, reply_markup=reply.keyboard if last else None,
-                                        do_quote=False,
+                                        do_quote=False, link_preview_options=preview,
                                         reply_parameters=thread if index == 0 else None)
     for index, (kind, file) in enumerate(attachments):
         final = index == len(attachments) - 1
@@ -293,6 +296,34 @@ async def _press_here(update: Update, context: BotContext) -> None:
         await _answer_committed(query, request.t("You are marked present.") if new else already)
 
 
+async def _press_calendar(update: Update, context: BotContext) -> None:
+    """/next's "Add to calendar" button: the meeting as a one-event .ics, sent privately (the
+    group is not filled with files)."""
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_user is None:
+        return
+    meeting_id = int(query.data.split(":")[1])
+    request = await _request(update, context)
+    try:
+        require(request.member, Act.VIEW)
+        data = await usecases.calendar.meeting_file(
+            request.env.database.uow(), request.council.id, meeting_id, now=request.now)
+    except CouncilError as error:
+        await query.answer(explain(request.language, error), show_alert=True)
+        return
+    try:
+        await context.bot.send_document(
+            update.effective_user.id, InputFile(data, filename=f"meeting-{meeting_id}.ics"),
+            caption=request.t("Open the file to add meeting #{id} to your calendar.",
+                              id=meeting_id))
+    except (Forbidden, BadRequest):
+        await query.answer(request.t(
+            "I cannot write to you privately yet: open https://t.me/{bot}, press Start, then "
+            "press the button again.", bot=context.bot.username), show_alert=True)
+        return
+    await _answer_committed(query, request.t("Sent privately."))
+
+
 async def _apply_press(
     query: CallbackQuery,
     request: ChatRequest,
@@ -388,6 +419,7 @@ def register(application: AnyApplication) -> None:
     application.add_handler(CallbackQueryHandler(_decide_join, pattern=r"^j:\d{1,9}:[ad]$"))
     application.add_handler(CallbackQueryHandler(_press_vote, pattern=r"^v:\d{1,9}:[yna]$"))
     application.add_handler(CallbackQueryHandler(_press_here, pattern=r"^h:\d{1,9}$"))
+    application.add_handler(CallbackQueryHandler(_press_calendar, pattern=r"^c:\d{1,9}$"))
     application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _migrated))
     # Last, so it only sees commands no handler above took.

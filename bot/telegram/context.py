@@ -42,6 +42,7 @@ class BotEnv:
     database: Database
     clock: Clock
     defaults: Defaults
+    public_url: str | None = None  # COUNCIL_PUBLIC_URL: where calendar links point
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class Reply:
     document: Document | None = None
     # A picture (a chart) sent after the text and before the document.
     photo: Document | None = None
+    # False for secret links: Telegram's servers would fetch a previewed link themselves.
+    link_preview: bool = True
 
 
 def env_of(context: BotContext) -> BotEnv:

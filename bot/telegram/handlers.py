@@ -205,8 +205,9 @@ async def cancel(req: ChatRequest) -> str:
     )
 
 
-async def next_meeting(req: ChatRequest) -> str:
-    """/next: the next meeting, its agenda state and the proposal deadline."""
+async def next_meeting(req: ChatRequest) -> str | Reply:
+    """/next: the next meeting, its agenda state and the proposal deadline, with a button that
+    sends the meeting as a one-event calendar file."""
     council = req.council
     meeting, agenda = await usecases.schedule.upcoming(
         req.env.database.uow(), council.id, now=req.now
@@ -230,7 +231,9 @@ async def next_meeting(req: ChatRequest) -> str:
         lines.append(closing)
     if meeting.location:
         lines.insert(1, req.t("Place: {place}", place=meeting.location))
-    return "\n".join(lines)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+        req.t("Add to calendar"), callback_data=f"c:{meeting.id}")]])
+    return Reply("\n".join(lines), keyboard)
 
 
 async def propose(req: ChatRequest) -> str:

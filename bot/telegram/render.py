@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from babel.dates import format_datetime
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.i18n import N_, translate
 from meetings.domain.actions import OpenActions
@@ -41,6 +41,7 @@ from meetings.usecases.voting import Count
 
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _PATTERN = {"en": "EEE d MMM yyyy, HH:mm", "zh": "yyyy年M月d日 EEE HH:mm"}
 _LOCALE = {"en": "en_GB", "zh": "zh_Hans_CN"}
 

@@ -1,4 +1,5 @@
-"""The aiohttp application: a health check, and Telegram's webhook in webhook mode.
+"""The aiohttp application: a health check, the calendar feeds, and Telegram's webhook in
+webhook mode.
 
 It shares the event loop with the PTB application (docs/ARCHITECTURE.md: the path of one
 update); the webhook route only checks the request and lets `UpdateIntake` store and hand over
@@ -13,7 +14,10 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.clock import SystemClock
+from bot.web.feeds import FEED_ROUTE, FeedRoutes
 from bot.web.intake import MalformedUpdate, UpdateIntake
+from meetings.ports import Clock
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -23,11 +27,17 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 -- a header name
 HEALTH_TIMEOUT = 5.0  # seconds; a probe that hangs is as bad as one that fails
 
 
-def make_web_app(database: Database, *, intake: UpdateIntake | None = None) -> web.Application:
-    """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`."""
+def make_web_app(database: Database, *, intake: UpdateIntake | None = None,
+                 clock: Clock | None = None, feeds: FeedRoutes | None = None,
+                 link: str | None = None) -> web.Application:
+    """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`. The
+    calendar feeds are served in both modes; ``link`` (the bot's t.me address) is the way back
+    to the council every event carries."""
     routes = _Routes(database, intake)
+    feeds = feeds or FeedRoutes(database, clock or SystemClock(), link=link)
     app = web.Application()
     app.router.add_get("/healthz", routes.health)
+    app.router.add_get(FEED_ROUTE, feeds.feed)
     if intake is not None:
         app.router.add_post(WEBHOOK_PATH, routes.webhook)
     return app

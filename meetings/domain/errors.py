@@ -80,3 +80,9 @@ class NotEligible(NotAllowed):
 
 class TooManyMajorIssues(InvalidState):
     code = "too_many_major_issues"
+
+
+class UnknownFeed(NotFound):
+    """A calendar address that is wrong, malformed, revoked or whose member left."""
+
+    code = "unknown_feed"

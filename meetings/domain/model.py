@@ -301,3 +301,19 @@ class AuditEvent:
     prev_hash: str
     hash: str
     id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class FeedToken:
+    """The secret part of a calendar feed's address, stored only as its SHA-256 hash.
+
+    ``member_id`` None is the council's shared feed. A revoked token keeps its row (so nobody can
+    tell a revoked link from one that never existed, and the history stays).
+    """
+
+    council_id: int
+    token_hash: str  # hex SHA-256 of the token
+    created_at: datetime
+    member_id: int | None = None
+    revoked_at: datetime | None = None
+    id: int = NEW

@@ -8,6 +8,7 @@ from meetings.usecases import (
     actions,
     agenda,
     appraisal,
+    calendar,
     common,
     councils,
     meeting,
@@ -16,5 +17,5 @@ from meetings.usecases import (
     voting,
 )
 
-__all__ = ["actions", "agenda", "appraisal", "common", "councils", "meeting", "outbox", "schedule",
-           "voting"]
+__all__ = ["actions", "agenda", "appraisal", "calendar", "common", "councils", "meeting",
+           "outbox", "schedule", "voting"]

@@ -36,6 +36,7 @@ ARGUMENTS = {
     "done": "A1",
     "actions": "EPB",
     "lang": "zh",
+    "calendar": "",
     "startmeeting": "",
     "here": "",
     "proxy": "MSB Deputy Director Liu",
@@ -121,8 +122,8 @@ async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
     # 12 office commands x 4 roles (CIO, expert, observer, stranger), 11 for the chair alone
     # x 5, /propose and /vote x 5 (all but the CIO), /here x 4 (all but CIOs and experts),
     # /done and /appraisal x 3 (expert, observer, stranger; the owner of an action and of a
-    # card is checked in its use case), 6 for every member x 1 (the stranger)
-    assert refused == 48 + 55 + 10 + 4 + 3 + 3 + 6 == 129
+    # card is checked in its use case), 7 for every member x 1 (the stranger)
+    assert refused == 48 + 55 + 10 + 4 + 3 + 3 + 7 == 130
     assert snapshot(migrated_url) == before
 
 

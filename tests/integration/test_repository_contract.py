@@ -37,6 +37,7 @@ from meetings.domain.model import (
     Council,
     Decision,
     Department,
+    FeedToken,
     JoinRequest,
     JoinState,
     MajorityRule,
@@ -679,3 +680,40 @@ async def test_completed_and_failed_jobs(store: Store) -> None:
     assert await due_at(retry_at - timedelta(seconds=1)) == []
     assert await due_at(retry_at) == [("retried", retry_at, 2)]
     assert await due_at(retry_at + 2 * DEFAULT_LEASE) == [("retried", retry_at, 3)]
+
+
+# --- calendar feed tokens
+
+
+def _feed_token(world: World, digest: str, member_id: int | None) -> FeedToken:
+    return FeedToken(world.council.id, digest * 64, NOW, member_id=member_id)
+
+
+async def test_one_live_feed_token_per_member_and_per_council(store: Store,
+                                                              world: World) -> None:
+    """A second live token for the same member, or for the council, or a repeated hash, is
+    refused; after a revocation a new one is accepted; other members have their own."""
+    council_token = await store.commit(lambda uow: uow.feed_tokens.add(
+        _feed_token(world, "a", None)))
+    member_token = await store.commit(lambda uow: uow.feed_tokens.add(
+        _feed_token(world, "b", world.cio.id)))
+    for digest, member in (("c", None), ("d", world.cio.id), ("a", world.other_cio.id)):
+        token = _feed_token(world, digest, member)
+
+        async def add(uow: UnitOfWork, token: FeedToken = token) -> FeedToken:
+            return await uow.feed_tokens.add(token)
+
+        refused = await store.refused(Duplicate, add)
+        assert str(refused) == "a calendar link exists already; reset it to get a new one"
+    revoked = replace(member_token, revoked_at=NOW)
+    await store.commit(lambda uow: uow.feed_tokens.update(revoked))
+    await store.commit(lambda uow: uow.feed_tokens.add(_feed_token(world, "e", world.cio.id)))
+    await store.commit(lambda uow: uow.feed_tokens.add(
+        _feed_token(world, "f", world.other_cio.id)))
+    live = await store.read(lambda uow: uow.feed_tokens.live(world.council.id, world.cio.id))
+    assert live is not None
+    assert live.token_hash == "e" * 64
+    assert await store.read(lambda uow: uow.feed_tokens.live(world.council.id, None)) == (
+        council_token)
+    assert await store.read(lambda uow: uow.feed_tokens.by_hash("b" * 64)) == revoked
+    assert await store.read(lambda uow: uow.feed_tokens.by_hash("z" * 64)) is None

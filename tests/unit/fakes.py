@@ -32,6 +32,7 @@ from meetings.domain.model import (
     Council,
     Decision,
     Department,
+    FeedToken,
     JoinRequest,
     JoinState,
     Meeting,
@@ -490,6 +491,34 @@ class _Audit(_Repo[AuditEvent]):
     async def list(self, council_id: int) -> Sequence[AuditEvent]:
         return sorted(self._where(lambda e: e.council_id == council_id), key=lambda e: e.seq)
 
+    async def last(self, council_id: int) -> AuditEvent | None:
+        chain = await self.list(council_id)
+        return chain[-1] if chain else None
+
+
+class _FeedTokens(_Repo[FeedToken]):
+    name = "feed_tokens"
+
+    def _unique_keys(self, token: FeedToken) -> set[tuple[object, ...]]:
+        keys: set[tuple[object, ...]] = {("hash", token.token_hash)}
+        if token.revoked_at is None:  # the partial unique indexes: one live token per owner
+            keys.add(("live council", token.council_id) if token.member_id is None
+                     else ("live member", token.member_id))
+        return keys
+
+    def _duplicate(self, token: FeedToken) -> Duplicate:
+        return Duplicate("a calendar link exists already; reset it to get a new one")
+
+    async def add(self, token: FeedToken) -> FeedToken:
+        return self._insert(token)
+
+    async def by_hash(self, token_hash: str) -> FeedToken | None:
+        return self._first(lambda t: t.token_hash == token_hash)
+
+    async def live(self, council_id: int, member_id: int | None) -> FeedToken | None:
+        return self._first(lambda t: t.council_id == council_id and t.member_id == member_id
+                           and t.revoked_at is None)
+
 
 class _Appraisal(_Repo[Any]):  # a tally store, not one table of domain values
     """Counts the figures from its rows with the domain's own rule, as the SQL aggregates must."""
@@ -580,6 +609,7 @@ class FakeUnitOfWork:
         self.actions = _Actions(self)
         self.appraisal = _Appraisal(self)
         self.audit = _Audit(self)
+        self.feed_tokens = _FeedTokens(self)
 
     async def __aenter__(self) -> Self:
         self.live = copy.deepcopy(self.committed)
