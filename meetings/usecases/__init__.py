@@ -10,9 +10,11 @@ from meetings.usecases import (
     common,
     councils,
     meeting,
+    minutes,
     outbox,
     schedule,
     voting,
 )
 
-__all__ = ["actions", "agenda", "common", "councils", "meeting", "outbox", "schedule", "voting"]
+__all__ = ["actions", "agenda", "common", "councils", "meeting", "minutes", "outbox", "schedule",
+           "voting"]

@@ -1,0 +1,175 @@
+"""The minutes of a meeting as a pure value, built from what the meeting stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from meetings import usecases
+from meetings.domain.minutes import (
+    ActionLine,
+    AgendaLine,
+    Approval,
+    AttendanceLine,
+    DecisionLine,
+    Guest,
+    Minutes,
+    MotionLine,
+    NoteLine,
+    Topic,
+    VoteLine,
+    word_safe,
+)
+from meetings.domain.model import (
+    ActionStatus,
+    AgendaState,
+    AttendanceStatus,
+    Choice,
+    Council,
+    MajorityRule,
+    MeetingKind,
+    Member,
+    MotionKind,
+    NoteKind,
+    Role,
+)
+from tests.unit.conftest import SET_UP_AT
+from tests.unit.fakes import FakeUnitOfWork
+
+CLI = usecases.common.Operator()
+# Thursday 10 December 2026, 14:30 in Shanghai; the office opens it ten minutes early.
+START = datetime(2026, 12, 10, 6, 20, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    return START + timedelta(minutes=minutes)
+
+
+async def held_meeting(uow: FakeUnitOfWork, council: Council,
+                       people: dict[str, Member]) -> int:
+    """A whole meeting (extraordinary: there is no series): EPB present, MSB by proxy, ITB
+    excused, FIN absent, the expert attending; notes before and under the topic, a named and a
+    secret motion, an agreed decision and an action; returns its id."""
+    for code, name in (("ITB", "Information Technology Bureau"), ("FIN", "Finance Bureau")):
+        await usecases.councils.add_department(uow, council.id, code=code, name=name, actor=CLI,
+                                               now=SET_UP_AT)
+    meeting = await usecases.schedule.schedule_meeting(
+        uow, council.id, local_start="2026-12-10 14:30", actor=CLI, now=SET_UP_AT)
+    proposal = await usecases.agenda.propose_item(
+        uow, council.id, title="Open data catalogue", description="", actor=people["EPB"],
+        now=SET_UP_AT)
+    item, _ = await usecases.agenda.decide_item(
+        uow, council.id, proposal.item.id, state=AgendaState.ACCEPTED, actor=people["chair"],
+        now=SET_UP_AT)
+    secretary, chair = people["secretary"], people["chair"]
+    await usecases.meeting.start_meeting(uow, council.id, actor=secretary, now=at(0))
+    await usecases.meeting.mark_here(uow, council.id, actor=people["EPB"], now=at(1))
+    await usecases.meeting.mark_here(uow, council.id, actor=people["expert"], now=at(1))
+    await usecases.meeting.record_proxy(uow, council.id, code="MSB", name="Deputy Wang",
+                                        actor=secretary, now=at(2))
+    await usecases.meeting.record_excused(uow, council.id, code="ITB", reason="travelling",
+                                          actor=secretary, now=at(2))
+    await usecases.meeting.add_note(uow, council.id, kind=NoteKind.INFO,
+                                    text="Budget\nfigures\u0007 arrive in May", actor=secretary,
+                                    now=at(3))
+    await usecases.meeting.set_topic(uow, council.id, item.id, actor=secretary, now=at(4))
+    await usecases.meeting.add_note(uow, council.id, kind=NoteKind.IDEA,
+                                    text="Publish it as CSV", actor=people["EPB"], now=at(5))
+    named = await usecases.voting.open_motion(uow, council.id, kind=MotionKind.NAMED,
+                                              text="Adopt the catalogue", actor=chair, now=at(6))
+    await usecases.voting.cast_vote(uow, council.id, named.count.motion.id, choice=Choice.YES,
+                                    actor=people["EPB"], now=at(7))
+    await usecases.voting.close_motion(uow, council.id, named.count.motion.id, actor=chair,
+                                       now=at(8))
+    secret = await usecases.voting.open_motion(uow, council.id, kind=MotionKind.SECRET,
+                                               text="Fund phase two", actor=chair, now=at(9))
+    await usecases.voting.cast_vote(uow, council.id, secret.count.motion.id, choice=Choice.NO,
+                                    actor=people["EPB"], now=at(10))
+    await usecases.voting.close_motion(uow, council.id, secret.count.motion.id, actor=chair,
+                                       now=at(11))
+    await usecases.meeting.record_agreed(uow, council.id, text="Publish quarterly", actor=chair,
+                                         now=at(12))
+    await usecases.actions.assign_action(uow, council.id, code="EPB", due="2026-12-31",
+                                         text="Draft the catalogue", actor=secretary, now=at(13))
+    await usecases.meeting.end_meeting(uow, council.id, actor=secretary, now=at(90))
+    return meeting.id
+
+
+async def test_the_minutes_hold_every_record_of_the_meeting_in_its_section(
+    uow: FakeUnitOfWork, council: Council, people: dict[str, Member]
+) -> None:
+    """Attendance per department (present, proxy, excused, absent), the guest, the agenda, notes
+    under their topic, the named vote by department and the secret one by counts only, the
+    decisions and the action come out field by field."""
+    meeting_id = await held_meeting(uow, council, people)
+
+    minutes = await usecases.minutes.build_minutes(uow, council.id, meeting_id)
+
+    item = minutes.agenda[0]
+    named, secret = minutes.topics[1].motions
+    expected = Minutes(
+        council="Riverside CIO Council", number=1, kind=MeetingKind.EXTRAORDINARY,
+        day=date(2026, 12, 10), starts="14:20", ends="15:50", place="", chair="chair",
+        title="",
+        attendance=(
+            AttendanceLine("EPB", "EPB", AttendanceStatus.PRESENT, "EPB"),
+            AttendanceLine("MSB", "MSB", AttendanceStatus.PROXY, "Deputy Wang"),
+            AttendanceLine("ITB", "Information Technology Bureau", AttendanceStatus.EXCUSED,
+                           "", "travelling"),
+            AttendanceLine("FIN", "Finance Bureau", AttendanceStatus.ABSENT, ""),
+        ),
+        guests=(Guest("expert", Role.EXPERT),),
+        agenda=(AgendaLine(item.id, "Open data catalogue", False, "EPB"),),
+        topics=(
+            Topic(None, (NoteLine(NoteKind.INFO, "Budget\nfigures arrive in May", "secretary"),),
+                  (), ()),
+            Topic(item, (NoteLine(NoteKind.IDEA, "Publish it as CSV", "EPB"),),
+                  (MotionLine(named.id, MotionKind.NAMED, "Adopt the catalogue",
+                              MajorityRule.SIMPLE, 1, 0, 0, 1, True, named.digest,
+                              (VoteLine("EPB", Choice.YES),), date(2026, 12, 10)),
+                   MotionLine(secret.id, MotionKind.SECRET, "Fund phase two",
+                              MajorityRule.SIMPLE, 0, 1, 0, 1, False, secret.digest, (),
+                              date(2026, 12, 10))),
+                  (DecisionLine(minutes.decisions[0].id, "Adopt the catalogue", named.id),
+                   DecisionLine(minutes.decisions[1].id, "Publish quarterly", None))),
+        ),
+        circular=(),
+        actions=(ActionLine(minutes.actions[0].id, "EPB", "Draft the catalogue",
+                            date(2026, 12, 31), ActionStatus.OPEN),),
+        carried_over=(),
+        next_meeting=None,
+        approval=Approval(1, "secretary"),
+    )
+    assert expected.attendance == minutes.attendance
+    assert expected.topics == minutes.topics
+    assert expected == minutes
+    assert len(named.digest) == 12
+
+
+async def test_minutes_of_an_unknown_meeting_are_refused(
+    uow: FakeUnitOfWork, council: Council
+) -> None:
+    """Asking for the minutes of a meeting the council does not have names it."""
+    from meetings.domain.errors import UnknownMeeting
+
+    with pytest.raises(UnknownMeeting):
+        await usecases.minutes.build_minutes(uow, council.id, 404)
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    ("a\x00b\x0bc\x1fd", "abcd"),
+    ("line\r\nbreak\rhere\ttab", "line\nbreak\nhere\ttab"),
+    ("lone \ud800 surrogate \udfff", "lone  surrogate "),
+    ("שלום عربي 🙂👩‍💻 <w:p>&amp;", "שלום عربي 🙂👩‍💻 <w:p>&amp;"),
+])
+def test_word_safe_text_loses_only_what_xml_cannot_hold(given: str, kept: str) -> None:
+    """Control characters and lone surrogates go; right-to-left script, emoji, markup-looking
+    text, tabs and line breaks stay."""
+    assert kept == word_safe(given)
+
+
+def test_a_long_note_survives_whole() -> None:
+    """A 100 KB note keeps every character."""
+    note = "会议纪要 note " * 10_000
+    assert note == word_safe(note)
