@@ -12,6 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from meetings.domain.minutes import MinutesRevision
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -166,6 +167,21 @@ class ActionRepository(Protocol):
     async def update(self, item: ActionItem) -> ActionItem: ...
 
 
+class MinutesRepository(Protocol):
+    """Every version of every meeting's minutes; stored once, never changed or removed."""
+
+    async def add(self, revision: MinutesRevision) -> MinutesRevision:
+        """Stores a new revision; raises `Duplicate` when the meeting already has one with its
+        number (a concurrent writer added it first)."""
+        ...
+
+    async def latest(self, meeting_id: int) -> MinutesRevision | None: ...
+    async def get(self, meeting_id: int, revision: int) -> MinutesRevision | None: ...
+    async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
+        """The meeting's revisions, oldest first."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """Durable work for later (a reminder to send), claimed by one worker at a time."""
@@ -234,6 +250,7 @@ class UnitOfWork(Protocol):
     motions: MotionRepository
     ballots: BallotRepository
     actions: ActionRepository
+    minutes: MinutesRepository
     audit: AuditLog
     jobs: JobQueue
 

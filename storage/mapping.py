@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlmodel import SQLModel
 
-from meetings.domain import model
+from meetings.domain import minutes, model
 from storage import tables
 
 
@@ -41,6 +41,7 @@ ROW_TYPES: dict[type[Any], type[SQLModel]] = {
     model.Ballot: tables.BallotRow,
     model.ActionItem: tables.ActionItemRow,
     model.AuditEvent: tables.AuditEventRow,
+    minutes.MinutesRevision: tables.MinutesRevisionRow,
 }
 
 

@@ -28,6 +28,7 @@ from meetings.domain.errors import (
     UnknownMember,
     UnknownMotion,
 )
+from meetings.domain.minutes import MinutesRevision
 from meetings.ports import AuditEntry
 from storage.errors import Conflict, translated
 from storage.mapping import ROW_TYPES, V, copy_into, to_domain, to_row
@@ -42,6 +43,7 @@ from storage.tables import (
     DepartmentRow,
     MeetingRow,
     MemberRow,
+    MinutesRevisionRow,
     MotionRow,
     NoteRow,
     SeriesRow,
@@ -261,6 +263,26 @@ class SqlDecisions(_Repository[model.Decision]):
 
     async def delete(self, decision_id: int) -> None:
         await self._session.exec(delete(DecisionRow).where(col(DecisionRow.id) == decision_id))
+
+
+class SqlMinutes(_Repository[MinutesRevision]):
+    value_type = MinutesRevision
+
+    def _duplicate(self, revision: MinutesRevision) -> Exception:
+        return Duplicate("revision {revision} of these minutes was stored by someone else first",
+                         revision=revision.revision)
+
+    async def latest(self, meeting_id: int) -> MinutesRevision | None:
+        return await self._first(col(MinutesRevisionRow.meeting_id) == meeting_id,
+                                 order_by=[col(MinutesRevisionRow.revision).desc()])
+
+    async def get(self, meeting_id: int, revision: int) -> MinutesRevision | None:  # type: ignore[override]  # a revision is named by its meeting and number
+        return await self._first(col(MinutesRevisionRow.meeting_id) == meeting_id,
+                                 col(MinutesRevisionRow.revision) == revision)
+
+    async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
+        return await self._all(col(MinutesRevisionRow.meeting_id) == meeting_id,
+                               order_by=[col(MinutesRevisionRow.revision)])
 
 
 class SqlMotions(_Repository[model.Motion]):

@@ -24,6 +24,7 @@ from meetings.ports import (
     JoinRequestRepository,
     MeetingRepository,
     MemberRepository,
+    MinutesRepository,
     MotionRepository,
     NoteRepository,
     SeriesRepository,
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
     motions: MotionRepository
     ballots: BallotRepository
     actions: ActionRepository
+    minutes: MinutesRepository
     audit: AuditLog
     jobs: JobQueue
 
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.motions = sql.SqlMotions(session)
         self.ballots = sql.SqlBallots(session)
         self.actions = sql.SqlActions(session)
+        self.minutes = sql.SqlMinutes(session)
         self.audit = sql.SqlAuditLog(session)
         self.jobs = SqlJobs(session)
         if self._update is not None:

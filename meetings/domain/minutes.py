@@ -7,13 +7,15 @@ character an XML document may not hold.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from meetings.domain import actions as action_rules
 from meetings.domain.model import (
+    NEW,
     ActionItem,
     ActionStatus,
     AgendaItem,
@@ -296,3 +298,36 @@ def decision_count(minutes: Minutes) -> int:
 def all_motions(minutes: Minutes) -> Iterable[MotionLine]:
     yield from (m for t in minutes.topics for m in t.motions)
     yield from minutes.circular
+
+
+@dataclass(frozen=True, slots=True)
+class MinutesRevision:
+    """One stored version of a meeting's minutes: the document exactly as it was sent.
+
+    Revisions are written once and never changed (the table refuses updates); a correction, and
+    the approval itself, add a revision. ``content`` fingerprints what the minutes say, without
+    their approval block, so an unchanged meeting does not pile up identical drafts.
+    """
+
+    meeting_id: int
+    revision: int
+    style: str
+    data: bytes
+    sha256: str
+    content: str
+    created_at: datetime
+    created_by: str
+    approved: bool = False
+    id: int = NEW
+
+
+def digest(data: bytes) -> str:
+    """The document's SHA-256, in full (64 hex digits): what the approval freezes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint(minutes: Minutes) -> str:
+    """What the minutes say, as a hash: equal for equal content whatever the revision or approval.
+    The value's repr is canonical: frozen dataclasses of text, numbers, dates and enums."""
+    plain = replace(minutes, approval=Approval(0, ""))
+    return hashlib.sha256(repr(plain).encode("utf-8", "surrogatepass")).hexdigest()

@@ -10,6 +10,7 @@ resolve a theme font (Calibri/等线) before they look at the style's own font.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -100,6 +101,19 @@ def write(minutes: Minutes, style: Style = "en", *, template: bytes | None = Non
     properties.created = properties.modified = stamp
     out = io.BytesIO()
     document.save(out)
+    return _reproducible(out.getvalue())
+
+
+def _reproducible(package: bytes) -> bytes:
+    """The package with every zip entry dated alike, so the same minutes give the same bytes
+    (python-docx stamps each entry with the current time)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(
+            out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, source.read(entry))
     return out.getvalue()
 
 

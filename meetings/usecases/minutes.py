@@ -1,12 +1,33 @@
-"""Use cases of the minutes: building them from a meeting's records and writing them as Word."""
+"""Use cases of the minutes: drafting them when a meeting ends, handing out the latest revision,
+the chair's approval (which freezes the document and its SHA-256 into the audit chain), and a new
+revision whenever the records change after that.
+
+Revisions are only ever added. The approved document differs from the draft (its approval block
+names the chair and the day), so approving adds a revision too: the draft stays downloadable.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from meetings.domain import minutes as minutes_rules
-from meetings.domain.minutes import Minutes, Records
-from meetings.domain.model import MeetingState, Role
+from meetings.domain.errors import Duplicate, InvalidInput, InvalidState, UnknownMeeting
+from meetings.domain.minutes import Minutes, MinutesRevision, Records
+from meetings.domain.model import Council, Meeting, MeetingState, Member, Role
+from meetings.domain.permissions import Act
+from meetings.exports import docx
 from meetings.ports import UnitOfWork
-from meetings.usecases.common import meeting_of
+from meetings.usecases.common import (
+    Actor,
+    Operator,
+    authorise,
+    local_today,
+    meeting_of,
+    record,
+)
+
+_OVER = (MeetingState.ENDED, MeetingState.MINUTES_APPROVED)
 
 
 async def load_records(uow: UnitOfWork, council_id: int, meeting_id: int) -> Records:
@@ -42,5 +63,132 @@ async def build_minutes(uow: UnitOfWork, council_id: int, meeting_id: int, *,
     return minutes_rules.build(records, revision=revision, drafted_by=drafted_by(records))
 
 
-def is_over(state: MeetingState) -> bool:
-    return state in (MeetingState.ENDED, MeetingState.MINUTES_APPROVED)
+def style_for(council: Council) -> docx.Style:
+    """The council's language picks the layout: Chinese councils file GB/T 9704 纪要."""
+    return "gbt9704" if council.language.startswith("zh") else "en"
+
+
+def parse_style(text: str) -> docx.Style:
+    for style in docx.STYLES:
+        if text == style:
+            return style
+    raise InvalidInput("unknown style {style}: use en or gbt9704", style=text[:20])
+
+
+def _label(actor: Actor) -> str:
+    return f"operator:{actor.name}" if isinstance(actor, Operator) else f"member:{actor.id}"
+
+
+async def _ended_meeting(uow: UnitOfWork, council_id: int, meeting_id: int | None) -> Meeting:
+    """The meeting given, or the council's last ended one; it must be over."""
+    if meeting_id is not None:
+        meeting = await meeting_of(uow, council_id, meeting_id)
+        if meeting.state not in _OVER:
+            raise InvalidState("meeting #{id} has not ended; its minutes come after /endmeeting",
+                               id=meeting.id)
+        return meeting
+    over = [m for m in await uow.meetings.list(council_id) if m.state in _OVER]
+    if not over:
+        raise UnknownMeeting("no meeting has ended yet, so there are no minutes")
+    return max(over, key=lambda m: (m.ended_at or m.starts_at, m.id))
+
+
+async def _new_revision(uow: UnitOfWork, council_id: int, meeting: Meeting, *, actor: Actor,
+                        now: datetime, approver: Member | None = None,
+                        style: docx.Style | None = None) -> MinutesRevision | None:
+    """Writes the next revision when the minutes now say something the latest does not (or,
+    for an approval, when the latest is not already that approval). None: nothing to add."""
+    records = await load_records(uow, council_id, meeting.id)
+    latest = await uow.minutes.latest(meeting.id)
+    number = latest.revision + 1 if latest else 1
+    approved_on = local_today(records.council, now) if approver else None
+    minutes = minutes_rules.build(records, revision=number, drafted_by=drafted_by(records),
+                                  approved_by=approver.name if approver else "",
+                                  approved_on=approved_on)
+    content = minutes_rules.fingerprint(minutes)
+    if latest is not None and latest.content == content and (
+            latest.approved or approver is None):
+        return None
+    chosen = style or (latest.style if latest else None) or style_for(records.council)
+    data = docx.write(minutes, parse_style(chosen))
+    return await uow.minutes.add(MinutesRevision(
+        meeting.id, number, chosen, data, minutes_rules.digest(data), content, now,
+        _label(actor), approved=approver is not None))
+
+
+async def draft_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | None = None, *,
+                        actor: Actor, now: datetime) -> MinutesRevision:
+    """The office drafts (or redrafts, after a correction) a meeting's minutes: a new revision
+    when the records changed since the latest one, otherwise the latest as it is."""
+    authorise(actor, Act.EXPORT)
+    async with uow:
+        meeting = await _ended_meeting(uow, council_id, meeting_id)
+        added = await _new_revision(uow, council_id, meeting, actor=actor, now=now)
+        if added is None:
+            latest = await uow.minutes.latest(meeting.id)
+            assert latest is not None  # nothing was added because it exists and is current
+            return latest
+        await record(uow, council_id, actor, "minutes.draft", now, meeting=meeting.id,
+                     revision=added.revision, sha256=added.sha256)
+        await uow.commit()
+    return added
+
+
+async def latest_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | None = None, *,
+                         actor: Actor, now: datetime) -> MinutesRevision:
+    """The latest revision of a meeting's minutes (default: the last ended meeting). The office
+    asking brings them up to date first; anyone else gets what the office last issued."""
+    authorise(actor, Act.VIEW)
+    if isinstance(actor, Operator) or actor.role in (Role.CHAIR, Role.SECRETARY):
+        return await draft_minutes(uow, council_id, meeting_id, actor=actor, now=now)
+    async with uow:
+        meeting = await _ended_meeting(uow, council_id, meeting_id)
+        latest = await uow.minutes.latest(meeting.id)
+    if latest is None:
+        raise InvalidState("the minutes of meeting #{id} are not drafted yet", id=meeting.id)
+    return latest
+
+
+async def revision_of(uow: UnitOfWork, council_id: int, meeting_id: int, revision: int, *,
+                      actor: Actor) -> MinutesRevision:
+    """One stored revision, exactly as it was sent."""
+    authorise(actor, Act.EXPORT)
+    async with uow:
+        meeting = await meeting_of(uow, council_id, meeting_id)
+        found = await uow.minutes.get(meeting.id, revision)
+    if found is None:
+        raise InvalidState("meeting #{id} has no revision {revision} of its minutes",
+                           id=meeting_id, revision=revision)
+    return found
+
+
+async def approve_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | None = None, *,
+                          actor: Member, now: datetime) -> MinutesRevision:
+    """The chair approves the minutes as they stand: the approved document is stored once, its
+    SHA-256 enters the audit chain, and the meeting's state becomes minutes-approved.
+
+    Approving again with nothing changed is refused, naming the approved revision; so is losing
+    a race to another instance approving at the same moment.
+    """
+    authorise(actor, Act.APPROVE_MINUTES)
+    async with uow:
+        meeting = await _ended_meeting(uow, council_id, meeting_id)
+        try:
+            approved = await _new_revision(uow, council_id, meeting, actor=actor, now=now,
+                                           approver=actor)
+        except Duplicate as err:
+            raise InvalidState("the minutes of meeting #{id} were just changed or approved by "
+                               "someone else; look at /minutes and approve again if needed",
+                               id=meeting.id) from err
+        if approved is None:
+            latest = await uow.minutes.latest(meeting.id)
+            assert latest is not None
+            raise InvalidState("revision {revision} of the minutes of meeting #{id} is already "
+                               "approved (SHA-256 {sha256})", revision=latest.revision,
+                               id=meeting.id, sha256=latest.sha256)
+        await uow.meetings.update(replace(meeting, state=MeetingState.MINUTES_APPROVED))
+        await record(uow, council_id, actor, "minutes.approve", now, meeting=meeting.id,
+                     revision=approved.revision, sha256=approved.sha256)
+        await uow.commit()
+    return approved
+

@@ -11,6 +11,7 @@ from typing import Any, Self, TypeVar
 
 from meetings.domain.audit import seal
 from meetings.domain.errors import Duplicate, VotingClosed
+from meetings.domain.minutes import MinutesRevision
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -337,6 +338,28 @@ class _Audit(_Repo):
         return sorted(self._where(lambda e: e.council_id == council_id), key=lambda e: e.seq)
 
 
+class _Minutes(_Repo):
+    name = "minutes"
+
+    async def add(self, revision: MinutesRevision) -> MinutesRevision:
+        if await self.get(revision.meeting_id, revision.revision) is not None:
+            raise Duplicate("revision {revision} of these minutes was stored by someone else "
+                            "first", revision=revision.revision)
+        return self._insert(revision)
+
+    async def latest(self, meeting_id: int) -> MinutesRevision | None:
+        found = await self.list(meeting_id)
+        return found[-1] if found else None
+
+    async def get(self, meeting_id: int, revision: int) -> MinutesRevision | None:  # type: ignore[override]
+        return next((r for r in self._where(lambda r: r.meeting_id == meeting_id)
+                     if r.revision == revision), None)
+
+    async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
+        return sorted(self._where(lambda r: r.meeting_id == meeting_id),
+                      key=lambda r: r.revision)
+
+
 class FakeUnitOfWork:
     """Keeps committed state in `committed`; a block left without commit changes nothing."""
 
@@ -358,6 +381,7 @@ class FakeUnitOfWork:
         self.motions = _Motions(self)
         self.ballots = _Ballots(self)
         self.actions = _Actions(self)
+        self.minutes = _Minutes(self)
         self.audit = _Audit(self)
 
     async def __aenter__(self) -> Self:

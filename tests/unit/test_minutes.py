@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from datetime import UTC, date, datetime, timedelta
 
+import docx
 import pytest
 
 from meetings import usecases
+from meetings.domain.audit import verify
+from meetings.domain.errors import InvalidState, NotAllowed, UnknownMeeting
 from meetings.domain.minutes import (
     ActionLine,
     AgendaLine,
@@ -29,6 +35,7 @@ from meetings.domain.model import (
     Council,
     MajorityRule,
     MeetingKind,
+    MeetingState,
     Member,
     MotionKind,
     NoteKind,
@@ -151,8 +158,6 @@ async def test_minutes_of_an_unknown_meeting_are_refused(
     uow: FakeUnitOfWork, council: Council
 ) -> None:
     """Asking for the minutes of a meeting the council does not have names it."""
-    from meetings.domain.errors import UnknownMeeting
-
     with pytest.raises(UnknownMeeting):
         await usecases.minutes.build_minutes(uow, council.id, 404)
 
@@ -173,3 +178,89 @@ def test_a_long_note_survives_whole() -> None:
     """A 100 KB note keeps every character."""
     note = "会议纪要 note " * 10_000
     assert note == word_safe(note)
+
+
+# --- drafting, approval and revisions -------------------------------------------------------------
+
+AFTER = at(120)
+
+
+async def test_drafting_stores_the_document_with_its_hash_once_per_content(
+    uow: FakeUnitOfWork, council: Council, people: dict[str, Member]
+) -> None:
+    """The draft is revision 1 with the SHA-256 of its bytes, in the audit log; drafting again
+    with nothing changed hands back the same revision."""
+    meeting_id = await held_meeting(uow, council, people)
+
+    draft = await usecases.minutes.draft_minutes(uow, council.id, meeting_id,
+                                                 actor=people["secretary"], now=AFTER)
+    again = await usecases.minutes.draft_minutes(uow, council.id, actor=people["secretary"],
+                                                 now=AFTER + timedelta(hours=1))
+
+    assert (draft.revision, draft.approved, draft.style) == (1, False, "en")
+    assert draft.sha256 == hashlib.sha256(draft.data).hexdigest()
+    assert again == draft
+    assert [r.revision for r in uow.rows("minutes")] == [1]
+    event = uow.rows("audit")[-1]
+    assert (event.action, json.loads(event.payload)["sha256"]) == ("minutes.draft", draft.sha256)
+
+
+async def test_approval_freezes_a_revision_and_a_correction_adds_one(
+    uow: FakeUnitOfWork, council: Council, people: dict[str, Member]
+) -> None:
+    """The chair's approval adds an approved revision whose hash is in the audit chain and marks
+    the meeting; approving again is refused naming it; a later change adds revision 3 and leaves
+    the approved one as it was."""
+    meeting_id = await held_meeting(uow, council, people)
+    await usecases.minutes.draft_minutes(uow, council.id, meeting_id, actor=people["secretary"],
+                                         now=AFTER)
+
+    approved = await usecases.minutes.approve_minutes(uow, council.id, actor=people["chair"],
+                                                      now=AFTER)
+    frozen = uow.rows("minutes")[-1]
+    with pytest.raises(InvalidState, match="already approved"):
+        await usecases.minutes.approve_minutes(uow, council.id, meeting_id,
+                                               actor=people["chair"], now=AFTER)
+    with pytest.raises(NotAllowed):
+        await usecases.minutes.approve_minutes(uow, council.id, meeting_id,
+                                               actor=people["secretary"], now=AFTER)
+    action = next(a for a in uow.rows("actions"))
+    await usecases.actions.complete_action(uow, council.id, action.id, note="",
+                                           actor=people["secretary"], now=AFTER)
+    corrected = await usecases.minutes.latest_minutes(uow, council.id, meeting_id,
+                                                      actor=people["secretary"], now=AFTER)
+
+    assert (approved.revision, approved.approved) == (2, True)
+    assert uow.committed.table("meetings")[meeting_id].state is MeetingState.MINUTES_APPROVED
+    event = next(e for e in uow.rows("audit") if e.action == "minutes.approve")
+    assert json.loads(event.payload) == {"meeting": meeting_id, "revision": 2,
+                                         "sha256": approved.sha256}
+    assert verify(uow.rows("audit")) == []
+    assert (corrected.revision, corrected.approved) == (3, False)
+    assert uow.rows("minutes")[1] == frozen == approved
+    document = docx.Document(io.BytesIO(approved.data))
+    assert ["2", "secretary", "chair", "2026-12-10"] == [
+        c.text for c in document.tables[-1].rows[1].cells]
+
+
+async def test_a_cio_gets_the_latest_revision_but_never_drafts_one(
+    uow: FakeUnitOfWork, council: Council, people: dict[str, Member]
+) -> None:
+    """A CIO asking before the office drafted is told so; afterwards gets the office's draft."""
+    meeting_id = await held_meeting(uow, council, people)
+
+    with pytest.raises(InvalidState, match="not drafted yet"):
+        await usecases.minutes.latest_minutes(uow, council.id, actor=people["EPB"], now=AFTER)
+    draft = await usecases.minutes.draft_minutes(uow, council.id, meeting_id,
+                                                 actor=people["secretary"], now=AFTER)
+    assert draft == await usecases.minutes.latest_minutes(uow, council.id, actor=people["EPB"],
+                                                          now=AFTER)
+
+
+async def test_minutes_wait_for_the_end_of_the_meeting(
+    uow: FakeUnitOfWork, council: Council, people: dict[str, Member]
+) -> None:
+    """Before any meeting ended there are no minutes to draft."""
+    with pytest.raises(UnknownMeeting, match="no meeting has ended"):
+        await usecases.minutes.draft_minutes(uow, council.id, actor=people["secretary"],
+                                             now=AFTER)
