@@ -239,8 +239,8 @@ async def test_approval_freezes_a_revision_and_a_correction_adds_one(
     assert (corrected.revision, corrected.approved) == (3, False)
     assert uow.rows("minutes")[1] == frozen == approved
     document = docx.Document(io.BytesIO(approved.data))
-    assert ["2", "secretary", "chair", "2026-12-10"] == [
-        c.text for c in document.tables[-1].rows[1].cells]
+    block = [c.text for c in document.tables[-1].rows[1].cells]
+    assert block == ["2", "secretary", "chair", "2026-12-10"]
 
 
 async def test_a_cio_gets_the_latest_revision_but_never_drafts_one(
