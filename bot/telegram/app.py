@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, explain, translate
-from bot.telegram import handlers, meeting, voting
+from bot.telegram import handlers, meeting, minutes, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts
 from bot.telegram.render import CHOICE_OF_KEY, TELEGRAM_CAPTION_LIMIT, split_text
@@ -94,6 +94,9 @@ COMMANDS = [
     Command("vote", voting.vote, Act.VOTE, N_("vote without the buttons")),
     Command("close", voting.close, Act.OPEN_VOTE, N_("close a vote and post the result")),
     Command("endmeeting", meeting.end_meeting, Act.RUN_MEETING, N_("end the meeting"), True),
+    Command("minutes", minutes.minutes, Act.VIEW, N_("the latest minutes as a Word document")),
+    Command("approve", minutes.approve, Act.APPROVE_MINUTES,
+            N_("approve the minutes; the approved file is frozen")),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
 ]
 
@@ -145,9 +148,11 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
 async def _send(message: Message, reply: Reply) -> None:
     """Replies in pieces that fit Telegram's limit; the keyboard goes with the last piece. A
     document goes last, with the last piece as its caption when that fits one."""
-    pieces = split_text(reply.text)
+    pieces = split_text(reply.text) if reply.text or reply.document is None else []
     caption = None
-    if reply.document is not None and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
+    if reply.document is not None and reply.document.caption is not None:
+        caption = reply.document.caption[:TELEGRAM_CAPTION_LIMIT]
+    elif reply.document is not None and pieces and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
         caption = pieces.pop()
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1 and reply.document is None

@@ -8,7 +8,7 @@ names the chair and the day), so approving adds a revision too: the draft stays 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from meetings.domain import minutes as minutes_rules
@@ -28,6 +28,16 @@ from meetings.usecases.common import (
 )
 
 _OVER = (MeetingState.ENDED, MeetingState.MINUTES_APPROVED)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A revision handed out, with what a caption says about it."""
+
+    revision: MinutesRevision
+    meeting: Meeting
+    decisions: int
+    actions: int
 
 
 async def load_records(uow: UnitOfWork, council_id: int, meeting_id: int) -> Records:
@@ -95,7 +105,8 @@ async def _ended_meeting(uow: UnitOfWork, council_id: int, meeting_id: int | Non
 
 async def _new_revision(uow: UnitOfWork, council_id: int, meeting: Meeting, *, actor: Actor,
                         now: datetime, approver: Member | None = None,
-                        style: docx.Style | None = None) -> MinutesRevision | None:
+                        style: docx.Style | None = None
+                        ) -> tuple[Minutes, MinutesRevision | None]:
     """Writes the next revision when the minutes now say something the latest does not (or,
     for an approval, when the latest is not already that approval). None: nothing to add."""
     records = await load_records(uow, council_id, meeting.id)
@@ -108,34 +119,39 @@ async def _new_revision(uow: UnitOfWork, council_id: int, meeting: Meeting, *, a
     content = minutes_rules.fingerprint(minutes)
     if latest is not None and latest.content == content and (
             latest.approved or approver is None):
-        return None
+        return minutes, None
     chosen = style or (latest.style if latest else None) or style_for(records.council)
     data = docx.write(minutes, parse_style(chosen))
-    return await uow.minutes.add(MinutesRevision(
+    return minutes, await uow.minutes.add(MinutesRevision(
         meeting.id, number, chosen, data, minutes_rules.digest(data), content, now,
         _label(actor), approved=approver is not None))
 
 
+def _issued(revision: MinutesRevision, meeting: Meeting, minutes: Minutes) -> Issued:
+    return Issued(revision, meeting, len(minutes.decisions) + len(minutes.circular),
+                  len(minutes.actions))
+
+
 async def draft_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | None = None, *,
-                        actor: Actor, now: datetime) -> MinutesRevision:
+                        actor: Actor, now: datetime) -> Issued:
     """The office drafts (or redrafts, after a correction) a meeting's minutes: a new revision
     when the records changed since the latest one, otherwise the latest as it is."""
     authorise(actor, Act.EXPORT)
     async with uow:
         meeting = await _ended_meeting(uow, council_id, meeting_id)
-        added = await _new_revision(uow, council_id, meeting, actor=actor, now=now)
+        minutes, added = await _new_revision(uow, council_id, meeting, actor=actor, now=now)
         if added is None:
             latest = await uow.minutes.latest(meeting.id)
             assert latest is not None  # nothing was added because it exists and is current
-            return latest
+            return _issued(latest, meeting, minutes)
         await record(uow, council_id, actor, "minutes.draft", now, meeting=meeting.id,
                      revision=added.revision, sha256=added.sha256)
         await uow.commit()
-    return added
+    return _issued(added, meeting, minutes)
 
 
 async def latest_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | None = None, *,
-                         actor: Actor, now: datetime) -> MinutesRevision:
+                         actor: Actor, now: datetime) -> Issued:
     """The latest revision of a meeting's minutes (default: the last ended meeting). The office
     asking brings them up to date first; anyone else gets what the office last issued."""
     authorise(actor, Act.VIEW)
@@ -144,9 +160,11 @@ async def latest_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | Non
     async with uow:
         meeting = await _ended_meeting(uow, council_id, meeting_id)
         latest = await uow.minutes.latest(meeting.id)
-    if latest is None:
-        raise InvalidState("the minutes of meeting #{id} are not drafted yet", id=meeting.id)
-    return latest
+        if latest is None:
+            raise InvalidState("the minutes of meeting #{id} are not drafted yet",
+                               id=meeting.id)
+        records = await load_records(uow, council_id, meeting.id)
+    return _issued(latest, meeting, minutes_rules.build(records))
 
 
 async def revision_of(uow: UnitOfWork, council_id: int, meeting_id: int, revision: int, *,
@@ -163,7 +181,7 @@ async def revision_of(uow: UnitOfWork, council_id: int, meeting_id: int, revisio
 
 
 async def approve_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | None = None, *,
-                          actor: Member, now: datetime) -> MinutesRevision:
+                          actor: Member, now: datetime) -> Issued:
     """The chair approves the minutes as they stand: the approved document is stored once, its
     SHA-256 enters the audit chain, and the meeting's state becomes minutes-approved.
 
@@ -174,8 +192,8 @@ async def approve_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | No
     async with uow:
         meeting = await _ended_meeting(uow, council_id, meeting_id)
         try:
-            approved = await _new_revision(uow, council_id, meeting, actor=actor, now=now,
-                                           approver=actor)
+            minutes, approved = await _new_revision(uow, council_id, meeting, actor=actor,
+                                                    now=now, approver=actor)
         except Duplicate as err:
             raise InvalidState("the minutes of meeting #{id} were just changed or approved by "
                                "someone else; look at /minutes and approve again if needed",
@@ -190,5 +208,5 @@ async def approve_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | No
         await record(uow, council_id, actor, "minutes.approve", now, meeting=meeting.id,
                      revision=approved.revision, sha256=approved.sha256)
         await uow.commit()
-    return approved
+    return _issued(approved, meeting, minutes)
 

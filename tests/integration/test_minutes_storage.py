@@ -91,7 +91,7 @@ async def test_two_instances_approving_at_once_store_one_approval(
     finally:
         await other.dispose()
 
-    approved = [r for r in results if isinstance(r, MinutesRevision)]
+    approved = [r.revision for r in results if isinstance(r, usecases.minutes.Issued)]
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(approved) == 1, results
     assert len(refused) == 1, results

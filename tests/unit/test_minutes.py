@@ -192,14 +192,16 @@ async def test_drafting_stores_the_document_with_its_hash_once_per_content(
     with nothing changed hands back the same revision."""
     meeting_id = await held_meeting(uow, council, people)
 
-    draft = await usecases.minutes.draft_minutes(uow, council.id, meeting_id,
-                                                 actor=people["secretary"], now=AFTER)
+    issued = await usecases.minutes.draft_minutes(uow, council.id, meeting_id,
+                                                  actor=people["secretary"], now=AFTER)
     again = await usecases.minutes.draft_minutes(uow, council.id, actor=people["secretary"],
                                                  now=AFTER + timedelta(hours=1))
+    draft = issued.revision
 
     assert (draft.revision, draft.approved, draft.style) == (1, False, "en")
     assert draft.sha256 == hashlib.sha256(draft.data).hexdigest()
-    assert again == draft
+    assert again == issued
+    assert (issued.decisions, issued.actions) == (2, 1)
     assert [r.revision for r in uow.rows("minutes")] == [1]
     event = uow.rows("audit")[-1]
     assert (event.action, json.loads(event.payload)["sha256"]) == ("minutes.draft", draft.sha256)
@@ -215,8 +217,8 @@ async def test_approval_freezes_a_revision_and_a_correction_adds_one(
     await usecases.minutes.draft_minutes(uow, council.id, meeting_id, actor=people["secretary"],
                                          now=AFTER)
 
-    approved = await usecases.minutes.approve_minutes(uow, council.id, actor=people["chair"],
-                                                      now=AFTER)
+    approved = (await usecases.minutes.approve_minutes(uow, council.id, actor=people["chair"],
+                                                       now=AFTER)).revision
     frozen = uow.rows("minutes")[-1]
     with pytest.raises(InvalidState, match="already approved"):
         await usecases.minutes.approve_minutes(uow, council.id, meeting_id,
@@ -227,8 +229,9 @@ async def test_approval_freezes_a_revision_and_a_correction_adds_one(
     action = next(a for a in uow.rows("actions"))
     await usecases.actions.complete_action(uow, council.id, action.id, note="",
                                            actor=people["secretary"], now=AFTER)
-    corrected = await usecases.minutes.latest_minutes(uow, council.id, meeting_id,
-                                                      actor=people["secretary"], now=AFTER)
+    corrected = (await usecases.minutes.latest_minutes(uow, council.id, meeting_id,
+                                                       actor=people["secretary"],
+                                                       now=AFTER)).revision
 
     assert (approved.revision, approved.approved) == (2, True)
     assert uow.committed.table("meetings")[meeting_id].state is MeetingState.MINUTES_APPROVED

@@ -1,0 +1,53 @@
+"""Chat commands of the minutes: the draft posted at /endmeeting, /minutes and the chair's
+/approve. Like `handlers`: each parses, calls one use case and renders the reply."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+from bot.telegram.context import ChatRequest, Document, Reply
+from bot.telegram.handlers import member_of, parse_id
+from meetings import usecases
+from meetings.domain.permissions import Act, require
+from meetings.usecases.minutes import Issued
+
+
+def minutes_document(req: ChatRequest, issued: Issued) -> Document:
+    """The revision's file, captioned with the meeting, its decisions and actions, and whether
+    it is a draft or approved (then with its full SHA-256, to check the file against)."""
+    revision = issued.revision
+    if revision.approved:
+        caption = req.t("✅ Minutes of meeting #{id} approved (revision {revision}): {decisions} "
+                        "decisions, {actions} action items.\nSHA-256: {sha256}",
+                        id=issued.meeting.id, revision=revision.revision,
+                        decisions=issued.decisions, actions=issued.actions,
+                        sha256=revision.sha256)
+    else:
+        caption = req.t("📝 Minutes of meeting #{id}, draft (revision {revision}): {decisions} "
+                        "decisions, {actions} action items. The chair approves them with "
+                        "/approve.", id=issued.meeting.id, revision=revision.revision,
+                        decisions=issued.decisions, actions=issued.actions)
+    state = "approved" if revision.approved else "draft"
+    filename = f"minutes-meeting-{issued.meeting.id}-r{revision.revision}-{state}.docx"
+    return Document(filename, revision.data, caption=caption)
+
+
+def _meeting_argument(req: ChatRequest, usage: str) -> int | None:
+    given = req.args(1, usage=usage, at_least=0)
+    return parse_id(given[0], usage) if given else None
+
+
+async def minutes(req: ChatRequest) -> Reply:
+    """/minutes [meeting id]: the latest revision of the minutes (default: the last meeting)."""
+    meeting_id = _meeting_argument(req, N_("/minutes [meeting id]"))
+    issued = await usecases.minutes.latest_minutes(
+        req.uow(), req.council.id, meeting_id, actor=member_of(req), now=req.now)
+    return Reply("", document=minutes_document(req, issued))
+
+
+async def approve(req: ChatRequest) -> Reply:
+    """/approve [meeting id]: the chair approves the minutes; the approved file is frozen."""
+    meeting_id = _meeting_argument(req, N_("/approve [meeting id]"))
+    issued = await usecases.minutes.approve_minutes(
+        req.uow(), req.council.id, meeting_id, actor=require(req.member, Act.APPROVE_MINUTES),
+        now=req.now)
+    return Reply("", document=minutes_document(req, issued))
