@@ -148,11 +148,9 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
 async def _send(message: Message, reply: Reply) -> None:
     """Replies in pieces that fit Telegram's limit; the keyboard goes with the last piece. A
     document goes last, with the last piece as its caption when that fits one."""
-    pieces = split_text(reply.text) if reply.text or reply.document is None else []
+    pieces = split_text(reply.text)
     caption = None
-    if reply.document is not None and reply.document.caption is not None:
-        caption = reply.document.caption[:TELEGRAM_CAPTION_LIMIT]
-    elif reply.document is not None and pieces and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
+    if reply.document is not None and len(pieces[-1]) <= TELEGRAM_CAPTION_LIMIT:
         caption = pieces.pop()
     for index, piece in enumerate(pieces):
         last = index == len(pieces) - 1 and reply.document is None

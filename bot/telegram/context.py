@@ -50,8 +50,6 @@ class Document:
 
     filename: str
     data: bytes
-    # A caption of its own; the reply's text then goes before it as messages.
-    caption: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

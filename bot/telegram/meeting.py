@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
-from bot.telegram.minutes import minutes_document
+from bot.telegram.minutes import minutes_reply
 from bot.telegram.render import ended_text, roll_call_text
 from meetings import usecases
 from meetings.domain.errors import InvalidInput
@@ -145,5 +145,4 @@ async def end_meeting(req: ChatRequest) -> Reply:
         req.env.database.uow(), req.council.id, ended.meeting.id, actor=member_of(req),
         now=req.now
     )
-    return Reply(ended_text(req, ended, departments, members),
-                 document=minutes_document(req, draft))
+    return minutes_reply(req, draft, ended_text(req, ended, departments, members))

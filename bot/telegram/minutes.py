@@ -11,9 +11,15 @@ from meetings.domain.permissions import Act, require
 from meetings.usecases.minutes import Issued
 
 
-def minutes_document(req: ChatRequest, issued: Issued) -> Document:
-    """The revision's file, captioned with the meeting, its decisions and actions, and whether
-    it is a draft or approved (then with its full SHA-256, to check the file against)."""
+def minutes_document(issued: Issued) -> Document:
+    state = "approved" if issued.revision.approved else "draft"
+    return Document(f"minutes-meeting-{issued.meeting.id}-r{issued.revision.revision}-{state}.docx",
+                    issued.revision.data)
+
+
+def minutes_caption(req: ChatRequest, issued: Issued) -> str:
+    """The meeting, its decisions and actions, and whether the file is a draft or approved
+    (then with its full SHA-256, to check the file against)."""
     revision = issued.revision
     if revision.approved:
         caption = req.t("✅ Minutes of meeting #{id} approved (revision {revision}): {decisions} "
@@ -26,9 +32,14 @@ def minutes_document(req: ChatRequest, issued: Issued) -> Document:
                         "decisions, {actions} action items. The chair approves them with "
                         "/approve.", id=issued.meeting.id, revision=revision.revision,
                         decisions=issued.decisions, actions=issued.actions)
-    state = "approved" if revision.approved else "draft"
-    filename = f"minutes-meeting-{issued.meeting.id}-r{revision.revision}-{state}.docx"
-    return Document(filename, revision.data, caption=caption)
+    return caption
+
+
+def minutes_reply(req: ChatRequest, issued: Issued, before: str = "") -> Reply:
+    """One message: the file with the caption (after ``before``, when it all fits one)."""
+    caption = minutes_caption(req, issued)
+    return Reply(f"{before}\n{caption}" if before else caption,
+                 document=minutes_document(issued))
 
 
 def _meeting_argument(req: ChatRequest, usage: str) -> int | None:
@@ -41,7 +52,7 @@ async def minutes(req: ChatRequest) -> Reply:
     meeting_id = _meeting_argument(req, N_("/minutes [meeting id]"))
     issued = await usecases.minutes.latest_minutes(
         req.uow(), req.council.id, meeting_id, actor=member_of(req), now=req.now)
-    return Reply("", document=minutes_document(req, issued))
+    return minutes_reply(req, issued)
 
 
 async def approve(req: ChatRequest) -> Reply:
@@ -50,4 +61,4 @@ async def approve(req: ChatRequest) -> Reply:
     issued = await usecases.minutes.approve_minutes(
         req.uow(), req.council.id, meeting_id, actor=require(req.member, Act.APPROVE_MINUTES),
         now=req.now)
-    return Reply("", document=minutes_document(req, issued))
+    return minutes_reply(req, issued)

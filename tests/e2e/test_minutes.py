@@ -75,11 +75,10 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
     end = chat.sandbox.control.send_text(chat.secretary.id, chat.group.id,
                                          f"/endmeeting@{chat.bot_name}")
     draft = await next_document(chat, end)
-    ended = [m.text or "" for m in chat.sandbox.control.bot_messages(chat.group.id)
-             if end.message_id < m.message_id < draft.message_id]
 
-    assert ended[0].startswith(f"🏁 Meeting #{meeting} has ended.")
-    assert draft.content["caption"] == (
+    ended, *_, drafted = draft.content["caption"].split("\n")
+    assert ended == f"🏁 Meeting #{meeting} has ended."
+    assert drafted == (
         f"📝 Minutes of meeting #{meeting}, draft (revision 1): 1 decisions, 1 action items. "
         "The chair approves them with /approve.")
     assert draft.content["document"]["file_name"] == f"minutes-meeting-{meeting}-r1-draft.docx"
