@@ -90,9 +90,10 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
                                no_args_is_help=True)
     db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
     audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+    export_app = typer.Typer(help="Documents: the minutes as Word files.", no_args_is_help=True)
     for sub, name in [(council_app, "council"), (department_app, "department"),
                       (member_app, "member"), (series_app, "series"), (meetings_app, "meetings"),
-                      (db_app, "db"), (audit_app, "audit")]:
+                      (db_app, "db"), (audit_app, "audit"), (export_app, "export")]:
         app.add_typer(sub, name=name)
 
     def operator() -> usecases.common.Operator:
@@ -350,6 +351,58 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         meeting = ctx.run(work)
         ctx.out.print(f"Meeting {meeting.id} cancelled.")
 
+    # --- export ---------------------------------------------------------------------------------
+
+    @export_app.command("minutes")
+    def export_minutes(
+        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="The .docx file to write.")],
+        style: Annotated[str | None, typer.Option(
+            help="en or gbt9704 (GB/T 9704 纪要); default: the council's language.")] = None,
+        template: Annotated[Path | None, typer.Option(
+            help="A .docx whose styles, header and footer the minutes use.")] = None,
+        revision: Annotated[int | None, typer.Option(
+            help="A stored revision, byte for byte as it was sent.")] = None,
+        council: CouncilOption = None,
+    ) -> None:
+        """Write a meeting's minutes: the latest revision (drafted if need be), a stored one with
+        --revision, or a working copy in another --style or on a --template (not stored)."""
+        if revision is not None and (style is not None or template is not None):
+            ctx.fail("--revision writes the stored file as it is; leave out --style and "
+                     "--template")
+        chosen = None
+        if style is not None:
+            try:
+                chosen = usecases.minutes.parse_style(style)
+            except CouncilError as error:
+                ctx.fail(str(error))
+        letterhead = _read_file(ctx, template) if template is not None else None
+
+        async def work(uow: UnitOfWork) -> tuple[bytes, str]:
+            found = await council_of(uow, council)
+            if revision is not None:
+                stored = await usecases.minutes.revision_of(uow, found.id, meeting_id, revision,
+                                                            actor=operator())
+                return stored.data, f"revision {stored.revision}, SHA-256 {stored.sha256}"
+            if chosen is not None or letterhead is not None:
+                data = await usecases.minutes.working_copy(uow, found.id, meeting_id,
+                                                           actor=operator(), style=chosen,
+                                                           template=letterhead)
+                return data, "working copy, not stored"
+            issued = await usecases.minutes.draft_minutes(uow, found.id, meeting_id,
+                                                          actor=operator(), now=ctx.clock.now())
+            state = "approved" if issued.revision.approved else "draft"
+            return issued.revision.data, (f"revision {issued.revision.revision} ({state}), "
+                                          f"SHA-256 {issued.revision.sha256}")
+
+        data, what = ctx.run(work)
+        try:
+            output.write_bytes(data)
+        except OSError as error:
+            ctx.fail(f"cannot write {output}: {error.strerror}")
+        ctx.out.print(f"Minutes of meeting {meeting_id} written to {output}: {what}.",
+                      markup=False, highlight=False, soft_wrap=True)
+
     # --- audit ----------------------------------------------------------------------------------
 
     @audit_app.command("verify")
@@ -366,6 +419,13 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         raise typer.Exit(1)
 
     return app
+
+
+def _read_file(ctx: _Context, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        ctx.fail(f"cannot read {path}: {error.strerror}")
 
 
 def _parse_date(ctx: _Context, text: str) -> date:

@@ -210,3 +210,20 @@ async def approve_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | No
         await uow.commit()
     return _issued(approved, meeting, minutes)
 
+
+
+async def working_copy(uow: UnitOfWork, council_id: int, meeting_id: int, *, actor: Actor,
+                       style: docx.Style | None = None, template: bytes | None = None) -> bytes:
+    """The minutes as they stand, in the style (and on the template) asked for, without storing
+    them: a copy for the office to look at, not a revision."""
+    authorise(actor, Act.EXPORT)
+    async with uow:
+        meeting = await _ended_meeting(uow, council_id, meeting_id)
+        records = await load_records(uow, council_id, meeting.id)
+        latest = await uow.minutes.latest(meeting.id)
+    minutes = minutes_rules.build(records, revision=latest.revision if latest else 1,
+                                  drafted_by=drafted_by(records))
+    try:
+        return docx.write(minutes, style or style_for(records.council), template=template)
+    except docx.TemplateError as err:
+        raise InvalidInput("unusable template: {reason}", reason=str(err)) from err
