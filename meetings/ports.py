@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from meetings.domain.minutes import MinutesRevision
+from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -179,6 +179,15 @@ class MinutesRepository(Protocol):
     async def get(self, meeting_id: int, revision: int) -> MinutesRevision | None: ...
     async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
         """The meeting's revisions, oldest first."""
+        ...
+
+    async def template(self, council_id: int) -> MinutesTemplate | None: ...
+    async def set_template(self, template: MinutesTemplate) -> MinutesTemplate:
+        """Stores the council's template, replacing the one it had."""
+        ...
+
+    async def reset_template(self, council_id: int) -> bool:
+        """Removes the council's template; False when it had none."""
         ...
 
 

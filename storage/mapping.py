@@ -42,6 +42,7 @@ ROW_TYPES: dict[type[Any], type[SQLModel]] = {
     model.ActionItem: tables.ActionItemRow,
     model.AuditEvent: tables.AuditEventRow,
     minutes.MinutesRevision: tables.MinutesRevisionRow,
+    minutes.MinutesTemplate: tables.MinutesTemplateRow,
 }
 
 

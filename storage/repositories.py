@@ -28,7 +28,7 @@ from meetings.domain.errors import (
     UnknownMember,
     UnknownMotion,
 )
-from meetings.domain.minutes import MinutesRevision
+from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.ports import AuditEntry
 from storage.errors import Conflict, translated
 from storage.mapping import ROW_TYPES, V, copy_into, to_domain, to_row
@@ -44,6 +44,7 @@ from storage.tables import (
     MeetingRow,
     MemberRow,
     MinutesRevisionRow,
+    MinutesTemplateRow,
     MotionRow,
     NoteRow,
     SeriesRow,
@@ -283,6 +284,28 @@ class SqlMinutes(_Repository[MinutesRevision]):
     async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
         return await self._all(col(MinutesRevisionRow.meeting_id) == meeting_id,
                                order_by=[col(MinutesRevisionRow.revision)])
+
+    async def template(self, council_id: int) -> MinutesTemplate | None:
+        row = (await self._session.exec(select(MinutesTemplateRow).where(
+            col(MinutesTemplateRow.council_id) == council_id))).first()
+        return None if row is None else to_domain(row, MinutesTemplate)
+
+    async def set_template(self, template: MinutesTemplate) -> MinutesTemplate:
+        found = (await self._session.exec(select(MinutesTemplateRow).where(
+            col(MinutesTemplateRow.council_id) == template.council_id))).first()
+        row = to_row(template) if found is None else found
+        if found is None:
+            self._session.add(row)
+        else:
+            copy_into(row, replace(template, id=found.id or 0))
+        with translated(duplicate=Conflict("a concurrent write stored a template first")):
+            await self._session.flush()
+        return to_domain(row, MinutesTemplate)
+
+    async def reset_template(self, council_id: int) -> bool:
+        result = await self._session.exec(delete(MinutesTemplateRow).where(
+            col(MinutesTemplateRow.council_id) == council_id))
+        return bool(result.rowcount)
 
 
 class SqlMotions(_Repository[model.Motion]):

@@ -388,6 +388,19 @@ class MinutesRevisionRow(Base, table=True):
     approved: bool
 
 
+class MinutesTemplateRow(Base, table=True):
+    """A council's template for its minutes: at most one; replacing it replaces the row."""
+
+    __tablename__ = "minutes_templates"
+    __table_args__ = (UniqueConstraint("council_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    data: bytes = Field(sa_type=LargeBinary())
+    set_at: datetime = _instant()
+    set_by: str = _text()
+
+
 class ProcessedUpdateRow(Base, table=True):
     """Telegram update ids already handled, kept for a while to drop redeliveries."""
 

@@ -331,3 +331,14 @@ def fingerprint(minutes: Minutes) -> str:
     The value's repr is canonical: frozen dataclasses of text, numbers, dates and enums."""
     plain = replace(minutes, approval=Approval(0, ""))
     return hashlib.sha256(repr(plain).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class MinutesTemplate:
+    """A council's own .docx for its minutes (letterhead, styles, header and footer)."""
+
+    council_id: int
+    data: bytes
+    set_at: datetime
+    set_by: str
+    id: int = NEW

@@ -11,7 +11,7 @@ from typing import Any, Self, TypeVar
 
 from meetings.domain.audit import seal
 from meetings.domain.errors import Duplicate, VotingClosed
-from meetings.domain.minutes import MinutesRevision
+from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -358,6 +358,18 @@ class _Minutes(_Repo):
     async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
         return sorted(self._where(lambda r: r.meeting_id == meeting_id),
                       key=lambda r: r.revision)
+
+    async def template(self, council_id: int) -> MinutesTemplate | None:
+        found: MinutesTemplate | None = self._uow.live.table("templates").get(council_id)
+        return found
+
+    async def set_template(self, template: MinutesTemplate) -> MinutesTemplate:
+        stored = replace(template, id=template.council_id)
+        self._uow.live.table("templates")[template.council_id] = stored
+        return stored
+
+    async def reset_template(self, council_id: int) -> bool:
+        return self._uow.live.table("templates").pop(council_id, None) is not None
 
 
 class FakeUnitOfWork:

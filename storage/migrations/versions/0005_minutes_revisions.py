@@ -1,4 +1,5 @@
-"""Minutes revisions: every version of a meeting's minutes as sent, with its SHA-256, append-only.
+"""Minutes revisions: every version of a meeting's minutes as sent, with its SHA-256, append-only;
+and each council's template for its minutes.
 
 Revision ID: 0005
 Revises: 0003
@@ -78,6 +79,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("meeting_id", "revision",
                             name=op.f("uq_minutes_revisions_meeting_id_revision")),
     )
+    op.create_table(
+        "minutes_templates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("council_id", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("set_by", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["council_id"], ["councils.id"],
+                                name=op.f("fk_minutes_templates_council_id_councils"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_minutes_templates")),
+        sa.UniqueConstraint("council_id", name=op.f("uq_minutes_templates_council_id")),
+    )
     for statement in TRIGGERS[op.get_context().dialect.name]:
         op.execute(statement)
 
@@ -85,4 +99,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in DROP_TRIGGERS[op.get_context().dialect.name]:
         op.execute(statement)
+    op.drop_table("minutes_templates")
     op.drop_table("minutes_revisions")
