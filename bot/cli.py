@@ -91,9 +91,12 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
     audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
     export_app = typer.Typer(help="Documents: the minutes as Word files.", no_args_is_help=True)
+    template_app = typer.Typer(help="The council's own template for its minutes.",
+                               no_args_is_help=True)
     for sub, name in [(council_app, "council"), (department_app, "department"),
                       (member_app, "member"), (series_app, "series"), (meetings_app, "meetings"),
-                      (db_app, "db"), (audit_app, "audit"), (export_app, "export")]:
+                      (db_app, "db"), (audit_app, "audit"), (export_app, "export"),
+                      (template_app, "template")]:
         app.add_typer(sub, name=name)
 
     def operator() -> usecases.common.Operator:
@@ -402,6 +405,37 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             ctx.fail(f"cannot write {output}: {error.strerror}")
         ctx.out.print(f"Minutes of meeting {meeting_id} written to {output}: {what}.",
                       markup=False, highlight=False, soft_wrap=True)
+
+    @template_app.command("set")
+    def template_set(
+        file: Annotated[Path, typer.Argument(help="A .docx with the styles Normal, Title, "
+                                                  "Heading 1 and Heading 2.")],
+        council: CouncilOption = None,
+    ) -> None:
+        """Write the council's minutes on its own template (letterhead, header, footer)."""
+        data = _read_file(ctx, file)
+
+        async def work(uow: UnitOfWork) -> Council:
+            found = await council_of(uow, council)
+            await usecases.minutes.set_template(uow, found.id, data, actor=operator(),
+                                                now=ctx.clock.now())
+            return found
+
+        found = ctx.run(work)
+        ctx.out.print(f"Template set for {found.name}: {file.name} ({len(data)} bytes).",
+                      markup=False, highlight=False, soft_wrap=True)
+
+    @template_app.command("reset")
+    def template_reset(council: CouncilOption = None) -> None:
+        """Go back to the built-in style."""
+        async def work(uow: UnitOfWork) -> tuple[Council, bool]:
+            found = await council_of(uow, council)
+            return found, await usecases.minutes.reset_template(uow, found.id, actor=operator(),
+                                                                now=ctx.clock.now())
+
+        found, removed = ctx.run(work)
+        ctx.out.print(f"{found.name} uses the built-in style" + (
+            " again." if removed else "; it had no template."), markup=False, highlight=False)
 
     # --- audit ----------------------------------------------------------------------------------
 

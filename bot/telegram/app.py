@@ -97,6 +97,8 @@ COMMANDS = [
     Command("minutes", minutes.minutes, Act.VIEW, N_("the latest minutes as a Word document")),
     Command("approve", minutes.approve, Act.APPROVE_MINUTES,
             N_("approve the minutes; the approved file is frozen")),
+    Command("template", minutes.template, Act.EXPORT,
+            N_("send a .docx privately with this caption: the council's minutes template")),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
 ]
 
@@ -133,7 +135,8 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
         telegram_id=user.id,
         private=chat.type == ChatType.PRIVATE,
     )
-    _, *rest = (message.text or "").split(maxsplit=1)
+    # A file (a template captioned /template) has no text: no arguments.
+    _, *rest = (message.text or "").split(maxsplit=1) or [""]
     return ChatRequest(
         env=env,
         update=update,
@@ -378,6 +381,16 @@ def register(application: AnyApplication) -> None:
     application.add_handler(CallbackQueryHandler(_press_here, pattern=r"^h:\d{1,9}$"))
     application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _migrated))
+    # A file's caption is no command to PTB: the secretariat's template arrives as a document
+    # captioned /template, in a private chat.
+    template = next(c for c in COMMANDS if c.name == "template")
+
+    async def template_sent(update: Update, context: BotContext) -> None:
+        await _dispatch(template, update, context)
+
+    application.add_handler(MessageHandler(
+        new_messages & filters.ChatType.PRIVATE & filters.Document.ALL
+        & filters.CaptionRegex(r"^/template(@\w+)?\s*$"), template_sent))
     # Last, so it only sees commands no handler above took.
     application.add_handler(MessageHandler(filters.COMMAND & new_messages, _unknown))
     application.add_error_handler(_on_error)

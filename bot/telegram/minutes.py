@@ -7,6 +7,7 @@ from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Document, Reply
 from bot.telegram.handlers import member_of, parse_id
 from meetings import usecases
+from meetings.domain.errors import InvalidInput
 from meetings.domain.permissions import Act, require
 from meetings.usecases.minutes import Issued
 
@@ -62,3 +63,20 @@ async def approve(req: ChatRequest) -> Reply:
         req.uow(), req.council.id, meeting_id, actor=require(req.member, Act.APPROVE_MINUTES),
         now=req.now)
     return minutes_reply(req, issued)
+
+
+async def template(req: ChatRequest) -> str:
+    """/template: a .docx sent privately with this caption becomes the council's template."""
+    message = req.update.effective_message
+    document = message.document if message is not None else None
+    if document is None or not req.in_private:
+        raise InvalidInput("send the template as a .docx file with the caption /template, in a "
+                           "private chat with me")
+    if (document.file_size or 0) > usecases.minutes.TEMPLATE_MAX:
+        raise InvalidInput("the template is larger than {limit} MB; nothing was stored",
+                           limit=usecases.minutes.TEMPLATE_MAX // (1024 * 1024))
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    await usecases.minutes.set_template(req.uow(), req.council.id, data,
+                                        actor=require(req.member, Act.EXPORT), now=req.now)
+    return req.t("Template set: the minutes of {council} are now written on {file}.",
+                 council=req.council.name, file=document.file_name or "template.docx")

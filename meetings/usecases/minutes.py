@@ -13,7 +13,7 @@ from datetime import datetime
 
 from meetings.domain import minutes as minutes_rules
 from meetings.domain.errors import Duplicate, InvalidInput, InvalidState, UnknownMeeting
-from meetings.domain.minutes import Minutes, MinutesRevision, Records
+from meetings.domain.minutes import Minutes, MinutesRevision, MinutesTemplate, Records
 from meetings.domain.model import Council, Meeting, MeetingState, Member, Role
 from meetings.domain.permissions import Act
 from meetings.exports import docx
@@ -22,6 +22,7 @@ from meetings.usecases.common import (
     Actor,
     Operator,
     authorise,
+    council_of,
     local_today,
     meeting_of,
     record,
@@ -121,7 +122,9 @@ async def _new_revision(uow: UnitOfWork, council_id: int, meeting: Meeting, *, a
             latest.approved or approver is None):
         return minutes, None
     chosen = style or (latest.style if latest else None) or style_for(records.council)
-    data = docx.write(minutes, parse_style(chosen))
+    letterhead = await uow.minutes.template(council_id)
+    data = docx.write(minutes, parse_style(chosen),
+                      template=letterhead.data if letterhead else None)
     return minutes, await uow.minutes.add(MinutesRevision(
         meeting.id, number, chosen, data, minutes_rules.digest(data), content, now,
         _label(actor), approved=approver is not None))
@@ -221,9 +224,57 @@ async def working_copy(uow: UnitOfWork, council_id: int, meeting_id: int, *, act
         meeting = await _ended_meeting(uow, council_id, meeting_id)
         records = await load_records(uow, council_id, meeting.id)
         latest = await uow.minutes.latest(meeting.id)
+        stored = await uow.minutes.template(council_id)
+    template = template if template is not None else stored.data if stored else None
     minutes = minutes_rules.build(records, revision=latest.revision if latest else 1,
                                   drafted_by=drafted_by(records))
     try:
         return docx.write(minutes, style or style_for(records.council), template=template)
     except docx.TemplateError as err:
         raise InvalidInput("unusable template: {reason}", reason=str(err)) from err
+
+
+TEMPLATE_MAX = 10 * 1024 * 1024  # bytes; a letterhead template is tens of kilobytes
+
+
+def check_template(data: bytes) -> None:
+    """Refuses a template the writer cannot use, naming the style it lacks."""
+    if len(data) > TEMPLATE_MAX:
+        raise InvalidInput("the template is larger than {limit} MB; nothing was stored",
+                           limit=TEMPLATE_MAX // (1024 * 1024))
+    try:
+        docx.check_template(data)
+    except docx.TemplateError as err:
+        if err.missing:
+            raise InvalidInput("the template has no paragraph style {style}; nothing was stored",
+                               style=repr(err.missing)) from err
+        raise InvalidInput("the template is not a Word .docx document; nothing was stored") from err
+
+
+async def set_template(uow: UnitOfWork, council_id: int, data: bytes, *, actor: Actor,
+                       now: datetime) -> MinutesTemplate:
+    """The office gives the council its own template (letterhead, styles, header, footer),
+    checked on arrival: later minutes are written on it."""
+    authorise(actor, Act.EXPORT)
+    check_template(data)
+    async with uow:
+        await council_of(uow, council_id)
+        stored = await uow.minutes.set_template(MinutesTemplate(council_id, data, now,
+                                                                _label(actor)))
+        await record(uow, council_id, actor, "minutes.template", now,
+                     sha256=minutes_rules.digest(data), size=len(data))
+        await uow.commit()
+    return stored
+
+
+async def reset_template(uow: UnitOfWork, council_id: int, *, actor: Actor,
+                         now: datetime) -> bool:
+    """Back to the built-in style; False when the council had no template of its own."""
+    authorise(actor, Act.EXPORT)
+    async with uow:
+        await council_of(uow, council_id)
+        removed = await uow.minutes.reset_template(council_id)
+        if removed:
+            await record(uow, council_id, actor, "minutes.template_reset", now)
+            await uow.commit()
+    return removed

@@ -122,3 +122,34 @@ def test_a_template_without_a_needed_style_is_refused_naming_it(
     assert (refused.code, refused.err.strip()) == (
         2, "error: unusable template: the template has no paragraph style 'Heading 1'")
     assert (unknown.code, unknown.err.strip()) == (2, "error: no meeting 999 in this council")
+
+
+def test_template_set_and_reset(meeting: tuple[Cli, int], tmp_path: Path) -> None:
+    """`template set` refuses a file lacking a style, naming it; a good one is used by the next
+    export; `template reset` goes back to the built-in style."""
+    cli, meeting_id = meeting
+    bad, good = tmp_path / "bad.docx", tmp_path / "good.docx"
+    lacking = docx.Document()
+    title = lacking.styles["Title"].element
+    title.getparent().remove(title)
+    lacking.save(str(bad))
+    letterhead = docx.Document()
+    letterhead.sections[0].header.paragraphs[0].text = "滨江市人民政府办公室"
+    letterhead.save(str(good))
+
+    refused = cli("template", "set", str(bad))
+    stored = cli("template", "set", str(good))
+    on_template = tmp_path / "on.docx"
+    cli("export", "minutes", str(meeting_id), "--style", "gbt9704", "-o", str(on_template))
+    reset = cli("template", "reset")
+    again = cli("template", "reset")
+
+    assert (refused.code, refused.err.strip()) == (
+        2, "error: the template has no paragraph style 'Title'; nothing was stored")
+    assert stored.code == 0
+    assert stored.out.startswith("Template set for 滨江市首席信息官委员会: good.docx")
+    header = docx.Document(str(on_template)).sections[0].header.paragraphs[0].text
+    assert header == "滨江市人民政府办公室"
+    assert reset.out.strip() == "滨江市首席信息官委员会 uses the built-in style again."
+    assert again.out.strip() == ("滨江市首席信息官委员会 uses the built-in style; it had no "
+                                 "template.")

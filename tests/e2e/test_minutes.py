@@ -113,3 +113,49 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
                                          f"/minutes@{chat.bot_name}")
     latest = await next_document(chat, ask)
     assert file_of(chat, latest) == data
+
+
+def template(*, without: str | None = None, header: str = "") -> bytes:
+    document = docx.Document()
+    if without is not None:
+        style = document.styles[without].element
+        style.getparent().remove(style)
+    document.sections[0].header.paragraphs[0].text = header
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+async def test_a_secretary_sets_the_template_privately_and_a_bad_one_is_refused(
+    chat: CouncilChat
+) -> None:
+    """A .docx lacking Heading 2 is refused with the style's name; a good one is stored and the
+    next minutes carry its header; /template without a file says how to send one."""
+    control = chat.sandbox.control
+    private = chat.secretary.id  # the private chat with the bot has the person's id
+
+    async def send(data: bytes) -> str:
+        sent = control.send_document(chat.secretary.id, private, data,
+                                     file_name="letterhead.docx", caption="/template")
+        return (await control.next_bot_message(private, after=sent, timeout=10)).text or ""
+
+    assert await send(template(without="Heading 2")) == (
+        "the template has no paragraph style 'Heading 2'; nothing was stored")
+    assert await send(b"not a docx") == (
+        "the template is not a Word .docx document; nothing was stored")
+    assert await send(template(header="RIVERSIDE LETTERHEAD")) == (
+        "Template set: the minutes of Riverside District CIO Council are now written on "
+        "letterhead.docx.")
+    assert await chat.command(chat.secretary, "/template") == (
+        "send the template as a .docx file with the caption /template, in a private chat "
+        "with me")
+
+    meeting = number(r"#(\d+) ", await chat.command(chat.secretary,
+                                                    "/schedule 2026-12-03 14:30 120 Review"))
+    chat.clock.at = OPENED
+    await chat.command(chat.secretary, "/startmeeting")
+    chat.clock.at = ENDED
+    end = control.send_text(chat.secretary.id, chat.group.id, f"/endmeeting@{chat.bot_name}")
+    draft = docx.Document(io.BytesIO(file_of(chat, await next_document(chat, end))))
+    assert draft.sections[0].header.paragraphs[0].text == "RIVERSIDE LETTERHEAD"
+    assert any(p.text.endswith(f"minutes of meeting No. {meeting}") for p in draft.paragraphs)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from meetings import usecases
 from meetings.domain.errors import Duplicate, InvalidState
-from meetings.domain.minutes import MinutesRevision
+from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.domain.model import Meeting, MeetingState
 from storage import Database
 from storage.errors import translated
@@ -100,3 +100,20 @@ async def test_two_instances_approving_at_once_store_one_approval(
     assert stored == approved
     events = await read(migrated_db, lambda uow: uow.audit.list(world.council.id))
     assert [e.action for e in events].count("minutes.approve") == 1
+
+
+async def test_a_council_has_at_most_one_template(migrated_db: Database, world: World) -> None:
+    """Setting a template twice keeps the second; resetting removes it, once."""
+    council_id = world.council.id
+    for data in (b"first", b"second"):
+        await committed(migrated_db, lambda uow, d=data: uow.minutes.set_template(
+            MinutesTemplate(council_id, d, NOW, "operator:cli")))
+
+    kept = await read(migrated_db, lambda uow: uow.minutes.template(council_id))
+    removed = [await committed(migrated_db, lambda uow: uow.minutes.reset_template(council_id))
+               for _ in range(2)]
+
+    assert kept is not None
+    assert (kept.data, kept.set_by) == (b"second", "operator:cli")
+    assert removed == [True, False]
+    assert await read(migrated_db, lambda uow: uow.minutes.template(council_id)) is None
