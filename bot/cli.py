@@ -22,6 +22,7 @@ from bot.render import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
+from bot.web.links import minutes_link
 from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.model import Council, Meeting, Role
@@ -405,6 +406,30 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             ctx.fail(f"cannot write {output}: {error.strerror}")
         ctx.out.print(f"Minutes of meeting {meeting_id} written to {output}: {what}.",
                       markup=False, highlight=False, soft_wrap=True)
+
+    @export_app.command("link")
+    def export_link(
+        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        revision: Annotated[int, typer.Option(help="The stored revision to link to.")],
+        days: Annotated[int, typer.Option(min=1, max=90, help="Days the link works.")] = 7,
+        council: CouncilOption = None,
+    ) -> None:
+        """Print a signed link to a stored revision, served by `serve` until it expires
+        (needs COUNCIL_PUBLIC_URL and COUNCIL_DOWNLOAD_SECRET)."""
+        settings = ctx.settings()
+        if settings.public_url is None or settings.download_secret is None:
+            ctx.fail("download links need COUNCIL_PUBLIC_URL and COUNCIL_DOWNLOAD_SECRET")
+        secret = settings.download_secret.get_secret_value().encode()
+        public_url = settings.public_url
+
+        async def work(uow: UnitOfWork) -> str:
+            found = await council_of(uow, council)
+            await usecases.minutes.revision_of(uow, found.id, meeting_id, revision,
+                                               actor=operator())
+            return minutes_link(public_url, secret, meeting_id, revision, now=ctx.clock.now(),
+                                lifetime=timedelta(days=days))
+
+        ctx.out.print(ctx.run(work), markup=False, highlight=False, soft_wrap=True)
 
     @template_app.command("set")
     def template_set(

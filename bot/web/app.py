@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.web.intake import MalformedUpdate, UpdateIntake
+from bot.web.links import MINUTES_PATH, Downloads
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -22,13 +23,17 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 -- a header name
 HEALTH_TIMEOUT = 5.0  # seconds; a probe that hangs is as bad as one that fails
 
 
-def make_web_app(database: Database, *, intake: UpdateIntake | None = None) -> web.Application:
-    """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`."""
+def make_web_app(database: Database, *, intake: UpdateIntake | None = None,
+                 downloads: Downloads | None = None) -> web.Application:
+    """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`; with
+    ``downloads`` it serves signed links to the minutes (`bot.web.links`)."""
     routes = _Routes(database, intake)
     app = web.Application()
     app.router.add_get("/healthz", routes.health)
     if intake is not None:
         app.router.add_post(WEBHOOK_PATH, routes.webhook)
+    if downloads is not None:
+        app.router.add_get(MINUTES_PATH, downloads.minutes)
     return app
 
 

@@ -278,3 +278,16 @@ async def reset_template(uow: UnitOfWork, council_id: int, *, actor: Actor,
             await record(uow, council_id, actor, "minutes.template_reset", now)
             await uow.commit()
     return removed
+
+
+async def stored_revision(uow: UnitOfWork, meeting_id: int,
+                          revision: int) -> tuple[Council, MinutesRevision]:
+    """One revision and its council, for a download link the web service has already verified
+    (the signature is the authorisation)."""
+    async with uow:
+        meeting = await uow.meetings.get(meeting_id)
+        found = await uow.minutes.get(meeting_id, revision)
+        if meeting is None or found is None:
+            raise UnknownMeeting("no meeting {id} in this council", id=meeting_id)
+        council = await council_of(uow, meeting.council_id)
+    return council, found

@@ -153,3 +153,25 @@ def test_template_set_and_reset(meeting: tuple[Cli, int], tmp_path: Path) -> Non
     assert reset.out.strip() == "滨江市首席信息官委员会 uses the built-in style again."
     assert again.out.strip() == ("滨江市首席信息官委员会 uses the built-in style; it had no "
                                  "template.")
+
+
+def test_export_link_prints_a_signed_link_to_a_stored_revision(
+    meeting: tuple[Cli, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a public URL and a download secret it says what is missing; with them it prints
+    a link to the revision that expires; a revision that does not exist is named."""
+    cli, meeting_id = meeting
+    cli("export", "minutes", str(meeting_id), "-o", str(tmp_path / "r1.docx"))
+
+    unconfigured = cli("export", "link", str(meeting_id), "--revision", "1")
+    monkeypatch.setenv("COUNCIL_PUBLIC_URL", "https://council.example.gov")
+    monkeypatch.setenv("COUNCIL_DOWNLOAD_SECRET", "d" * 32)
+    linked = cli("export", "link", str(meeting_id), "--revision", "1", "--days", "2")
+    missing = cli("export", "link", str(meeting_id), "--revision", "9")
+
+    assert (unconfigured.code, unconfigured.err.strip()) == (
+        2, "error: download links need COUNCIL_PUBLIC_URL and COUNCIL_DOWNLOAD_SECRET")
+    expires = int((NOW + timedelta(days=2)).timestamp())
+    assert linked.out.strip().startswith(
+        f"https://council.example.gov/minutes/{meeting_id}/1?expires={expires}&sig=")
+    assert missing.code == 2
