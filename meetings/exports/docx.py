@@ -520,6 +520,8 @@ class _Writer:
         default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
         self._default_id = default.style_id if default is not None else None
         self._prototypes: dict[str, Any] = {}
+        body = document.element.body
+        self._end = body.find(qn("w:sectPr"))  # the body's last child, if it has one
         self._label = OxmlElement("w:rPr")
         label = OxmlElement("w:rStyle")
         label.set(qn("w:val"), styles.label.style_id)
@@ -541,18 +543,31 @@ class _Writer:
         if style.style_id != self._default_id:
             paragraph._p.insert(0, deepcopy(self._properties(style)))
 
+    def _p(self, style: ParagraphStyle) -> Any:
+        """A new, empty body paragraph in ``style``, placed before the section properties
+        directly (python-docx's add_paragraph searches the body for them every time, which
+        makes a long document quadratic)."""
+        p = OxmlElement("w:p")
+        if style.style_id != self._default_id:
+            p.append(deepcopy(self._properties(style)))
+        if self._end is not None:
+            self._end.addprevious(p)
+        else:
+            self.document.element.body.append(p)
+        return p
+
     def paragraph(self, text: str, style: ParagraphStyle) -> Any:
-        paragraph = self.document.add_paragraph(text)
-        self._style(paragraph, style)
-        return paragraph
+        p = self._p(style)
+        if text:
+            p.add_r().text = text
+        return p
 
     def labelled(self, label: str, text: str, style: ParagraphStyle | None = None) -> None:
-        paragraph = self.document.add_paragraph()
-        self._style(paragraph, style or self.styles.body)
-        run = paragraph._p.add_r()
+        p = self._p(style or self.styles.body)
+        run = p.add_r()
         run.insert(0, deepcopy(self._label))
         run.text = label
-        paragraph._p.add_r().text = text
+        p.add_r().text = text
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]],
               widths: Sequence[float] | None = None) -> Table:
