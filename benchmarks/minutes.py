@@ -63,7 +63,7 @@ def meeting(scale: int) -> Minutes:
                                f"Note {n} on item {item.id}: the departments report progress "
                                "on the catalogue, the licences and the budget for next year.",
                                f"CIO {codes[(item.id + n) % len(codes)]}") for n in range(10))
-        motions = ()
+        motions: tuple[MotionLine, ...] = ()
         if item.id % 10 == 0:
             # Fifty ballots a vote at every scale, so the content (and the work) grows linearly.
             voters = [codes[(item.id + i) % len(codes)] for i in range(50)]
