@@ -29,6 +29,7 @@ from bot.meeting_table import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
+from bot.web.links import minutes_link
 from meetings import usecases
 from meetings.domain.appraisal import Appraisal, Explained
 from meetings.domain.errors import CouncilError
@@ -141,15 +142,19 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
                                no_args_is_help=True)
     db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
     audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-    export_app = typer.Typer(help="Files for people outside the chat.", no_args_is_help=True)
+    export_app = typer.Typer(help="Files for people outside the chat: the minutes as Word "
+                                  "files, the appraisal.", no_args_is_help=True)
     appraisal_app = typer.Typer(help="The CIOs' performance-appraisal tallies.",
                                 no_args_is_help=True)
     calendar_app = typer.Typer(help="Calendar subscriptions: feed links and .ics exports.",
                                no_args_is_help=True)
+    template_app = typer.Typer(help="The council's own template for its minutes.",
+                               no_args_is_help=True)
     for sub, name in [(council_app, "council"), (department_app, "department"),
                       (member_app, "member"), (series_app, "series"), (meetings_app, "meetings"),
                       (db_app, "db"), (audit_app, "audit"), (export_app, "export"),
-                      (appraisal_app, "appraisal"), (calendar_app, "calendar")]:
+                      (appraisal_app, "appraisal"), (calendar_app, "calendar"),
+                      (template_app, "template")]:
         app.add_typer(sub, name=name)
 
     def operator() -> usecases.common.Operator:
@@ -560,6 +565,113 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             ctx.fail(f"cannot write {output}: {err.strerror}")
         ctx.out.print(f"Wrote {output} ({len(data)} bytes).", markup=False, highlight=False)
 
+    # --- export ---------------------------------------------------------------------------------
+
+    @export_app.command("minutes")
+    def export_minutes(
+        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="The .docx file to write.")],
+        style: Annotated[str | None, typer.Option(
+            help="en or gbt9704 (GB/T 9704 纪要); default: the council's language.")] = None,
+        template: Annotated[Path | None, typer.Option(
+            help="A .docx whose styles, header and footer the minutes use.")] = None,
+        revision: Annotated[int | None, typer.Option(
+            help="A stored revision, byte for byte as it was sent.")] = None,
+        council: CouncilOption = None,
+    ) -> None:
+        """Write a meeting's minutes: the latest revision (drafted if need be), a stored one with
+        --revision, or a working copy in another --style or on a --template (not stored)."""
+        if revision is not None and (style is not None or template is not None):
+            ctx.fail("--revision writes the stored file as it is; leave out --style and "
+                     "--template")
+        chosen = None
+        if style is not None:
+            try:
+                chosen = usecases.minutes.parse_style(style)
+            except CouncilError as error:
+                ctx.fail(str(error))
+        letterhead = _read_file(ctx, template) if template is not None else None
+
+        async def work(uow: UnitOfWork) -> tuple[bytes, str]:
+            found = await council_of(uow, council)
+            if revision is not None:
+                stored = await usecases.minutes.revision_of(uow, found.id, meeting_id, revision,
+                                                            actor=operator())
+                return stored.data, f"revision {stored.revision}, SHA-256 {stored.sha256}"
+            if chosen is not None or letterhead is not None:
+                data = await usecases.minutes.working_copy(uow, found.id, meeting_id,
+                                                           actor=operator(), style=chosen,
+                                                           template=letterhead)
+                return data, "working copy, not stored"
+            issued = await usecases.minutes.draft_minutes(uow, found.id, meeting_id,
+                                                          actor=operator(), now=ctx.clock.now())
+            state = "approved" if issued.revision.approved else "draft"
+            return issued.revision.data, (f"revision {issued.revision.revision} ({state}), "
+                                          f"SHA-256 {issued.revision.sha256}")
+
+        data, what = ctx.run(work)
+        try:
+            output.write_bytes(data)
+        except OSError as error:
+            ctx.fail(f"cannot write {output}: {error.strerror}")
+        ctx.out.print(f"Minutes of meeting {meeting_id} written to {output}: {what}.",
+                      markup=False, highlight=False, soft_wrap=True)
+
+    @export_app.command("link")
+    def export_link(
+        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        revision: Annotated[int, typer.Option(help="The stored revision to link to.")],
+        days: Annotated[int, typer.Option(min=1, max=90, help="Days the link works.")] = 7,
+        council: CouncilOption = None,
+    ) -> None:
+        """Print a signed link to a stored revision, served by `serve` until it expires
+        (needs COUNCIL_PUBLIC_URL and COUNCIL_DOWNLOAD_SECRET)."""
+        settings = ctx.settings()
+        if settings.public_url is None or settings.download_secret is None:
+            ctx.fail("download links need COUNCIL_PUBLIC_URL and COUNCIL_DOWNLOAD_SECRET")
+        secret = settings.download_secret.get_secret_value().encode()
+        public_url = settings.public_url
+
+        async def work(uow: UnitOfWork) -> str:
+            found = await council_of(uow, council)
+            await usecases.minutes.revision_of(uow, found.id, meeting_id, revision,
+                                               actor=operator())
+            return minutes_link(public_url, secret, meeting_id, revision, now=ctx.clock.now(),
+                                lifetime=timedelta(days=days))
+
+        ctx.out.print(ctx.run(work), markup=False, highlight=False, soft_wrap=True)
+
+    @template_app.command("set")
+    def template_set(
+        file: Annotated[Path, typer.Argument(help="A .docx with the styles Normal, Title, "
+                                                  "Heading 1 and Heading 2.")],
+        council: CouncilOption = None,
+    ) -> None:
+        """Write the council's minutes on its own template (letterhead, header, footer)."""
+        data = _read_file(ctx, file)
+
+        async def work(uow: UnitOfWork) -> Council:
+            found = await council_of(uow, council)
+            await usecases.minutes.set_template(uow, found.id, data, actor=operator(),
+                                                now=ctx.clock.now())
+            return found
+
+        found = ctx.run(work)
+        ctx.out.print(f"Template set for {found.name}: {file.name} ({len(data)} bytes).",
+                      markup=False, highlight=False, soft_wrap=True)
+
+    @template_app.command("reset")
+    def template_reset(council: CouncilOption = None) -> None:
+        """Go back to the built-in style."""
+        async def work(uow: UnitOfWork) -> tuple[Council, bool]:
+            found = await council_of(uow, council)
+            return found, await usecases.minutes.reset_template(uow, found.id, actor=operator(),
+                                                                now=ctx.clock.now())
+
+        found, removed = ctx.run(work)
+        ctx.out.print(f"{found.name} uses the built-in style" + (
+            " again." if removed else "; it had no template."), markup=False, highlight=False)
+
     # --- audit ----------------------------------------------------------------------------------
 
     @audit_app.command("verify")
@@ -605,6 +717,13 @@ def _write_whole(ctx: _Context, path: Path, data: bytes) -> None:
     except OSError as error:
         partial.unlink(missing_ok=True)
         ctx.fail(f"cannot write {path}: {error.strerror or error}")
+
+
+def _read_file(ctx: _Context, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        ctx.fail(f"cannot read {path}: {error.strerror}")
 
 
 def _parse_date(ctx: _Context, text: str) -> date:

@@ -35,6 +35,7 @@ from bot.telegram.app import AnyApplication, build_application, live_counts
 from bot.telegram.context import BotEnv, Defaults
 from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
 from bot.web.feeds import RedactingAccessLogger
+from bot.web.links import Downloads
 from meetings.ports import Clock
 from storage import Database, inbox, migrate
 from storage.updates import forget_updates
@@ -73,6 +74,13 @@ async def serve(settings: Settings, *, webhook: bool, clock: Clock,
         await _run(settings, token, secret, clock, stop, ready)
 
 
+def _downloads(settings: Settings, database: Database, clock: Clock) -> Downloads | None:
+    """Signed download links to the minutes, when a download secret is configured."""
+    if settings.download_secret is None:
+        return None
+    return Downloads(database, settings.download_secret.get_secret_value().encode(), clock)
+
+
 async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
                stop: asyncio.Event, ready: Callable[[str], None] | None) -> None:
     async with AsyncExitStack() as stack:
@@ -90,9 +98,9 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
         await stack.enter_async_context(_application(application, settings.bot_api_url))
         site_url = await stack.enter_async_context(_web_server(
             make_web_app(database, intake=intake if secret else None, clock=clock,
-                         link=f"https://t.me/{application.bot.username}"),
-            settings.web_host,
-            settings.web_port))
+                         link=f"https://t.me/{application.bot.username}",
+                         downloads=_downloads(settings, database, clock)),
+            settings.web_host, settings.web_port))
         background = await stack.enter_async_context(_Background.running())
         if secret is not None:
             await _set_webhook(application, settings, secret)

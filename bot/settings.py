@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     webhook_secret: SecretStr | None = None
+    # Signs the web service's download links to the minutes (bot/web/links.py); unset: no links.
+    download_secret: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     language: str = "en"
     holiday_country: str = "CN"
@@ -105,7 +107,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a Telegram bot token (digits:letters)")
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "download_secret")
     @classmethod
     def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from meetings.domain.appraisal import History, Tally, Tenure, TenureStart, Weights
+from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -196,6 +197,29 @@ class AppraisalRepository(Protocol):
 
     async def history(self, council_id: int, *, since: datetime, until: datetime) -> History:
         """The raw records of [since, until) that the figures count, for explaining them."""
+
+
+class MinutesRepository(Protocol):
+    """Every version of every meeting's minutes; stored once, never changed or removed."""
+
+    async def add(self, revision: MinutesRevision) -> MinutesRevision:
+        """Stores a new revision; raises `Duplicate` when the meeting already has one with its
+        number (a concurrent writer added it first)."""
+        ...
+
+    async def latest(self, meeting_id: int) -> MinutesRevision | None: ...
+    async def get(self, meeting_id: int, revision: int) -> MinutesRevision | None: ...
+    async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
+        """The meeting's revisions, oldest first."""
+        ...
+
+    async def template(self, council_id: int) -> MinutesTemplate | None: ...
+    async def set_template(self, template: MinutesTemplate) -> MinutesTemplate:
+        """Stores the council's template, replacing the one it had."""
+        ...
+
+    async def reset_template(self, council_id: int) -> bool:
+        """Removes the council's template; False when it had none."""
         ...
 
 
@@ -306,6 +330,8 @@ class UnitOfWork(Protocol):
     def actions(self) -> ActionRepository: ...
     @property
     def appraisal(self) -> AppraisalRepository: ...
+    @property
+    def minutes(self) -> MinutesRepository: ...
     @property
     def audit(self) -> AuditLog: ...
     @property

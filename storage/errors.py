@@ -11,10 +11,12 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from meetings.domain.errors import Duplicate, InvalidInput, NotFound, VotingClosed
+from meetings.domain.errors import Duplicate, InvalidInput, InvalidState, NotFound, VotingClosed
 
 # The message of the ballot trigger in the initial migration; the text is how we recognise it.
 MOTION_NOT_OPEN = "motion_not_open"
+# The message of the minutes triggers in migration 0007.
+MINUTES_APPEND_ONLY = "minutes_revisions_append_only"
 
 
 class Conflict(Exception):
@@ -53,6 +55,8 @@ def translated(*, duplicate: Exception | None = None) -> Iterator[None]:
     except IntegrityError as err:
         if MOTION_NOT_OPEN in str(err.orig):
             raise VotingClosed("voting on this motion has closed") from err
+        if MINUTES_APPEND_ONLY in str(err.orig):
+            raise InvalidState("a stored revision of the minutes is never changed") from err
         kind = _VIOLATIONS.get(_code(err) or "")
         if kind == "unique":
             raise (duplicate or Duplicate("this is already recorded")) from err

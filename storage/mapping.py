@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlmodel import SQLModel
 
-from meetings.domain import model
+from meetings.domain import minutes, model
 from storage import tables
 
 
@@ -42,6 +42,8 @@ ROW_TYPES: dict[type[Any], type[SQLModel]] = {
     model.ActionItem: tables.ActionItemRow,
     model.AuditEvent: tables.AuditEventRow,
     model.FeedToken: tables.FeedTokenRow,
+    minutes.MinutesRevision: tables.MinutesRevisionRow,
+    minutes.MinutesTemplate: tables.MinutesTemplateRow,
 }
 
 

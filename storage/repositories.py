@@ -28,6 +28,7 @@ from meetings.domain.errors import (
     UnknownMember,
     UnknownMotion,
 )
+from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.ports import AuditEntry
 from storage.errors import Conflict, translated
 from storage.mapping import ROW_TYPES, V, copy_into, to_domain, to_row
@@ -43,6 +44,8 @@ from storage.tables import (
     FeedTokenRow,
     MeetingRow,
     MemberRow,
+    MinutesRevisionRow,
+    MinutesTemplateRow,
     MotionRow,
     NoteRow,
     SeriesRow,
@@ -279,6 +282,48 @@ class SqlDecisions(_Repository[model.Decision]):
 
     async def delete(self, decision_id: int) -> None:
         await self._session.exec(delete(DecisionRow).where(col(DecisionRow.id) == decision_id))
+
+
+class SqlMinutes(_Repository[MinutesRevision]):
+    value_type = MinutesRevision
+
+    def _duplicate(self, revision: MinutesRevision) -> Exception:
+        return Duplicate("revision {revision} of these minutes was stored by someone else first",
+                         revision=revision.revision)
+
+    async def latest(self, meeting_id: int) -> MinutesRevision | None:
+        return await self._first(col(MinutesRevisionRow.meeting_id) == meeting_id,
+                                 order_by=[col(MinutesRevisionRow.revision).desc()])
+
+    async def get(self, meeting_id: int, revision: int) -> MinutesRevision | None:  # type: ignore[override]  # a revision is named by its meeting and number
+        return await self._first(col(MinutesRevisionRow.meeting_id) == meeting_id,
+                                 col(MinutesRevisionRow.revision) == revision)
+
+    async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
+        return await self._all(col(MinutesRevisionRow.meeting_id) == meeting_id,
+                               order_by=[col(MinutesRevisionRow.revision)])
+
+    async def template(self, council_id: int) -> MinutesTemplate | None:
+        row = (await self._session.exec(select(MinutesTemplateRow).where(
+            col(MinutesTemplateRow.council_id) == council_id))).first()
+        return None if row is None else to_domain(row, MinutesTemplate)
+
+    async def set_template(self, template: MinutesTemplate) -> MinutesTemplate:
+        found = (await self._session.exec(select(MinutesTemplateRow).where(
+            col(MinutesTemplateRow.council_id) == template.council_id))).first()
+        row = to_row(template) if found is None else found
+        if found is None:
+            self._session.add(row)
+        else:
+            copy_into(row, replace(template, id=found.id or 0))
+        with translated(duplicate=Conflict("a concurrent write stored a template first")):
+            await self._session.flush()
+        return to_domain(row, MinutesTemplate)
+
+    async def reset_template(self, council_id: int) -> bool:
+        result = await self._session.exec(delete(MinutesTemplateRow).where(
+            col(MinutesTemplateRow.council_id) == council_id))
+        return bool(result.rowcount)
 
 
 class SqlMotions(_Repository[model.Motion]):

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -423,6 +424,45 @@ class FeedTokenRow(Base, table=True):
     token_hash: str = Field(sa_type=String(64), unique=True)
     created_at: datetime = _instant()
     revoked_at: datetime | None = _instant(optional=True)
+
+
+class MinutesRevisionRow(Base, table=True):
+    """Every version of a meeting's minutes, append-only: the migration's triggers refuse an
+    update or a delete, so an approved revision can never be overwritten."""
+
+    __tablename__ = "minutes_revisions"
+    __table_args__ = (
+        # Two instances adding the next revision at once: one insert wins, the other is refused.
+        UniqueConstraint("meeting_id", "revision"),
+        CheckConstraint("revision >= 1", name="revision_positive"),
+        CheckConstraint("length(sha256) = 64", name="sha256_full"),
+        CheckConstraint("style IN ('en', 'gbt9704')", name="style_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Minutes outlive nothing they record: a meeting with minutes cannot be deleted.
+    meeting_id: int = _ref("meetings.id", "RESTRICT", index=False)
+    revision: int
+    style: str = Field(sa_type=String(16))
+    data: bytes = Field(sa_type=LargeBinary())
+    sha256: str = Field(sa_type=String(64))
+    content: str = Field(sa_type=String(64))
+    created_at: datetime = _instant()
+    created_by: str = _text()
+    approved: bool
+
+
+class MinutesTemplateRow(Base, table=True):
+    """A council's template for its minutes: at most one; replacing it replaces the row."""
+
+    __tablename__ = "minutes_templates"
+    __table_args__ = (UniqueConstraint("council_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    data: bytes = Field(sa_type=LargeBinary())
+    set_at: datetime = _instant()
+    set_by: str = _text()
 
 
 class ProcessedUpdateRow(Base, table=True):

@@ -62,6 +62,7 @@ class SqlUnitOfWork:
         self.ballots = sql.SqlBallots(session)
         self.actions = sql.SqlActions(session)
         self.appraisal = SqlAppraisal(session)
+        self.minutes = sql.SqlMinutes(session)
         self.audit = sql.SqlAuditLog(session)
         self.feed_tokens = sql.SqlFeedTokens(session)
         self.jobs = SqlJobs(session)

@@ -23,8 +23,10 @@ class ChatDriver:
         return await self.control.next_bot_message(where, after=sent, timeout=self.timeout)
 
     async def command(self, user: User, text: str, *, chat_id: int | None = None) -> str:
-        """Sends a command addressed to the bot (``/cmd@bot``, as privacy mode needs)."""
-        return (await self.ask(user, text, chat_id=chat_id)).text or ""
+        """Sends a command addressed to the bot (``/cmd@bot``, as privacy mode needs); returns
+        the reply's text, or its caption when the reply is a file."""
+        reply = await self.ask(user, text, chat_id=chat_id)
+        return reply.text or str(reply.content.get("caption") or "")
 
     async def ask(self, user: User, text: str, *, chat_id: int | None = None) -> Message:
         name, _, rest = text.partition(" ")

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import N_, explain, translate
-from bot.telegram import appraisal, calendar, handlers, meeting, voting
+from bot.telegram import appraisal, calendar, handlers, meeting, minutes, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts
 from bot.telegram.render import CHOICE_OF_KEY, NO_PREVIEW, TELEGRAM_CAPTION_LIMIT, split_text
@@ -94,6 +94,11 @@ COMMANDS = [
     Command("vote", voting.vote, Act.VOTE, N_("vote without the buttons")),
     Command("close", voting.close, Act.OPEN_VOTE, N_("close a vote and post the result")),
     Command("endmeeting", meeting.end_meeting, Act.RUN_MEETING, N_("end the meeting"), True),
+    Command("minutes", minutes.minutes, Act.VIEW, N_("the latest minutes as a Word document")),
+    Command("approve", minutes.approve, Act.APPROVE_MINUTES,
+            N_("approve the minutes; the approved file is frozen")),
+    Command("template", minutes.template, Act.EXPORT,
+            N_("send a .docx privately with this caption: the council's minutes template")),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
     # The office gets the table; a CIO only their own card, privately: see appraisal.appraisal.
     Command("appraisal", appraisal.appraisal, Act.APPRAISAL,
@@ -135,7 +140,8 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
         telegram_id=user.id,
         private=chat.type == ChatType.PRIVATE,
     )
-    _, *rest = (message.text or "").split(maxsplit=1)
+    # A file (a template captioned /template) has no text: no arguments.
+    _, *rest = (message.text or "").split(maxsplit=1) or [""]
     return ChatRequest(
         env=env,
         update=update,
@@ -422,6 +428,16 @@ def register(application: AnyApplication) -> None:
     application.add_handler(CallbackQueryHandler(_press_calendar, pattern=r"^c:\d{1,9}$"))
     application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _migrated))
+    # A file's caption is no command to PTB: the secretariat's template arrives as a document
+    # captioned /template, in a private chat.
+    template = next(c for c in COMMANDS if c.name == "template")
+
+    async def template_sent(update: Update, context: BotContext) -> None:
+        await _dispatch(template, update, context)
+
+    application.add_handler(MessageHandler(
+        new_messages & filters.ChatType.PRIVATE & filters.Document.ALL
+        & filters.CaptionRegex(r"^/template(@\w+)?\s*$"), template_sent))
     # Last, so it only sees commands no handler above took.
     application.add_handler(MessageHandler(filters.COMMAND & new_messages, _unknown))
     application.add_error_handler(_on_error)

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
+from bot.telegram.minutes import minutes_reply
 from bot.telegram.render import ended_text, roll_call_text
 from meetings import usecases
 from meetings.domain.errors import InvalidInput
@@ -132,10 +133,17 @@ async def undo(req: ChatRequest) -> str:
     return req.t("Removed note {id}: {text}", id=removed.id, text=removed.text)
 
 
-async def end_meeting(req: ChatRequest) -> str:
-    """/endmeeting: ends the meeting; whoever did not answer the roll call is absent."""
+async def end_meeting(req: ChatRequest) -> Reply:
+    """/endmeeting: ends the meeting; whoever did not answer the roll call is absent. The draft
+    minutes follow as a Word document."""
     ended = await usecases.meeting.end_meeting(
         req.uow(), req.council.id, actor=member_of(req), now=req.now
     )
     members, departments = await usecases.councils.roster(req.env.database.uow(), req.council.id)
-    return ended_text(req.language, ended, departments, members)
+    # The meeting's end is committed (and this update recorded) above; the draft is its own
+    # unit of work, so a redelivered /endmeeting cannot end the meeting twice.
+    draft = await usecases.minutes.draft_minutes(
+        req.env.database.uow(), req.council.id, ended.meeting.id, actor=member_of(req),
+        now=req.now
+    )
+    return minutes_reply(req, draft, ended_text(req.language, ended, departments, members))

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bot.clock import SystemClock
 from bot.web.feeds import FEED_ROUTE, FeedRoutes
 from bot.web.intake import MalformedUpdate, UpdateIntake
+from bot.web.links import MINUTES_PATH, Downloads
 from meetings.ports import Clock
 from storage import Database
 
@@ -29,10 +30,11 @@ HEALTH_TIMEOUT = 5.0  # seconds; a probe that hangs is as bad as one that fails
 
 def make_web_app(database: Database, *, intake: UpdateIntake | None = None,
                  clock: Clock | None = None, feeds: FeedRoutes | None = None,
-                 link: str | None = None) -> web.Application:
+                 link: str | None = None, downloads: Downloads | None = None) -> web.Application:
     """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`. The
     calendar feeds are served in both modes; ``link`` (the bot's t.me address) is the way back
-    to the council every event carries."""
+    to the council every event carries; with ``downloads`` it serves signed links to the minutes
+    (`bot.web.links`)."""
     routes = _Routes(database, intake)
     feeds = feeds or FeedRoutes(database, clock or SystemClock(), link=link)
     app = web.Application()
@@ -40,6 +42,8 @@ def make_web_app(database: Database, *, intake: UpdateIntake | None = None,
     app.router.add_get(FEED_ROUTE, feeds.feed)
     if intake is not None:
         app.router.add_post(WEBHOOK_PATH, routes.webhook)
+    if downloads is not None:
+        app.router.add_get(MINUTES_PATH, downloads.minutes)
     return app
 
 

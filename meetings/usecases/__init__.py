@@ -12,10 +12,11 @@ from meetings.usecases import (
     common,
     councils,
     meeting,
+    minutes,
     outbox,
     schedule,
     voting,
 )
 
 __all__ = ["actions", "agenda", "appraisal", "calendar", "common", "councils", "meeting",
-           "outbox", "schedule", "voting"]
+           "minutes", "outbox", "schedule", "voting"]

@@ -113,7 +113,7 @@ class CrashingSandbox(SandboxServer):
     the server, before it is recorded: the bot has done the work and committed it, and the
     person never hears so. Killing on a timer hits that window only by luck."""
 
-    ANSWERS = frozenset({"sendmessage", "answercallbackquery"})
+    ANSWERS = frozenset({"sendmessage", "senddocument", "answercallbackquery"})
 
     def __init__(self) -> None:
         super().__init__()

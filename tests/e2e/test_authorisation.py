@@ -53,6 +53,9 @@ ARGUMENTS = {
     "close": "M1",
     "endmeeting": "",
     "appraisal": "2026",
+    "minutes": "",
+    "approve": "",
+    "template": "",
 }
 REFUSALS = {
     frozenset({Role.CIO}): "only department CIOs may do this",
@@ -119,11 +122,11 @@ async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
             expected = refusal(role, command.act)
             assert (command.name, role, reply) == (command.name, role, expected)
             refused += 1
-    # 12 office commands x 4 roles (CIO, expert, observer, stranger), 11 for the chair alone
+    # 13 office commands x 4 roles (CIO, expert, observer, stranger), 12 for the chair alone
     # x 5, /propose and /vote x 5 (all but the CIO), /here x 4 (all but CIOs and experts),
     # /done and /appraisal x 3 (expert, observer, stranger; the owner of an action and of a
-    # card is checked in its use case), 7 for every member x 1 (the stranger)
-    assert refused == 48 + 55 + 10 + 4 + 3 + 3 + 7 == 130
+    # card is checked in its use case), 8 for every member x 1 (the stranger)
+    assert refused == 52 + 60 + 10 + 4 + 3 + 3 + 8 == 140
     assert snapshot(migrated_url) == before
 
 

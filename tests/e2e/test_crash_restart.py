@@ -351,8 +351,10 @@ class Council:
 
 
 def first_text(message: Message) -> str:
-    """What the bot said at first: a motion's message is later edited to its count."""
-    return (message.history[0] if message.history else message.text) or ""
+    """What the bot said at first: a motion's message is later edited to its count; a file's
+    caption (the minutes at /endmeeting) is what it said with it."""
+    said = message.history[0] if message.history else message.text
+    return said or str(message.content.get("caption") or "")
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,9 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
         "• CIV: absent", "• EDU: present", "• EPB: present", "• FIN: excused (Post vacant)",
         "• HLTH: excused (Provincial audit)", "• HRSS: absent", "• MSB: proxy (Deputy Liu)",
         "• PSB: absent", "• TRN: absent", "• Zhou Min: present",
-        "Recorded: 2 notes, 2 decisions, 1 votes. The secretariat drafts the minutes from here."])
+        "Recorded: 2 notes, 2 decisions, 1 votes. The secretariat drafts the minutes from here.",
+        f"📝 Minutes of meeting #{first}, draft (revision 1): 2 decisions, 0 action items. The "
+        "chair approves them with /approve."])
     async with unchanged(chat):
         assert await chat.command(chat.cios["EPB"], "/here") == NO_MEETING
         assert await chat.command(chat.chair, "/undo") == NO_MEETING

@@ -215,7 +215,9 @@ async def hold_meeting(chat: CouncilChat, agenda: Agenda) -> Held:
         "• FIN: present", "• HLTH: present", f"• {PROXY}: proxy ({DEPUTY})", "• MSB: present",
         "• PSB: present", f"• {ABSENT}: absent", "• Zhou Min: present",
         "Recorded: 3 notes, 2 decisions, 2 votes. The secretariat drafts the minutes from "
-        "here."])
+        "here.",
+        f"📝 Minutes of meeting #{agenda.january}, draft (revision 1): 2 decisions, 5 action "
+        "items. The chair approves them with /approve."])
     return Held(named, secret, {named: named_result, secret: secret_result}, actions)
 
 

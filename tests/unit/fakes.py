@@ -23,6 +23,7 @@ from meetings.domain.errors import (
     UnknownMotion,
     VotingClosed,
 )
+from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
@@ -586,6 +587,41 @@ class _Appraisal(_Repo[Any]):  # a tally store, not one table of domain values
                      if a.council_id == council_id and since <= a.created_at < until])
 
 
+class _Minutes(_Repo[MinutesRevision]):
+    name = "minutes"
+
+    async def add(self, revision: MinutesRevision) -> MinutesRevision:
+        if await self.get(revision.meeting_id, revision.revision) is not None:
+            raise Duplicate("revision {revision} of these minutes was stored by someone else "
+                            "first", revision=revision.revision)
+        return self._insert(revision)
+
+    async def latest(self, meeting_id: int) -> MinutesRevision | None:
+        found = await self.list(meeting_id)
+        return found[-1] if found else None
+
+    # A revision is named by its meeting and number, as the port says, not by a row id.
+    async def get(self, meeting_id: int, revision: int) -> MinutesRevision | None:  # type: ignore[override]
+        return next((r for r in self._where(lambda r: r.meeting_id == meeting_id)
+                     if r.revision == revision), None)
+
+    async def list(self, meeting_id: int) -> Sequence[MinutesRevision]:
+        return sorted(self._where(lambda r: r.meeting_id == meeting_id),
+                      key=lambda r: r.revision)
+
+    async def template(self, council_id: int) -> MinutesTemplate | None:
+        found: MinutesTemplate | None = self._uow.live.table("templates").get(council_id)
+        return found
+
+    async def set_template(self, template: MinutesTemplate) -> MinutesTemplate:
+        stored = replace(template, id=template.council_id)
+        self._uow.live.table("templates")[template.council_id] = stored
+        return stored
+
+    async def reset_template(self, council_id: int) -> bool:
+        return self._uow.live.table("templates").pop(council_id, None) is not None
+
+
 class FakeUnitOfWork:
     """Keeps committed state in `committed`; a block left without commit changes nothing."""
 
@@ -608,6 +644,7 @@ class FakeUnitOfWork:
         self.ballots = _Ballots(self)
         self.actions = _Actions(self)
         self.appraisal = _Appraisal(self)
+        self.minutes = _Minutes(self)
         self.audit = _Audit(self)
         self.feed_tokens = _FeedTokens(self)
 
