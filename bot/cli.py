@@ -6,7 +6,6 @@ Errors a user can fix are one line on stderr with exit code 2, and nothing is wr
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot import logs
 from bot.clock import SystemClock
 from bot.demo import run_demo
 from bot.render import local_start, meeting_table
@@ -133,10 +133,8 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             ctx.out.print("[bold]No COUNCIL_BOT_TOKEN is set:[/] running the local demo.\n")
             demo(directory=None)
             return
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # httpx logs every request at INFO, the bot token included in the URL.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logs.configure(json_lines=settings.log_format == "json", level=settings.log_level,
+                       secrets=logs.secrets_of(settings))
         try:
             asyncio.run(run_service(settings, webhook=webhook, clock=ctx.clock))
         except ServeError as error:

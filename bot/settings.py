@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     webhook_secret: SecretStr | None = None
+    metrics_token: SecretStr | None = None  # when set, GET /metrics needs "Bearer <token>"
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Shanghai"
     language: str = "en"
     holiday_country: str = "CN"
@@ -105,7 +108,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a Telegram bot token (digits:letters)")
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "metrics_token")
     @classmethod
     def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:

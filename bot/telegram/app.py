@@ -25,7 +25,9 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
+from bot import logs
 from bot.i18n import N_, explain, translate
 from bot.telegram import handlers, meeting, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
@@ -130,6 +132,7 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
         telegram_id=user.id,
         private=chat.type == ChatType.PRIVATE,
     )
+    logs.bind_council(sender.council.id if sender.council else None)
     _, *rest = (message.text or "").split(maxsplit=1)
     return ChatRequest(
         env=env,
@@ -422,10 +425,12 @@ def build_application(
     durable_intake: bool = False,
     rate_limit: bool = True,
     count_interval: float = 3.0,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
 ) -> AnyApplication:
     """The bot, wired to ``env``. With ``durable_intake`` PTB's own updater is off: the service's
     intake stores each update before handing it over (`bot.web.intake`); tests and the demo poll
-    with PTB's updater (`polling`)."""
+    with PTB's updater (`polling`). ``requests`` replaces PTB's HTTP layer (for calls, and for
+    getUpdates): the service counts every Bot API call there (`bot.metrics`)."""
     builder = ApplicationBuilder().token(token).base_url(base_url).post_init(publish_commands)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
@@ -434,6 +439,8 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     if durable_intake:
         builder = builder.updater(None)
+    if requests is not None:
+        builder = builder.request(requests[0]).get_updates_request(requests[1])
     application = builder.build()
     application.bot_data["env"] = env
     application.bot_data["live_counts"] = LiveCounts(

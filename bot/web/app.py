@@ -1,4 +1,5 @@
-"""The aiohttp application: a health check, and Telegram's webhook in webhook mode.
+"""The aiohttp application: a health check, Prometheus metrics, and Telegram's webhook in
+webhook mode.
 
 It shares the event loop with the PTB application (docs/ARCHITECTURE.md: the path of one
 update); the webhook route only checks the request and lets `UpdateIntake` store and hand over
@@ -8,36 +9,57 @@ the update.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.web.intake import MalformedUpdate, UpdateIntake
 from storage import Database
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
+METRICS_PATH = "/metrics"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 -- a header name, not a secret
 HEALTH_TIMEOUT = 5.0  # seconds; a probe that hangs is as bad as one that fails
 
 
-def make_web_app(database: Database, *, intake: UpdateIntake | None = None) -> web.Application:
-    """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`."""
-    routes = _Routes(database, intake)
+def make_web_app(database: Database, *, intake: UpdateIntake | None = None,
+                 metrics: Metrics | None = None, metrics_token: str | None = None,
+                 ) -> web.Application:
+    """The web service; with ``intake`` it is in webhook mode and serves `WEBHOOK_PATH`; with
+    ``metrics`` it serves `METRICS_PATH`, to bearers of ``metrics_token`` only when one is set."""
+    routes = _Routes(database, intake, metrics, metrics_token)
     app = web.Application()
     app.router.add_get("/healthz", routes.health)
     if intake is not None:
         app.router.add_post(WEBHOOK_PATH, routes.webhook)
+    if metrics is not None:
+        app.router.add_get(METRICS_PATH, routes.metrics)
     return app
 
 
 class _Routes:
-    def __init__(self, database: Database, intake: UpdateIntake | None) -> None:
+    def __init__(self, database: Database, intake: UpdateIntake | None,
+                 metrics: Metrics | None = None, metrics_token: str | None = None) -> None:
         self._database = database
         self._intake = intake
         self._mode = "polling" if intake is None else "webhook"
+        self._metrics = metrics
+        self._metrics_bearer = f"Bearer {metrics_token}".encode() if metrics_token else None
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """GET /metrics: the Prometheus text format."""
+        assert self._metrics is not None  # the route exists only with metrics
+        presented = request.headers.get("Authorization", "").encode(errors="replace")
+        if self._metrics_bearer is not None and not hmac.compare_digest(
+                presented, self._metrics_bearer):
+            return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+        return web.Response(body=await self._metrics.scrape(),
+                            headers={"Content-Type": CONTENT_TYPE})
 
     async def health(self, _request: web.Request) -> web.Response:
         """GET /healthz: up, and the database answers a trivial query."""

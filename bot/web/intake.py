@@ -18,6 +18,7 @@ import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import Update
@@ -41,6 +42,9 @@ POLL_RETRY = 5.0
 FINISHED_GROUP = 99
 _MAX_UPDATE_ID = 2**63 - 1  # the column is a BIGINT
 
+# Told what became of each update offered: stored, redelivered, replayed or failed (metrics).
+Observer = Callable[[Update, str], None]
+
 
 class MalformedUpdate(ValueError):
     """The request body is not a Telegram update this bot can read."""
@@ -50,8 +54,10 @@ class UpdateIntake:
     """Accepts webhook updates for one application; `register` before the application starts."""
 
     def __init__(self, database: Database, application: AnyApplication, clock: Clock, *,
-                 secret: str | None = None, stale_after: timedelta = STALE_AFTER) -> None:
+                 secret: str | None = None, stale_after: timedelta = STALE_AFTER,
+                 observe: Observer | None = None) -> None:
         self._database = database
+        self._observe: Observer = observe or (lambda _update, _outcome: None)
         self._application = application
         self._clock = clock
         self._secret = secret.encode() if secret else None
@@ -101,13 +107,27 @@ class UpdateIntake:
                     await asyncio.wait_for(stop.wait(), POLL_RETRY)
                 continue
             for update in updates:
-                await self._store_and_hand_over(update, json.dumps(update.to_dict()))
+                try:
+                    await self._store_and_hand_over(update, json.dumps(update.to_dict()))
+                except Exception:
+                    # The database is away: the offset stays, so the next getUpdates (after a
+                    # pause) asks Telegram for this update again instead of confirming it.
+                    log.warning("could not store update %s; asking for it again in %s s",
+                                update.update_id, POLL_RETRY, exc_info=True)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), POLL_RETRY)
+                    break
                 offset = update.update_id + 1
 
     async def _store_and_hand_over(self, update: Update, payload: str) -> bool:
-        async with self._database.transaction() as session:
-            new = await inbox.receive(session, bot=self._bot, update_id=update.update_id,
-                                      payload=payload, now=self._clock.now())
+        try:
+            async with self._database.transaction() as session:
+                new = await inbox.receive(session, bot=self._bot, update_id=update.update_id,
+                                          payload=payload, now=self._clock.now())
+        except Exception:
+            self._observe(update, "failed")
+            raise
+        self._observe(update, "stored" if new else "redelivered")
         if new:
             await self._hand_over(update)
         return new
@@ -130,6 +150,7 @@ class UpdateIntake:
                 await self._mark_unreadable(payload)
                 continue
             log.info("replaying update %s, received but never handled", update.update_id)
+            self._observe(update, "replayed")
             await self._hand_over(update)
         return len(payloads)
 
