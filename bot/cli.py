@@ -26,7 +26,7 @@ from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.model import Council, Meeting, Role
 from meetings.ports import Clock, UnitOfWork
-from storage import Database, migrate
+from storage import Database, backup, migrate
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -146,6 +146,41 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     ) -> None:
         """Set up a sample council with nine departments and print its next year of meetings."""
         run_demo(directory or Path("council-demo"), clock=ctx.clock, console=ctx.out)
+
+    # --- backups --------------------------------------------------------------------------------
+
+    @app.command("backup")
+    def backup_database(output: Annotated[Path, typer.Option(
+            "--output", "-o", help="The file to write (replaced if it exists).")]) -> None:
+        """Write a consistent copy of the database while the service runs (SQLite: the online
+        backup API; PostgreSQL: pg_dump --format=custom)."""
+        url = ctx.settings().effective_database_url
+        try:
+            size = backup.backup(url, output)
+        except backup.BackupError as error:
+            ctx.fail(str(error))
+        ctx.out.print(f"Backup of {_redact(url)} written to {output} ({size} bytes).",
+                      markup=False, highlight=False, soft_wrap=True)
+
+    @app.command("restore")
+    def restore_database(
+        source: Annotated[Path, typer.Argument(help="A file written by `cio-council backup`.")],
+        force: Annotated[bool, typer.Option(
+            "--force", help="Replace a database that already holds data.")] = False,
+    ) -> None:
+        """Put a backup back; stop the service first. Refuses a database holding data
+        without --force."""
+        url = ctx.settings().effective_database_url
+        try:
+            backup.restore(url, source, force=force)
+        except backup.BackupError as error:
+            ctx.fail(str(error))
+        state = migrate.status(url)
+        ctx.out.print(f"Restored {source} into {_redact(url)}; the schema is {state}.",
+                      markup=False, highlight=False, soft_wrap=True)
+        if state != "current":
+            ctx.out.print("Run `cio-council db upgrade` before starting the service.",
+                          markup=False, highlight=False, soft_wrap=True)
 
     # --- councils -------------------------------------------------------------------------------
 
@@ -359,7 +394,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             return
         for found in breaks:
             ctx.err.print(f"audit: council {found.council_id} event {found.seq}: {found.reason}",
-                          markup=False, highlight=False)
+                          markup=False, highlight=False, soft_wrap=True)
         ctx.err.print(f"Audit log BROKEN: {len(breaks)} problem(s) in {checked} events.")
         raise typer.Exit(1)
 
