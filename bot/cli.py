@@ -394,7 +394,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             return
         for found in breaks:
             ctx.err.print(f"audit: council {found.council_id} event {found.seq}: {found.reason}",
-                          markup=False, highlight=False, soft_wrap=True)
+                          markup=False, highlight=False)
         ctx.err.print(f"Audit log BROKEN: {len(breaks)} problem(s) in {checked} events.")
         raise typer.Exit(1)
 
