@@ -96,6 +96,7 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
         intake = UpdateIntake(database, application, clock, secret=secret,
                               observe=metrics.received)
         intake.register()
+        stack.push_async_callback(intake.close)  # after the application has stopped
         await stack.enter_async_context(_application(application, settings.bot_api_url))
         metrics_token = (settings.metrics_token.get_secret_value()
                          if settings.metrics_token else None)

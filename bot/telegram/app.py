@@ -37,6 +37,7 @@ from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.permissions import Act, can, require
 from storage import AlreadyProcessed
+from storage.errors import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -352,6 +353,10 @@ async def _migrated(update: Update, context: BotContext) -> None:
 
 
 async def _on_error(update: object, context: BotContext) -> None:
+    if context.error is not None and is_unavailable(context.error):
+        # Not the user's problem and not final: the intake handles the update again later.
+        log.warning("the database is unreachable; the update is put off: %s", context.error)
+        return
     log.error("handling update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
