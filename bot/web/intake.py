@@ -100,7 +100,8 @@ class UpdateIntake:
         update, payload = self._parse(body)
         return await self._store_and_hand_over(update, payload)
 
-    async def poll(self, stop: asyncio.Event, *, timeout: int = POLL_TIMEOUT) -> None:
+    async def poll(self, stop: asyncio.Event, *, timeout: int = POLL_TIMEOUT,
+                   retry: float = POLL_RETRY) -> None:
         """Long polling until ``stop``: each batch is stored before the next request confirms it
         to Telegram (by its offset), so a crash loses nothing."""
         bot, offset = self._application.bot, None
@@ -129,9 +130,9 @@ class UpdateIntake:
                     # The database is away: the offset stays, so the next getUpdates (after a
                     # pause) asks Telegram for this update again instead of confirming it.
                     log.warning("could not store update %s; asking for it again in %s s",
-                                update.update_id, POLL_RETRY, exc_info=True)
+                                update.update_id, retry, exc_info=True)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), POLL_RETRY)
+                        await asyncio.wait_for(stop.wait(), retry)
                     break
                 offset = update.update_id + 1
 
