@@ -39,6 +39,7 @@ from bot.telegram.context import BotContext
 from meetings.domain.model import MotionState
 from meetings.ports import Clock
 from storage import Database
+from storage.errors import is_unavailable
 from storage.tables import JobRow, MotionRow, UpdateInboxRow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -83,7 +84,7 @@ class Metrics:
         self._database = database
         self._snapshot: _Snapshot | None = None
         self._started: dict[int, float] = {}
-        self._failed: set[int] = set()
+        self._failed: dict[int, str] = {}  # update id -> outcome, for updates that failed
         r = self.registry
         self.updates_received = Counter(
             "council_updates_received", "Telegram updates offered to the intake, by outcome: "
@@ -91,8 +92,9 @@ class Metrics:
             "failed (could not be stored; Telegram delivers it again).",
             ["kind", "outcome"], registry=r)
         self.updates_handled = Counter(
-            "council_updates_handled", "Updates the application finished, by outcome "
-            "(ok, or error: a handler raised and the user was told).",
+            "council_updates_handled", "Updates the application finished, by outcome: ok; "
+            "error (a handler raised and the user was told); put_off (the database was "
+            "unreachable, so the update is handled again later).",
             ["kind", "outcome"], registry=r)
         self.handling_seconds = Histogram(
             "council_update_handling_seconds", "Time from the first handler to the last.",
@@ -147,13 +149,13 @@ class Metrics:
         started = self._started.pop(update.update_id, None)
         if started is not None:
             self.handling_seconds.labels(kind=kind).observe(time.perf_counter() - started)
-        outcome = "error" if update.update_id in self._failed else "ok"
-        self._failed.discard(update.update_id)
+        outcome = self._failed.pop(update.update_id, "ok")
         self.updates_handled.labels(kind=kind, outcome=outcome).inc()
 
-    async def _update_failed(self, update: object, _context: BotContext) -> None:
+    async def _update_failed(self, update: object, context: BotContext) -> None:
         if isinstance(update, Update):
-            self._failed.add(update.update_id)
+            unreachable = context.error is not None and is_unavailable(context.error)
+            self._failed[update.update_id] = "put_off" if unreachable else "error"
 
     # --- scraping -------------------------------------------------------------------------------
 

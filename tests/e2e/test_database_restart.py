@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.clock import FixedClock
 from bot.sandbox import SandboxServer, WebhookPolicy
@@ -228,6 +229,7 @@ async def test_a_database_killed_mid_burst_loses_and_doubles_nothing(
         outage = asyncio.get_running_loop().time() - killed_at
         replies = await answers
         assert instance.running  # the same process throughout: nothing restarted it
+        counted = await outcomes(service_url)
     finally:
         stop_watching.set()
         await instance.stop()
@@ -252,11 +254,27 @@ async def test_a_database_killed_mid_burst_loses_and_doubles_nothing(
     assert history == Counter(presses.values())  # each press exactly once
     assert current == set(presses.values())
     refused = sum(1 for a in control.webhook_deliveries() if a.status == 503)
-    put_off = sum(1 for r in caplog.records if "met an unreachable database" in r.getMessage())
+    put_off = sum("met an unreachable database" in r.getMessage() for r in caplog.records)
     repeated = sum(1 for a in replies if a.text == "Your vote was already counted.")
+    assert counted.get(("council_updates_received_total", "failed"), 0) == refused
+    assert counted.get(("council_updates_handled_total", "put_off"), 0) == put_off
     print(f"answered before the kill: {len(before_crash)}; webhook deliveries answered 503: "
           f"{refused}; handlings put off: {put_off}; answered as already counted: {repeated}; "
           f"outage until /healthz 200: {outage:.1f} s")
+
+
+async def outcomes(service_url: str) -> dict[tuple[str, str], float]:
+    """The service's update counters by outcome, summed over kinds, from /metrics."""
+    async with aiohttp.ClientSession() as client, client.get(
+            service_url + "/metrics") as response:
+        text = await response.text()
+    summed: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("council_updates_") and sample.name.endswith("_total"):
+                key = (sample.name, sample.labels["outcome"])
+                summed[key] = summed.get(key, 0) + sample.value
+    return summed
 
 
 async def _until(condition: Callable[[], bool], timeout: float) -> None:
