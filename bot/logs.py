@@ -48,7 +48,7 @@ _SHAPES = (
     # A bot token, alone or in a Bot API URL (``/bot123:AA.../sendMessage``).
     (re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}"), REDACTED),
     # ?token=..., &secret=..., api_key=...: the value goes.
-    (re.compile(r"(?i)([?&][\w.-]*(?:token|secret|key|signature|sig)[\w.-]*=)[^&\s\"']+"),
+    (re.compile(r"(?i)([?&][\w.-]*(?:token|secret|key|signature|sig)[\w.-]*=)[^&\s\"'\\]+"),
      rf"\1{REDACTED}"),
     # A path segment of 24+ URL-safe characters with a digit in it: a capability token.
     (re.compile(r"(?<=/)(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{24,}"), REDACTED),

@@ -42,6 +42,9 @@ def test_secrets_and_token_shapes_are_scrubbed() -> None:
     assert redact("GET /calendar/Zx81_fj3kLmN0pQrStUvWxYz.ics?token=abc&x=1") == (
         "GET /calendar/<redacted>.ics?token=<redacted>&x=1")
     assert redact("GET /telegram/webhook HTTP/1.1 200") == "GET /telegram/webhook HTTP/1.1 200"
+    # Inside a JSON string the value stops before an escaped quote: the line stays valid JSON.
+    line = json.dumps({"message": 'GET /feed?key=abc"d'})
+    assert json.loads(redact(line)) == {"message": 'GET /feed?key=<redacted>"d'}
 
 
 def test_a_traceback_stays_on_its_line(
