@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot import logs
 from bot.appraisal_text import card_text, evidence, table_text, weights_line
 from bot.clock import SystemClock
 from bot.demo import DemoRefused, run_demo
@@ -37,7 +38,7 @@ from meetings.domain.model import Council, Meeting, Role
 from meetings.exports import appraisal as exports
 from meetings.exports.appraisal import ExportError
 from meetings.ports import Clock, UnitOfWork
-from storage import Database, migrate
+from storage import Database, backup, migrate
 from storage.db import missing_sqlite_file
 
 try:  # typer 0.26 and later carry their own copy of click; its exceptions are not click's
@@ -203,12 +204,10 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             ctx.out.print("[bold]No COUNCIL_BOT_TOKEN is set:[/] running the local demo.\n")
             demo(directory=None)
             return
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # httpx logs every request at INFO, the bot token included in the URL; Alembic tells
-        # of each migration step, which is noise before a one-line error.
-        for noisy in ("httpx", "alembic"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        logs.configure(json_lines=settings.log_format == "json", level=settings.log_level,
+                       secrets=logs.secrets_of(settings))
+        # Alembic tells of each migration step, which is noise before a one-line error.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         url = settings.effective_database_url
         try:
             with ctx.database(url):
@@ -226,6 +225,41 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             run_demo(directory or Path("council-demo"), clock=ctx.clock, console=ctx.out)
         except DemoRefused as error:
             ctx.fail(str(error))
+
+    # --- backups --------------------------------------------------------------------------------
+
+    @app.command("backup")
+    def backup_database(output: Annotated[Path, typer.Option(
+            "--output", "-o", help="The file to write (replaced if it exists).")]) -> None:
+        """Write a consistent copy of the database while the service runs (SQLite: the online
+        backup API; PostgreSQL: pg_dump --format=custom)."""
+        url = ctx.settings().effective_database_url
+        try:
+            size = backup.backup(url, output)
+        except backup.BackupError as error:
+            ctx.fail(str(error))
+        ctx.out.print(f"Backup of {_redact(url)} written to {output} ({size} bytes).",
+                      markup=False, highlight=False, soft_wrap=True)
+
+    @app.command("restore")
+    def restore_database(
+        source: Annotated[Path, typer.Argument(help="A file written by `cio-council backup`.")],
+        force: Annotated[bool, typer.Option(
+            "--force", help="Replace a database that already holds data.")] = False,
+    ) -> None:
+        """Put a backup back; stop the service first. Refuses a database holding data
+        without --force."""
+        url = ctx.settings().effective_database_url
+        try:
+            backup.restore(url, source, force=force)
+        except backup.BackupError as error:
+            ctx.fail(str(error))
+        state = migrate.status(url)
+        ctx.out.print(f"Restored {source} into {_redact(url)}; the schema is {state}.",
+                      markup=False, highlight=False, soft_wrap=True)
+        if state != "current":
+            ctx.out.print("Run `cio-council db upgrade` before starting the service.",
+                          markup=False, highlight=False, soft_wrap=True)
 
     # --- councils -------------------------------------------------------------------------------
 

@@ -113,7 +113,10 @@ class Reminders:
     """Plans due reminders, then sends at most ``batch`` of them per tick."""
 
     def __init__(self, database: Database | Callable[[], UnitOfWork], bot: telegram.Bot,
-                 clock: Clock, *, worker: str, batch: int = 20) -> None:
+                 clock: Clock, *, worker: str, batch: int = 20,
+                 observe: Callable[[str, str], None] | None = None) -> None:
+        # ``observe`` is told each job's reminder kind and outcome (the service's metrics).
+        self._observe = observe
         self._new_uow: Callable[[], UnitOfWork] = (
             database.uow if isinstance(database, Database) else database)
         self._bot = bot
@@ -254,6 +257,8 @@ class Reminders:
                 uow, delivery.job_id, now=now, error=error, retry_at=retry_at
             ),
         )
-        if error is None:
-            return Outcome.SENT
-        return Outcome.FAILED if retry_at is not None else Outcome.GIVEN_UP
+        outcome = (Outcome.SENT if error is None
+                   else Outcome.FAILED if retry_at is not None else Outcome.GIVEN_UP)
+        if self._observe is not None:
+            self._observe(delivery.kind.value, outcome.value)
+        return outcome

@@ -29,6 +29,8 @@ from sqlalchemy.exc import DBAPIError
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
+from bot import logs
+from bot.metrics import Metrics, observed_requests
 from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.telegram.app import AnyApplication, build_application, live_counts
@@ -38,6 +40,7 @@ from bot.web.feeds import RedactingAccessLogger
 from bot.web.links import Downloads
 from meetings.ports import Clock
 from storage import Database, inbox, migrate
+from storage.uow import retry_observer
 from storage.updates import forget_updates
 
 # PTB 22 warns on every RetryAfter unless durations are opted in to timedelta (the reminders
@@ -86,20 +89,31 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
     async with AsyncExitStack() as stack:
         database = Database(settings.effective_database_url)
         stack.push_async_callback(database.dispose)
+        metrics = Metrics(clock, database=database)
+        # Set before any task starts: the tasks below inherit it, and report to this process.
+        stack.callback(retry_observer.reset, retry_observer.set(metrics.retried))
         env = BotEnv(database=database, clock=clock, defaults=Defaults(
             timezone=settings.timezone, language=settings.language,
             holiday_country=settings.holiday_country), public_url=settings.public_url)
         application = build_application(
             token, env, base_url=settings.bot_api_url,
-            base_file_url=file_url(settings.bot_api_url), durable_intake=True)
+            base_file_url=file_url(settings.bot_api_url), durable_intake=True,
+            requests=observed_requests(metrics))
+        metrics.instrument(application)
+        logs.instrument(application)
         # Both modes take updates through the durable intake, never PTB's own updater.
-        intake = UpdateIntake(database, application, clock, secret=secret)
+        intake = UpdateIntake(database, application, clock, secret=secret,
+                              observe=metrics.received)
         intake.register()
+        stack.push_async_callback(intake.close)  # after the application has stopped
         await stack.enter_async_context(_application(application, settings.bot_api_url))
+        metrics_token = (settings.metrics_token.get_secret_value()
+                         if settings.metrics_token else None)
         site_url = await stack.enter_async_context(_web_server(
             make_web_app(database, intake=intake if secret else None, clock=clock,
                          link=f"https://t.me/{application.bot.username}",
-                         downloads=_downloads(settings, database, clock)),
+                         downloads=_downloads(settings, database, clock), metrics=metrics,
+                         metrics_token=metrics_token),
             settings.web_host, settings.web_port))
         background = await stack.enter_async_context(_Background.running())
         if secret is not None:
@@ -111,8 +125,8 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
             background.start(intake.poll, "polling")
         background.start(intake.sweep, "replay unhandled updates")
         worker = f"{socket.gethostname()}:{os.getpid()}"
-        background.start(Reminders(database, application.bot, clock, worker=worker).run,
-                         "reminders")
+        background.start(Reminders(database, application.bot, clock, worker=worker,
+                                   observe=metrics.job_finished).run, "reminders")
         background.start(functools.partial(_housekeeping, database, clock), "housekeeping")
         log.info("serving in %s mode; web server at %s", "webhook" if secret else "polling",
                  site_url)

@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     # Signs the web service's download links to the minutes (bot/web/links.py); unset: no links.
     download_secret: SecretStr | None = None
+    metrics_token: SecretStr | None = None  # when set, GET /metrics needs "Bearer <token>"
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Shanghai"
     language: str = "en"
     holiday_country: str = "CN"
@@ -107,7 +110,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a Telegram bot token (digits:letters)")
         return value
 
-    @field_validator("webhook_secret", "download_secret")
+    @field_validator("webhook_secret", "download_secret", "metrics_token")
     @classmethod
     def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from meetings.domain.errors import Duplicate, InvalidInput, InvalidState, NotFound, VotingClosed
 
@@ -72,3 +72,21 @@ def is_transient(err: BaseException) -> bool:
     if isinstance(err, Conflict):
         return True
     return isinstance(err, DBAPIError) and _code(err) in _TRANSIENT
+
+
+# PostgreSQL: connection exceptions (class 08), and the server shutting down or starting up.
+_UNAVAILABLE_STATES = {"57P01", "57P02", "57P03"}
+
+
+def is_unavailable(err: BaseException) -> bool:
+    """Whether the database could not be reached at all (down, restarting, the connection cut):
+    the same work succeeds once it is back, so it is put off rather than reported as failed."""
+    if not isinstance(err, DBAPIError):
+        return False
+    if err.connection_invalidated:
+        return True
+    code = _code(err)
+    if code is None:
+        # The driver never got an answer from a server: refused, reset, timed out.
+        return isinstance(err, OperationalError)
+    return code.startswith("08") or code in _UNAVAILABLE_STATES or code == "SQLITE_CANTOPEN"

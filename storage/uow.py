@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -19,6 +20,11 @@ from storage.updates import AlreadyProcessed, IncomingUpdate, record_update
 
 U = TypeVar("U")
 T = TypeVar("T")
+
+# Told of each retry `retrying` makes (the service counts them, `bot.metrics`). A context
+# variable, so each service instance's tasks report to their own instance's counters.
+retry_observer: ContextVar[Callable[[BaseException], None] | None] = ContextVar(
+    "retry_observer", default=None)
 
 
 class SqlUnitOfWork:
@@ -108,6 +114,9 @@ async def retrying(new_uow: Callable[[], U], work: Callable[[U], Awaitable[T]], 
         except Exception as err:
             if attempt == attempts or not is_transient(err):
                 raise
+            observe = retry_observer.get()
+            if observe is not None:
+                observe(err)
         # Jittered exponential backoff, so racing writers do not collide again in lockstep.
         await asyncio.sleep(random.uniform(0, first_delay * 2**attempt))  # noqa: S311  # jitter, not a secret
     raise ValueError("attempts must be at least 1")

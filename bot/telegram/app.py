@@ -25,7 +25,9 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
+from bot import logs
 from bot.i18n import N_, explain, translate
 from bot.telegram import appraisal, calendar, handlers, meeting, minutes, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
@@ -35,6 +37,7 @@ from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.permissions import Act, can, require
 from storage import AlreadyProcessed
+from storage.errors import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,7 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
         telegram_id=user.id,
         private=chat.type == ChatType.PRIVATE,
     )
+    logs.bind_council(sender.council.id if sender.council else None)
     # A file (a template captioned /template) has no text: no arguments.
     _, *rest = (message.text or "").split(maxsplit=1) or [""]
     return ChatRequest(
@@ -401,6 +405,10 @@ async def _migrated(update: Update, context: BotContext) -> None:
 
 
 async def _on_error(update: object, context: BotContext) -> None:
+    if context.error is not None and is_unavailable(context.error):
+        # Not the user's problem and not final: the intake handles the update again later.
+        log.warning("the database is unreachable; the update is put off: %s", context.error)
+        return
     log.error("handling update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
@@ -485,10 +493,12 @@ def build_application(
     durable_intake: bool = False,
     rate_limit: bool = True,
     count_interval: float = 3.0,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
 ) -> AnyApplication:
     """The bot, wired to ``env``. With ``durable_intake`` PTB's own updater is off: the service's
     intake stores each update before handing it over (`bot.web.intake`); tests and the demo poll
-    with PTB's updater (`polling`)."""
+    with PTB's updater (`polling`). ``requests`` replaces PTB's HTTP layer (for calls, and for
+    getUpdates): the service counts every Bot API call there (`bot.metrics`)."""
     builder = ApplicationBuilder().token(token).base_url(base_url).post_init(publish_commands)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
@@ -497,6 +507,8 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     if durable_intake:
         builder = builder.updater(None)
+    if requests is not None:
+        builder = builder.request(requests[0]).get_updates_request(requests[1])
     application = builder.build()
     application.bot_data["env"] = env
     application.bot_data["live_counts"] = LiveCounts(

@@ -18,6 +18,7 @@ import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import Update
@@ -28,6 +29,7 @@ from bot.telegram.app import AnyApplication
 from bot.telegram.context import BotContext
 from meetings.ports import Clock
 from storage import Database, inbox
+from storage.errors import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,12 @@ POLL_TIMEOUT = 10  # seconds a getUpdates request waits for news
 POLL_RETRY = 5.0
 # After every other group: the update's own handlers have run (or failed) by then.
 FINISHED_GROUP = 99
+REQUEUE_FIRST = 0.5  # seconds before an update that met an unreachable database is queued again
+REQUEUE_MAX = 30.0
 _MAX_UPDATE_ID = 2**63 - 1  # the column is a BIGINT
+
+# Told what became of each update offered: stored, redelivered, replayed or failed (metrics).
+Observer = Callable[[Update, str], None]
 
 
 class MalformedUpdate(ValueError):
@@ -50,17 +57,32 @@ class UpdateIntake:
     """Accepts webhook updates for one application; `register` before the application starts."""
 
     def __init__(self, database: Database, application: AnyApplication, clock: Clock, *,
-                 secret: str | None = None, stale_after: timedelta = STALE_AFTER) -> None:
+                 secret: str | None = None, stale_after: timedelta = STALE_AFTER,
+                 observe: Observer | None = None) -> None:
         self._database = database
+        self._observe: Observer = observe or (lambda _update, _outcome: None)
         self._application = application
         self._clock = clock
         self._secret = secret.encode() if secret else None
         self._stale_after = stale_after
         # Updates this instance has queued and not finished: the sweep must not take them.
         self._queued: set[int] = set()
+        # Updates whose handling met an unreachable database this time, and the pause before
+        # each one's next go (it doubles every time).
+        self._unreachable: set[int] = set()
+        self._put_off: dict[int, float] = {}
+        self._requeues: set[asyncio.Task[None]] = set()
 
     def register(self) -> None:
         self._application.add_handler(TypeHandler(Update, self._finished), group=FINISHED_GROUP)
+        self._application.add_error_handler(self._failed)
+
+    async def close(self) -> None:
+        """Drops the pending requeues; their updates stay unhandled in the inbox and are
+        replayed by the next instance to start or sweep."""
+        for task in self._requeues:
+            task.cancel()
+        await asyncio.gather(*self._requeues, return_exceptions=True)
 
     @property
     def _bot(self) -> str:
@@ -78,7 +100,8 @@ class UpdateIntake:
         update, payload = self._parse(body)
         return await self._store_and_hand_over(update, payload)
 
-    async def poll(self, stop: asyncio.Event, *, timeout: int = POLL_TIMEOUT) -> None:
+    async def poll(self, stop: asyncio.Event, *, timeout: int = POLL_TIMEOUT,
+                   retry: float = POLL_RETRY) -> None:
         """Long polling until ``stop``: each batch is stored before the next request confirms it
         to Telegram (by its offset), so a crash loses nothing."""
         bot, offset = self._application.bot, None
@@ -101,13 +124,27 @@ class UpdateIntake:
                     await asyncio.wait_for(stop.wait(), POLL_RETRY)
                 continue
             for update in updates:
-                await self._store_and_hand_over(update, json.dumps(update.to_dict()))
+                try:
+                    await self._store_and_hand_over(update, json.dumps(update.to_dict()))
+                except Exception:
+                    # The database is away: the offset stays, so the next getUpdates (after a
+                    # pause) asks Telegram for this update again instead of confirming it.
+                    log.warning("could not store update %s; asking for it again in %s s",
+                                update.update_id, retry, exc_info=True)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), retry)
+                    break
                 offset = update.update_id + 1
 
     async def _store_and_hand_over(self, update: Update, payload: str) -> bool:
-        async with self._database.transaction() as session:
-            new = await inbox.receive(session, bot=self._bot, update_id=update.update_id,
-                                      payload=payload, now=self._clock.now())
+        try:
+            async with self._database.transaction() as session:
+                new = await inbox.receive(session, bot=self._bot, update_id=update.update_id,
+                                          payload=payload, now=self._clock.now())
+        except Exception:
+            self._observe(update, "failed")
+            raise
+        self._observe(update, "stored" if new else "redelivered")
         if new:
             await self._hand_over(update)
         return new
@@ -130,6 +167,7 @@ class UpdateIntake:
                 await self._mark_unreadable(payload)
                 continue
             log.info("replaying update %s, received but never handled", update.update_id)
+            self._observe(update, "replayed")
             await self._hand_over(update)
         return len(payloads)
 
@@ -187,8 +225,26 @@ class UpdateIntake:
         self._queued.add(update.update_id)
         await self._application.update_queue.put(update)
 
+    async def _failed(self, update: object, context: BotContext) -> None:
+        if isinstance(update, Update) and context.error is not None and is_unavailable(
+                context.error):
+            self._unreachable.add(update.update_id)
+
     async def _finished(self, update: Update, _context: BotContext) -> None:
-        """The last handler group: the update is done, so no sweep should replay it."""
+        """The last handler group: the update is done, so no sweep should replay it (unless
+        the database was unreachable: then it is queued again after a pause)."""
+        if update.update_id in self._unreachable:
+            self._unreachable.discard(update.update_id)
+            pause = min(self._put_off.get(update.update_id, REQUEUE_FIRST / 2) * 2,
+                        REQUEUE_MAX)
+            self._put_off[update.update_id] = pause
+            log.warning("update %s met an unreachable database; handling it again in %s s",
+                        update.update_id, pause)
+            task = asyncio.create_task(self._requeue(update, pause))
+            self._requeues.add(task)
+            task.add_done_callback(self._requeues.discard)
+            return
+        self._put_off.pop(update.update_id, None)
         self._queued.discard(update.update_id)
         try:
             async with self._database.transaction() as session:
@@ -199,6 +255,11 @@ class UpdateIntake:
             # did not. The update is replayed later, and the replay changes nothing.
             log.warning("could not mark update %s handled; it will be replayed",
                         update.update_id, exc_info=True)
+
+    async def _requeue(self, update: Update, pause: float) -> None:
+        await asyncio.sleep(pause)
+        # Still in `_queued`: no sweep takes it meanwhile. The pause grows if it fails again.
+        await self._application.update_queue.put(update)
 
     async def _mark_unreadable(self, payload: str) -> None:
         update_id = json.loads(payload)["update_id"]

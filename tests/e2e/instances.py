@@ -94,6 +94,11 @@ class Instance:
             raise TimeoutError(f"serve was not ready within {STARTS_WITHIN} s")
         self._task = task
 
+    @property
+    def running(self) -> bool:
+        """Started, and `serve` has neither returned nor raised since."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         self._stop.set()
         if self._task is not None:
