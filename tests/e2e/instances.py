@@ -19,11 +19,11 @@ from typing import Any
 
 from bot.clock import FixedClock
 from bot.runner import serve
-from bot.sandbox import Control, SandboxServer, User
+from bot.sandbox import CallbackAnswer, Control, SandboxServer, User
 from bot.sandbox.balancer import RoundRobin
 from bot.settings import Settings
 from meetings import usecases
-from meetings.domain.model import Role
+from meetings.domain.model import Choice, Role
 from storage import Database
 
 SECRET = "scaled-out-webhook-secret_0123456789"
@@ -103,6 +103,41 @@ class Instance:
         self._stop.set()
         if self._task is not None:
             await asyncio.wait_for(self._task, STOPS_WITHIN)
+
+
+BUTTON_LABELS = {Choice.YES: "Yes", Choice.NO: "No", Choice.ABSTAIN: "Abstain"}
+
+
+def rotating_choice(index: int) -> Choice:
+    """Yes, No, Abstain, Yes, ...: every choice among the presses of a burst."""
+    return [Choice.YES, Choice.NO, Choice.ABSTAIN][index % 3]
+
+
+@dataclass
+class Burst:
+    """Every CIO pressing a motion's button at once: which press is whose choice, and the
+    answers as they come."""
+
+    control: Control
+    presses: dict[str, tuple[str, Choice]]  # callback query id -> (department, choice)
+    answers: asyncio.Future[list[CallbackAnswer]]
+
+    def answered(self) -> set[str]:
+        """The presses Telegram has answered so far."""
+        return {a.callback_query_id for a in self.control.callback_answers()
+                if a.callback_query_id in self.presses}
+
+
+def press_all_at_once(control: Control, group_id: int, message_id: int,
+                      cios: dict[str, User], *, timeout: float) -> Burst:
+    """Each CIO presses ``rotating_choice`` of their place on the motion's message, with no
+    pause between presses."""
+    presses = {control.press_button(cio.id, group_id, message_id,
+                                    text=BUTTON_LABELS[rotating_choice(index)]):
+               (code, rotating_choice(index))
+               for index, (code, cio) in enumerate(cios.items())}
+    answers = asyncio.gather(*(control.answer_to(q, timeout=timeout) for q in presses))
+    return Burst(control, presses, answers)
 
 
 def department_codes(count: int) -> list[str]:

@@ -21,17 +21,19 @@ from bot.sandbox.driver import ChatDriver
 from meetings.domain.model import Choice
 from storage import Database
 from tests.conftest import _scratch_postgres_database
-from tests.e2e.instances import create_cios, department_codes, scaled_out, seed_cios
+from tests.e2e.instances import (
+    BUTTON_LABELS,
+    create_cios,
+    department_codes,
+    press_all_at_once,
+    scaled_out,
+    seed_cios,
+)
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 on a Wednesday in Shanghai
 VOTERS = 50
 ANSWER_TIMEOUT = 30.0
 BACKUP_AFTER = 10  # answered presses before the backup starts: it runs mid-burst
-LABELS = {Choice.YES: "Yes", Choice.NO: "No", Choice.ABSTAIN: "Abstain"}
-
-
-def choice_of(index: int) -> Choice:
-    return [Choice.YES, Choice.NO, Choice.ABSTAIN][index % 3]
 
 
 @pytest.fixture
@@ -109,22 +111,14 @@ async def test_a_backup_taken_mid_burst_holds_every_acknowledged_ballot(
         motion = await driver.ask(chair, "/motion Adopt the shared data platform")
         assert (motion.text or "").startswith("🗳 Motion M1: ")
 
-        presses = {control.press_button(cio.id, group.id, motion.message_id,
-                                        text=LABELS[choice_of(index)]): (code, choice_of(index))
-                   for index, (code, cio) in enumerate(cios.items())}
-        answers = asyncio.gather(*(control.answer_to(q, timeout=ANSWER_TIMEOUT)
-                                   for q in presses))
-
-        def answered() -> set[str]:
-            return {a.callback_query_id for a in control.callback_answers()
-                    if a.callback_query_id in presses}
-
-        await control.wait_until(lambda: len(answered()) >= BACKUP_AFTER, ANSWER_TIMEOUT)
-        acknowledged = answered()
+        burst = press_all_at_once(control, group.id, motion.message_id, cios,
+                                  timeout=ANSWER_TIMEOUT)
+        await control.wait_until(lambda: len(burst.answered()) >= BACKUP_AFTER, ANSWER_TIMEOUT)
+        acknowledged = burst.answered()
         made = await cio_council(migrated_url, "backup", "-o", str(backup_file), cwd=tmp_path)
         assert made[0] == 0, made
-        assert {a.text for a in await answers} <= {
-            f"Your vote on M1: {label}." for label in LABELS.values()}
+        assert {a.text for a in await burst.answers} <= {
+            f"Your vote on M1: {label}." for label in BUTTON_LABELS.values()}
 
     assert (await cio_council(restore_url, "restore", str(backup_file), cwd=tmp_path))[0] == 0
     verified = await cio_council(restore_url, "audit", "verify", cwd=tmp_path)
@@ -132,9 +126,9 @@ async def test_a_backup_taken_mid_burst_holds_every_acknowledged_ballot(
     assert verified[1].startswith("Audit log intact: ")
 
     restored = await ballot_history(restore_url, 1)
-    expected = Counter(presses[query] for query in acknowledged)
+    expected = Counter(burst.presses[query] for query in acknowledged)
     assert restored & expected == expected  # every acknowledged press is in the copy
-    assert restored <= Counter(presses.values())  # and nothing else but real presses
-    assert await ballot_history(migrated_url, 1) == Counter(presses.values())
+    assert restored <= Counter(burst.presses.values())  # and nothing else but real presses
+    assert await ballot_history(migrated_url, 1) == Counter(burst.presses.values())
     print(f"acknowledged before the backup: {len(acknowledged)}; in the copy: "
           f"{restored.total()} of {VOTERS}")

@@ -31,9 +31,16 @@ from bot.clock import FixedClock
 from bot.sandbox import SandboxServer, WebhookPolicy
 from bot.sandbox.driver import ChatDriver
 from bot.settings import Settings
-from meetings.domain.model import Choice
 from storage import Database, migrate
-from tests.e2e.instances import Instance, create_cios, department_codes, free_port, seed_cios
+from tests.e2e.instances import (
+    BUTTON_LABELS,
+    Instance,
+    create_cios,
+    department_codes,
+    free_port,
+    press_all_at_once,
+    seed_cios,
+)
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 on a Wednesday in Shanghai
 VOTERS = 50
@@ -41,11 +48,6 @@ KILL_AFTER = 10  # presses answered before the server is killed
 ANSWER_TIMEOUT = 60.0
 OUTAGE_TIMEOUT = 20.0
 SECRET = "database-restart-webhook-secret_0123"
-LABELS = {Choice.YES: "Yes", Choice.NO: "No", Choice.ABSTAIN: "Abstain"}
-
-
-def choice_of(index: int) -> Choice:
-    return [Choice.YES, Choice.NO, Choice.ABSTAIN][index % 3]
 
 
 class OwnPostgres:
@@ -209,25 +211,17 @@ async def test_a_database_killed_mid_burst_loses_and_doubles_nothing(
         assert (motion.text or "").startswith("🗳 Motion M1: ")
         watcher = asyncio.create_task(watch_health(service_url, health, stop_watching))
 
-        presses = {control.press_button(cio.id, group.id, motion.message_id,
-                                        text=LABELS[choice_of(index)]): (code, choice_of(index))
-                   for index, (code, cio) in enumerate(cios.items())}
-        answers = asyncio.gather(*(control.answer_to(q, timeout=ANSWER_TIMEOUT)
-                                   for q in presses))
-
-        def answered() -> set[str]:
-            return {a.callback_query_id for a in control.callback_answers()
-                    if a.callback_query_id in presses}
-
-        await control.wait_until(lambda: len(answered()) >= KILL_AFTER, ANSWER_TIMEOUT)
+        burst = press_all_at_once(control, group.id, motion.message_id, cios,
+                                  timeout=ANSWER_TIMEOUT)
+        await control.wait_until(lambda: len(burst.answered()) >= KILL_AFTER, ANSWER_TIMEOUT)
         await asyncio.to_thread(own_postgres.kill)
         killed_at = asyncio.get_running_loop().time()
-        before_crash = answered()
+        before_crash = burst.answered()
         await _until(lambda: health[-1:] == [503], OUTAGE_TIMEOUT)
         await asyncio.to_thread(own_postgres.start)
         await _until(lambda: health[-1:] == [200], OUTAGE_TIMEOUT)
         outage = asyncio.get_running_loop().time() - killed_at
-        replies = await answers
+        replies = await burst.answers
         assert instance.running  # the same process throughout: nothing restarted it
         counted = await outcomes(service_url)
     finally:
@@ -237,8 +231,9 @@ async def test_a_database_killed_mid_burst_loses_and_doubles_nothing(
 
     assert health == [200, 503, 200]
     assert len(before_crash) < VOTERS  # the crash did come mid-burst
-    assert {a.text for a in replies} <= {f"Your vote on M1: {label}." for label in
-                                          LABELS.values()} | {"Your vote was already counted."}
+    texts = {f"Your vote on M1: {label}." for label in BUTTON_LABELS.values()}
+    assert {a.text for a in replies} <= texts | {"Your vote was already counted."}
+    presses = burst.presses
     assert Counter(a.callback_query_id for a in control.callback_answers()
                    if a.callback_query_id in presses) == Counter(dict.fromkeys(presses, 1))
     database = Database(url)
@@ -251,8 +246,8 @@ async def test_a_database_killed_mid_burst_loses_and_doubles_nothing(
                        for b in await uow.ballots.current(1)}
     finally:
         await database.dispose()
-    assert history == Counter(presses.values())  # each press exactly once
-    assert current == set(presses.values())
+    assert history == Counter(burst.presses.values())  # each press exactly once
+    assert current == set(burst.presses.values())
     refused = sum(1 for a in control.webhook_deliveries() if a.status == 503)
     put_off = sum("met an unreachable database" in r.getMessage() for r in caplog.records)
     repeated = sum(1 for a in replies if a.text == "Your vote was already counted.")
