@@ -85,7 +85,7 @@ class Ids:
     action: int = 0
 
     def next(self, kind: str) -> int:
-        value = getattr(self, kind) + 1
+        value: int = getattr(self, kind) + 1
         setattr(self, kind, value)
         return value
 
@@ -149,7 +149,8 @@ def council_rows(ids: Ids, rng: random.Random) -> dict[str, list[dict[str, Any]]
                     "proposed_at": starts - timedelta(days=rng.randint(1, 10)), "description": "",
                     "state": rng.choice(["accepted", "accepted", "deferred", "rejected"]),
                     "major": rng.random() < 0.2})
-            votes = [(meeting, present)]
+            # A meeting's vote, and every other meeting a circular vote (no meeting).
+            votes: list[tuple[int | None, list[int]]] = [(meeting, present)]
             if index % 2 == 0:
                 votes.append((None, departments))
             for meeting_id, voters in votes:
