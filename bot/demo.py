@@ -213,7 +213,8 @@ async def _script(sandbox: SandboxServer, console: Console, clock: FixedClock,
     await _circular_vote(scene)
     # The votes' own messages show their results before the transcript is taken.
     await live_counts(application).settle()
-    return "\n".join(_as_posted(m) for m in control.transcript(group.id) if m.text)
+    return "\n".join(_as_posted(m) for m in control.transcript(group.id)
+                     if m.text or "document" in m.content)
 
 
 # The first meeting's roll call: most CIOs press the button, one types /here, the office records
@@ -391,6 +392,10 @@ async def _until_agenda_call(database: Database, clock: FixedClock) -> timedelta
 def _as_posted(message: Message) -> str:
     """A transcript entry: the message as it was posted and, when the bot edited it later (a
     join request once decided, a vote's live count once closed), the first line it ends with."""
+    document = message.content.get("document")
+    if isinstance(document, dict):  # a file in the chat (the minutes): its name and caption
+        caption = message.content.get("caption") or ""
+        return f"{message.sender.first_name}: [{document.get('file_name')}] {caption}"
     first = next((text for text in message.history if text), message.text)
     entry = f"{message.sender.first_name}: {first}"
     if first != message.text and message.text:
