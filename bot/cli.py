@@ -593,10 +593,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             return await usecases.calendar.council_feed(uow, found.id, now=ctx.clock.now())
 
         data = ctx.run(work)
-        try:
-            output.write_bytes(data)
-        except OSError as err:
-            ctx.fail(f"cannot write {output}: {err.strerror}")
+        _write_whole(ctx, output, data)
         ctx.out.print(f"Wrote {output} ({len(data)} bytes).", markup=False, highlight=False)
 
     # --- export ---------------------------------------------------------------------------------
@@ -644,10 +641,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
                                           f"SHA-256 {issued.revision.sha256}")
 
         data, what = ctx.run(work)
-        try:
-            output.write_bytes(data)
-        except OSError as error:
-            ctx.fail(f"cannot write {output}: {error.strerror}")
+        _write_whole(ctx, output, data)
         ctx.out.print(f"Minutes of meeting {meeting_id} written to {output}: {what}.",
                       markup=False, highlight=False, soft_wrap=True)
 
