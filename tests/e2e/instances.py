@@ -19,8 +19,9 @@ from typing import Any
 
 from bot.clock import FixedClock
 from bot.runner import serve
-from bot.sandbox import CallbackAnswer, Control, SandboxServer, User
+from bot.sandbox import CallbackAnswer, Control, Message, SandboxServer, User
 from bot.sandbox.balancer import RoundRobin
+from bot.sandbox.driver import ChatDriver
 from bot.settings import Settings
 from meetings import usecases
 from meetings.domain.model import Choice, Role
@@ -126,6 +127,24 @@ class Burst:
         """The presses Telegram has answered so far."""
         return {a.callback_query_id for a in self.control.callback_answers()
                 if a.callback_query_id in self.presses}
+
+
+async def motion_with_everyone_present(
+        control: Control, driver: ChatDriver, chair: User, group_id: int, cios: dict[str, User],
+        *, database_url: str, now: datetime, timeout: float) -> Message:
+    """The council set up in the group with a department per CIO, today's meeting started with
+    every CIO pressing Here, and a named motion open: its message, ready for a burst."""
+    await control.wait_until(lambda: bool(control.bot_messages(group_id)))  # the greeting
+    await driver.command(chair, "/setup Riverside CIO Council")
+    await seed_cios(database_url, chat_id=group_id, chair=chair, cios=cios, now=now)
+    await driver.command(chair, "/schedule 2026-11-25 14:30 90 Budget")
+    roll_call = await driver.ask(chair, "/startmeeting")
+    here = [control.press_button(cio.id, group_id, roll_call.message_id, text="✋ Here")
+            for cio in cios.values()]
+    await asyncio.gather(*(control.answer_to(q, timeout=timeout) for q in here))
+    motion = await driver.ask(chair, "/motion Adopt the shared data platform")
+    assert (motion.text or "").startswith("🗳 Motion M1: ")
+    return motion
 
 
 def press_all_at_once(control: Control, group_id: int, message_id: int,

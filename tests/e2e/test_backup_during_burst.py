@@ -25,9 +25,9 @@ from tests.e2e.instances import (
     BUTTON_LABELS,
     create_cios,
     department_codes,
+    motion_with_everyone_present,
     press_all_at_once,
     scaled_out,
-    seed_cios,
 )
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 on a Wednesday in Shanghai
@@ -100,16 +100,9 @@ async def test_a_backup_taken_mid_burst_holds_every_acknowledged_ballot(
     driver = ChatDriver(control, sandbox.bot.username, group.id, timeout=ANSWER_TIMEOUT)
     backup_file = tmp_path / "council.backup"
     async with scaled_out(sandbox, migrated_url, clock, tmp_path, instances=1):
-        await control.wait_until(lambda: bool(control.bot_messages(group.id)))  # greeting
-        await driver.command(chair, "/setup Riverside CIO Council")
-        await seed_cios(migrated_url, chat_id=group.id, chair=chair, cios=cios, now=clock.now())
-        await driver.command(chair, "/schedule 2026-11-25 14:30 90 Budget")
-        roll_call = await driver.ask(chair, "/startmeeting")
-        here = [control.press_button(cio.id, group.id, roll_call.message_id, text="✋ Here")
-                for cio in cios.values()]
-        await asyncio.gather(*(control.answer_to(q, timeout=ANSWER_TIMEOUT) for q in here))
-        motion = await driver.ask(chair, "/motion Adopt the shared data platform")
-        assert (motion.text or "").startswith("🗳 Motion M1: ")
+        motion = await motion_with_everyone_present(
+            control, driver, chair, group.id, cios, database_url=migrated_url, now=clock.now(),
+            timeout=ANSWER_TIMEOUT)
 
         burst = press_all_at_once(control, group.id, motion.message_id, cios,
                                   timeout=ANSWER_TIMEOUT)

@@ -38,8 +38,8 @@ from tests.e2e.instances import (
     create_cios,
     department_codes,
     free_port,
+    motion_with_everyone_present,
     press_all_at_once,
-    seed_cios,
 )
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 on a Wednesday in Shanghai
@@ -199,16 +199,9 @@ async def test_a_database_killed_mid_burst_loses_and_doubles_nothing(
     health: list[int] = []
     stop_watching = asyncio.Event()
     try:
-        await control.wait_until(lambda: bool(control.bot_messages(group.id)))  # greeting
-        await driver.command(chair, "/setup Riverside CIO Council")
-        await seed_cios(url, chat_id=group.id, chair=chair, cios=cios, now=clock.now())
-        await driver.command(chair, "/schedule 2026-11-25 14:30 90 Budget")
-        roll_call = await driver.ask(chair, "/startmeeting")
-        here = [control.press_button(cio.id, group.id, roll_call.message_id, text="✋ Here")
-                for cio in cios.values()]
-        await asyncio.gather(*(control.answer_to(q, timeout=ANSWER_TIMEOUT) for q in here))
-        motion = await driver.ask(chair, "/motion Adopt the shared data platform")
-        assert (motion.text or "").startswith("🗳 Motion M1: ")
+        motion = await motion_with_everyone_present(
+            control, driver, chair, group.id, cios, database_url=url, now=clock.now(),
+            timeout=ANSWER_TIMEOUT)
         watcher = asyncio.create_task(watch_health(service_url, health, stop_watching))
 
         burst = press_all_at_once(control, group.id, motion.message_id, cios,
