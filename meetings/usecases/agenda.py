@@ -28,6 +28,7 @@ from meetings.usecases.common import (
     Actor,
     authorise,
     council_of,
+    local_today,
     meeting_of,
     record,
 )
@@ -136,7 +137,7 @@ async def meeting_agenda(uow: UnitOfWork, council_id: int, *, now: datetime,
 async def agenda_of(uow: UnitOfWork, council: Council, meeting: Meeting, *,
                     now: datetime) -> Agenda:
     """Reads a meeting's agenda inside the caller's unit of work (shared with the outbox)."""
-    today = scheduling.to_local(now, council.timezone).date()
+    today = local_today(council, now)
     return Agenda(
         meeting=meeting,
         deadline=agenda_deadline(meeting, council),
