@@ -12,6 +12,11 @@ Secrets are scrubbed from the finished line, whatever logged it: the values name
 (bot token, webhook secret, metrics token) and anything else shaped like a secret — a bot token
 (httpx and PTB put it in every Bot API URL), a value of a ``token``/``secret``/``key`` query
 parameter, and a long random path segment such as a calendar feed's or a download link's token.
+
+Votes are taken out the same way, for a secret ballot's sake: PTB logs every update it processes
+at DEBUG, so a vote button's callback data (``v:12:y``) loses its choice and a ``/vote``
+command its arguments, whatever the motion (a line cannot tell a secret motion from a named
+one, and a named vote is public anyway).
 """
 
 from __future__ import annotations
@@ -52,6 +57,10 @@ _SHAPES = (
      rf"\1{REDACTED}"),
     # A path segment of 24+ URL-safe characters with a digit in it: a capability token.
     (re.compile(r"(?<=/)(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{24,}"), REDACTED),
+    # A vote button's callback data: the motion stays, the choice goes.
+    (re.compile(r"\bv:(\d{1,9}):[A-Za-z]+"), rf"v:\1:{REDACTED}"),
+    # A /vote command (in an update's text, or a repr of one): everything after the command.
+    (re.compile(r"(/vote(?:@\w+)?)\b[^'\"\n]*"), rf"\1 {REDACTED}"),
 )
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
 
