@@ -16,7 +16,9 @@ parameter, and a long random path segment such as a calendar feed's or a downloa
 Votes are taken out the same way, for a secret ballot's sake: PTB logs every update it processes
 at DEBUG, so a vote button's callback data (``v:12:y``) loses its choice and a ``/vote``
 command its arguments, whatever the motion (a line cannot tell a secret motion from a named
-one, and a named vote is public anyway).
+one, and a named vote is public anyway). The database drivers' own DEBUG lines are left out
+altogether: aiosqlite logs every statement with its parameters, and a cast's parameters are the
+choice and the department, side by side.
 """
 
 from __future__ import annotations
@@ -91,6 +93,18 @@ class _ContextFields(logging.Filter):
         return True
 
 
+# Loggers whose lines below WARNING carry SQL parameters (a secret ballot's choice among them).
+_SQL_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg")
+
+
+class _NoSqlParameters(logging.Filter):
+    """Drops the database drivers' debug and info lines (statements with their parameters)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not any(
+            record.name == name or record.name.startswith(f"{name}.") for name in _SQL_LOGGERS)
+
+
 class TextFormatter(logging.Formatter):
     """``2026-12-02 05:00:00,123 INFO bot.web.app: message council=3 update_id=17 command=next``;
     a traceback stays on the line, its line breaks written as ``\\n``."""
@@ -132,6 +146,7 @@ def handler(*, json_lines: bool = False, secrets: Iterable[str] = (),
     stream_handler.setFormatter(
         JsonLineFormatter(redact) if json_lines else TextFormatter(redact))
     stream_handler.addFilter(_ContextFields())
+    stream_handler.addFilter(_NoSqlParameters())
     return stream_handler
 
 
