@@ -15,7 +15,15 @@ from bot.telegram.voting import cast_text
 from meetings import usecases
 from meetings.domain import votes
 from meetings.domain.errors import AlreadyVoted, InvalidInput, NotEligible, VotingClosed
-from meetings.domain.model import Choice, Council, Meeting, Member, Motion, MotionKind
+from meetings.domain.model import (
+    Choice,
+    Council,
+    MajorityRule,
+    Meeting,
+    Member,
+    Motion,
+    MotionKind,
+)
 from tests.unit.conftest import SET_UP_AT
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -152,7 +160,7 @@ def test_a_box_that_disagrees_with_who_voted_is_not_counted() -> None:
     """A box holding more ballots than departments voted raises instead of declaring."""
     box = votes.SecretBox(1, frozenset({3}), {Choice.YES: 2, Choice.NO: 0, Choice.ABSTAIN: 0})
     with pytest.raises(ValueError, match="2 ballots in the box, 1 departments voted"):
-        votes.tally_box(box, votes.MajorityRule.SIMPLE, eligible=2, quorum=0.5)
+        votes.tally_box(box, MajorityRule.SIMPLE, eligible=2, quorum=0.5)
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
