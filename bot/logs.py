@@ -62,7 +62,10 @@ _SHAPES = (
     # A vote button's callback data: the motion stays, the choice goes.
     (re.compile(r"\bv:(\d{1,9}):[A-Za-z]+"), rf"v:\1:{REDACTED}"),
     # A /vote command (in an update's text, or a repr of one): everything after the command.
-    (re.compile(r"(/vote(?:@\w+)?)\b[^'\"\n]*"), rf"\1 {REDACTED}"),
+    # Up to a quote or a line break; in a JSON line over its escapes (\uXXXX, \", \\) up to
+    # the string's closing quote, so the line stays valid JSON.
+    (re.compile(r"(/vote(?:@\w+)?)\b(?:[^'\"\n\\]|\\u[0-9a-fA-F]{4}|\\[\"\\])*"),
+     rf"\1 {REDACTED}"),
 )
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
 
