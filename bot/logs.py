@@ -12,6 +12,13 @@ Secrets are scrubbed from the finished line, whatever logged it: the values name
 (bot token, webhook secret, metrics token) and anything else shaped like a secret — a bot token
 (httpx and PTB put it in every Bot API URL), a value of a ``token``/``secret``/``key`` query
 parameter, and a long random path segment such as a calendar feed's or a download link's token.
+
+Votes are taken out the same way, for a secret ballot's sake: PTB logs every update it processes
+at DEBUG, so a vote button's callback data (``v:12:y``) loses its choice and a ``/vote``
+command its arguments, whatever the motion (a line cannot tell a secret motion from a named
+one, and a named vote is public anyway). The database drivers' own DEBUG lines are left out
+altogether: aiosqlite logs every statement with its parameters, and a cast's parameters are the
+choice and the department, side by side.
 """
 
 from __future__ import annotations
@@ -52,6 +59,13 @@ _SHAPES = (
      rf"\1{REDACTED}"),
     # A path segment of 24+ URL-safe characters with a digit in it: a capability token.
     (re.compile(r"(?<=/)(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{24,}"), REDACTED),
+    # A vote button's callback data: the motion stays, the choice goes.
+    (re.compile(r"\bv:(\d{1,9}):[A-Za-z]+"), rf"v:\1:{REDACTED}"),
+    # A /vote command (in an update's text, or a repr of one): everything after the command.
+    # Up to a quote or a line break; in a JSON line over its escapes (\uXXXX, \", \\) up to
+    # the string's closing quote, so the line stays valid JSON.
+    (re.compile(r"(/vote(?:@\w+)?)\b(?:[^'\"\n\\]|\\u[0-9a-fA-F]{4}|\\[\"\\])*"),
+     rf"\1 {REDACTED}"),
 )
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s|$)")
 
@@ -80,6 +94,18 @@ class _ContextFields(logging.Filter):
             if not hasattr(record, name):
                 setattr(record, name, variable.get())
         return True
+
+
+# Loggers whose lines below WARNING carry SQL parameters (a secret ballot's choice among them).
+_SQL_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg")
+
+
+class _NoSqlParameters(logging.Filter):
+    """Drops the database drivers' debug and info lines (statements with their parameters)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not any(
+            record.name == name or record.name.startswith(f"{name}.") for name in _SQL_LOGGERS)
 
 
 class TextFormatter(logging.Formatter):
@@ -123,6 +149,7 @@ def handler(*, json_lines: bool = False, secrets: Iterable[str] = (),
     stream_handler.setFormatter(
         JsonLineFormatter(redact) if json_lines else TextFormatter(redact))
     stream_handler.addFilter(_ContextFields())
+    stream_handler.addFilter(_NoSqlParameters())
     return stream_handler
 
 

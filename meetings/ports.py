@@ -6,7 +6,7 @@ Repositories never commit: the unit of work does, once per use case.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -20,6 +20,7 @@ from meetings.domain.model import (
     Attendance,
     AuditEvent,
     Ballot,
+    Choice,
     Council,
     Decision,
     Department,
@@ -29,6 +30,7 @@ from meetings.domain.model import (
     Member,
     Motion,
     Note,
+    SecretVote,
     Series,
 )
 
@@ -165,6 +167,38 @@ class BallotRepository(Protocol):
     async def current(self, motion_id: int) -> Sequence[Ballot]: ...
     async def current_of(self, motion_id: int, department_id: int) -> Ballot | None: ...
     async def history(self, motion_id: int) -> Sequence[Ballot]: ...
+
+
+class SecretBallotRepository(Protocol):
+    """Secret ballots, kept unlinked: a has-voted row per department and a ballot box of counts
+    by choice, written in one transaction. Nothing stored says which department chose what."""
+
+    async def cast(self, vote: SecretVote, choice: Choice) -> None:
+        """Records that the department voted and adds ``choice`` to the motion's ballot box.
+
+        Raises `AlreadyVoted` when the department (or the member) has voted on the motion, and
+        `VotingClosed` when the motion is no longer open.
+        """
+        ...
+
+    async def voted(self, motion_id: int, department_id: int) -> SecretVote | None: ...
+    async def voters(self, motion_id: int) -> Sequence[SecretVote]:
+        """Who voted on the motion, by department id."""
+        ...
+
+    async def box(self, motion_id: int) -> Mapping[Choice, int]:
+        """The ballot box: how many ballots of each choice (every choice, zero if none)."""
+        ...
+
+
+class UpdateInbox(Protocol):
+    """The raw chat updates as received (the Telegram inbox)."""
+
+    async def scrub(self, update_id: int) -> None:
+        """Takes what the person pressed or wrote out of the stored update ``update_id`` (the
+        one this unit of work handles), keeping its envelope: a secret ballot's press must not
+        stay readable. Nothing to scrub (an update never stored) is fine."""
+        ...
 
 
 class ActionRepository(Protocol):
@@ -326,6 +360,10 @@ class UnitOfWork(Protocol):
     def motions(self) -> MotionRepository: ...
     @property
     def ballots(self) -> BallotRepository: ...
+    @property
+    def secret_ballots(self) -> SecretBallotRepository: ...
+    @property
+    def inbox(self) -> UpdateInbox: ...
     @property
     def actions(self) -> ActionRepository: ...
     @property

@@ -44,6 +44,7 @@ from storage.tables import (
     MeetingRow,
     MemberRow,
     MotionRow,
+    SecretVoteRow,
     UTCDateTime,
 )
 
@@ -136,6 +137,10 @@ class SqlAppraisal:
                    func.min(col(BallotRow.cast_at)))
             .where(col(BallotRow.member_id).in_(members))
             .group_by(col(BallotRow.department_id), col(BallotRow.member_id)),
+            aggregate(col(SecretVoteRow.department_id), col(SecretVoteRow.member_id),
+                   func.min(col(SecretVoteRow.voted_at)))
+            .where(col(SecretVoteRow.member_id).in_(members))
+            .group_by(col(SecretVoteRow.department_id), col(SecretVoteRow.member_id)),
             aggregate(col(AgendaItemRow.department_id), col(AgendaItemRow.proposer_id),
                    func.min(col(AgendaItemRow.proposed_at)))
             .where(col(AgendaItemRow.proposer_id).in_(members),
@@ -251,8 +256,10 @@ class SqlAppraisal:
             aggregate(*who,
                    _count(or_(col(MotionRow.kind) == MotionKind.CIRCULAR,
                               status == AttendanceStatus.PRESENT,
-                              col(BallotRow.id).is_not(None))),
-                   func.count(col(BallotRow.id)))
+                              col(BallotRow.id).is_not(None),
+                              col(SecretVoteRow.motion_id).is_not(None))),
+                   # A motion has ballots or (a secret one) has-voted rows, never both.
+                   func.count(col(BallotRow.id)) + func.count(col(SecretVoteRow.motion_id)))
             .select_from(tenure)
             .join(DepartmentRow, col(DepartmentRow.id) == tenure.c.department_id)
             .join(MotionRow, and_(col(MotionRow.council_id) == col(DepartmentRow.council_id),
@@ -265,6 +272,10 @@ class SqlAppraisal:
                                        col(BallotRow.department_id) == tenure.c.department_id,
                                        col(BallotRow.member_id) == tenure.c.member_id,
                                        col(BallotRow.current).is_(True)))
+            .outerjoin(SecretVoteRow, and_(
+                col(SecretVoteRow.motion_id) == col(MotionRow.id),
+                col(SecretVoteRow.department_id) == tenure.c.department_id,
+                col(SecretVoteRow.member_id) == tenure.c.member_id))
             .group_by(*who))
         done = col(ActionItemRow.done_at)
         on_time = local_date(done, utc_offset) <= col(ActionItemRow.due)
@@ -324,4 +335,11 @@ class SqlAppraisal:
                                col(BallotRow.motion_id).in_([m.id for m in motions])),
             actions=await rows(ActionItemRow, model.ActionItem,
                                col(ActionItemRow.council_id) == council_id,
-                               *between(col(ActionItemRow.created_at))))
+                               *between(col(ActionItemRow.created_at))),
+            secret_votes=[model.SecretVote(r.motion_id, r.member_id, r.department_id,
+                                           r.voted_at)
+                          for r in await self._session.exec(
+                              select(SecretVoteRow)
+                              .where(col(SecretVoteRow.motion_id).in_([m.id for m in motions]))
+                              .order_by(col(SecretVoteRow.motion_id),
+                                        col(SecretVoteRow.department_id)))])

@@ -9,6 +9,7 @@ The primary key (bot, update_id) makes a redelivered update a no-op.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import datetime
 
@@ -77,6 +78,59 @@ async def reclaim(session: AsyncSession, *, bot: str, received_before: datetime 
         .values(received_at=now)
         .returning(col(UpdateInboxRow.update_id), col(UpdateInboxRow.payload)))
     return [payload for _, payload in sorted((row[0], row[1]) for row in taken)]
+
+
+# What a person pressed or wrote, in the parts of an update that carry it.
+_SAID = ("text", "entities", "caption", "caption_entities")
+
+
+def scrubbed(payload: str) -> str:
+    """The update without what its sender pressed or wrote (a button's data, a message's text,
+    caption and their entities); its ids, sender, chat and dates stay, so it is still an update
+    a redelivery is recognised by, and one that no handler acts on if it is replayed."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return "{}"
+    if not isinstance(data, dict):
+        return "{}"
+    query = data.get("callback_query")
+    if isinstance(query, dict):
+        query.pop("data", None)
+    for kind in ("message", "edited_message"):
+        message = data.get(kind)
+        if isinstance(message, dict):
+            for part in _SAID:
+                message.pop(part, None)
+    return json.dumps(data)
+
+
+async def scrub(session: AsyncSession, *, bot: str, update_id: int) -> None:
+    """Replaces a stored update with `scrubbed` of it, in the caller's transaction (a secret
+    ballot's cast): from its commit on, the inbox no longer holds the choice."""
+    payload = (await session.exec(
+        select(UpdateInboxRow.payload)
+        .where(col(UpdateInboxRow.bot) == bot, col(UpdateInboxRow.update_id) == update_id)
+    )).first()
+    if payload is None:
+        return
+    await session.exec(
+        update(UpdateInboxRow)
+        .where(col(UpdateInboxRow.bot) == bot, col(UpdateInboxRow.update_id) == update_id)
+        .values(payload=scrubbed(payload)))
+
+
+class SqlInbox:
+    """Implements ``meetings.ports.UpdateInbox`` for the bot whose update a unit of work
+    handles; a unit of work that handles none (the command line) has no update to scrub."""
+
+    def __init__(self, session: AsyncSession, *, bot: str | None) -> None:
+        self._session = session
+        self._bot = bot
+
+    async def scrub(self, update_id: int) -> None:
+        if self._bot is not None:
+            await scrub(self._session, bot=self._bot, update_id=update_id)
 
 
 async def forget(session: AsyncSession, *, before: datetime) -> int:

@@ -8,18 +8,19 @@ the in-memory fakes of the unit tests do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar, Generic
 
-from sqlalchemy import ColumnElement, delete, func, or_, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from meetings.domain import model
 from meetings.domain.audit import seal
 from meetings.domain.errors import (
+    AlreadyVoted,
     Duplicate,
     NotFound,
     UnknownCouncil,
@@ -30,6 +31,7 @@ from meetings.domain.errors import (
 )
 from meetings.domain.minutes import MinutesRevision, MinutesTemplate
 from meetings.ports import AuditEntry
+from storage.db import insert_unless_present
 from storage.errors import Conflict, translated
 from storage.mapping import ROW_TYPES, V, copy_into, to_domain, to_row
 from storage.tables import (
@@ -37,6 +39,7 @@ from storage.tables import (
     AgendaItemRow,
     AttendanceRow,
     AuditEventRow,
+    BallotBoxRow,
     BallotRow,
     CouncilRow,
     DecisionRow,
@@ -48,6 +51,7 @@ from storage.tables import (
     MinutesTemplateRow,
     MotionRow,
     NoteRow,
+    SecretVoteRow,
     SeriesRow,
 )
 
@@ -380,6 +384,61 @@ class SqlBallots(_Repository[model.Ballot]):
 
     async def history(self, motion_id: int) -> Sequence[model.Ballot]:
         return await self._all(col(BallotRow.motion_id) == motion_id)
+
+
+class SqlSecretBallots:
+    """Secret ballots as a has-voted row per department and a ballot box of counts. A cast
+    rewrites every box row of its motion (all in the same statement, in the same order), so on
+    PostgreSQL all of them carry the latest cast's transaction id (xmin) and new row versions
+    in an order that does not depend on the choice; SQLite updates them in place. The box
+    has no id, time or voter to join on."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def cast(self, vote: model.SecretVote, choice: model.Choice) -> None:
+        # As SqlBallots.cast: casts queue on the motion's row lock, which a close takes too.
+        await self._session.exec(select(MotionRow.id)
+                                 .where(col(MotionRow.id) == vote.motion_id)
+                                 .with_for_update(key_share=True))
+        with translated():
+            voted = await insert_unless_present(self._session, SecretVoteRow, {
+                "motion_id": vote.motion_id, "department_id": vote.department_id,
+                "member_id": vote.member_id, "voted_at": vote.voted_at})
+        if not voted:
+            raise AlreadyVoted("your secret vote on M{id} is already in the ballot box; a "
+                               "secret vote is final", id=vote.motion_id)
+        for each in model.Choice:
+            await insert_unless_present(self._session, BallotBoxRow, {
+                "motion_id": vote.motion_id, "choice": each, "ballots": 0})
+        with translated():
+            await self._session.exec(
+                update(BallotBoxRow)
+                .where(col(BallotBoxRow.motion_id) == vote.motion_id)
+                .values(ballots=col(BallotBoxRow.ballots)
+                        + case((col(BallotBoxRow.choice) == choice, 1), else_=0)))
+
+    async def voted(self, motion_id: int, department_id: int) -> model.SecretVote | None:
+        row = await self._session.get(SecretVoteRow, (motion_id, department_id))
+        return None if row is None else _secret_vote(row)
+
+    async def voters(self, motion_id: int) -> Sequence[model.SecretVote]:
+        rows = await self._session.exec(
+            select(SecretVoteRow).where(col(SecretVoteRow.motion_id) == motion_id)
+            .order_by(col(SecretVoteRow.department_id)))
+        return [_secret_vote(row) for row in rows]
+
+    async def box(self, motion_id: int) -> Mapping[model.Choice, int]:
+        rows = await self._session.exec(
+            select(BallotBoxRow).where(col(BallotBoxRow.motion_id) == motion_id))
+        counts = dict.fromkeys(model.Choice, 0)
+        for row in rows:
+            counts[model.Choice(row.choice)] = row.ballots
+        return counts
+
+
+def _secret_vote(row: SecretVoteRow) -> model.SecretVote:
+    return model.SecretVote(row.motion_id, row.member_id, row.department_id, row.voted_at)
 
 
 class SqlActions(_Repository[model.ActionItem]):

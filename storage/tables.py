@@ -345,6 +345,38 @@ class BallotRow(Base, table=True):
     update_id: int | None = Field(default=None, sa_type=BigInteger())
 
 
+class SecretVoteRow(Base, table=True):
+    """That a department voted on a secret ballot, and through whom; never what. One per
+    department and one per member: a secret vote is final."""
+
+    __tablename__ = "secret_votes"
+    __table_args__ = (
+        PrimaryKeyConstraint("motion_id", "department_id"),
+        UniqueConstraint("motion_id", "member_id"),
+    )
+
+    motion_id: int = Field(foreign_key="motions.id", ondelete="CASCADE")
+    department_id: int = _ref("departments.id", "RESTRICT")
+    member_id: int = _ref("members.id", "RESTRICT")
+    voted_at: datetime = _instant()
+
+
+class BallotBoxRow(Base, table=True):
+    """A secret ballot's box: how many ballots of each choice, with no id, time or voter.
+    Every cast rewrites all of its motion's rows (storage.repositories.SqlSecretBallots), so
+    no row's version or place in the table tells which choice the latest cast added."""
+
+    __tablename__ = "ballot_box"
+    __table_args__ = (
+        PrimaryKeyConstraint("motion_id", "choice"),
+        CheckConstraint("ballots >= 0", name="ballots_not_negative"),
+    )
+
+    motion_id: int = Field(foreign_key="motions.id", ondelete="CASCADE")
+    choice: Choice = Field(sa_type=_choice_of(Choice, "choice"))
+    ballots: int
+
+
 class ActionItemRow(Base, table=True):
     __tablename__ = "action_items"
     # The appraisal counts a department's action items assigned in a period.

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import repositories as sql
 from storage.appraisal import SqlAppraisal
 from storage.errors import is_transient, translated
+from storage.inbox import SqlInbox
 from storage.jobs import SqlJobs
 from storage.updates import AlreadyProcessed, IncomingUpdate, record_update
 
@@ -66,6 +67,8 @@ class SqlUnitOfWork:
         self.decisions = sql.SqlDecisions(session)
         self.motions = sql.SqlMotions(session)
         self.ballots = sql.SqlBallots(session)
+        self.secret_ballots = sql.SqlSecretBallots(session)
+        self.inbox = SqlInbox(session, bot=self._update.bot if self._update else None)
         self.actions = sql.SqlActions(session)
         self.appraisal = SqlAppraisal(session)
         self.minutes = sql.SqlMinutes(session)

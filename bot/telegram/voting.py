@@ -85,8 +85,9 @@ async def _send_ballots(req: ChatRequest, opened: Opened, group_message: Message
             await req.update.get_bot().send_message(
                 voter.telegram_id,
                 req.t(
-                    "🗳 Secret ballot M{id}: {text}\nYour vote is seen by nobody in the "
-                    "group; you can change it until the vote closes.",
+                    "🗳 Secret ballot M{id}: {text}\nNobody can see your vote, in the group "
+                    "or in the bot's records. A secret vote is final: once cast, it cannot "
+                    "be changed.",
                     id=motion.id,
                     text=motion.text,
                 ),
@@ -138,7 +139,12 @@ async def cast(req: ChatRequest, motion_id: int | None, choice: Choice) -> useca
 
 
 def cast_text(language: str, cast: usecases.voting.Cast) -> str:
-    """What the voter is told: their vote, and what it replaced."""
+    """What the voter is told: their vote, and what it replaced. A secret vote's answer does
+    not repeat the choice (the voter just pressed it), so no copy of it passes through the
+    Bot API call or a log line of it."""
+    if cast.motion.kind is MotionKind.SECRET:
+        return translate(language, "🗳 Your secret vote on M{id} is in the ballot box. Secret "
+                                   "votes are final.", id=cast.ballot.motion_id)
     choice = translate(language, CHOICES[cast.ballot.choice])
     if cast.overtaken_by is not None:
         return translate(

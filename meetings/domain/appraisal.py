@@ -41,6 +41,7 @@ from meetings.domain.model import (
     Motion,
     MotionKind,
     MotionState,
+    SecretVote,
 )
 from meetings.domain.scheduling import zone
 from meetings.domain.text import shown
@@ -234,6 +235,7 @@ class History:
     motions: Sequence[Motion] = ()
     ballots: Sequence[Ballot] = ()  # current and superseded
     actions: Sequence[ActionItem] = ()
+    secret_votes: Sequence[SecretVote] = ()  # who voted on secret ballots (never what)
 
 
 def action_kind(item: ActionItem, *, today: date, utc_offset: timedelta) -> str:
@@ -249,6 +251,7 @@ def cards(history: History, people: Iterable[Tenure], *, since: datetime, until:
     """Every tenure's card for the period [since, until), from the raw records."""
     status = {(a.meeting_id, a.department_id): a.status for a in history.attendance}
     current = {(b.motion_id, b.department_id, b.member_id) for b in history.ballots if b.current}
+    current |= {(v.motion_id, v.department_id, v.member_id) for v in history.secret_votes}
     result: list[Card] = []
 
     def day(instant: datetime) -> date:

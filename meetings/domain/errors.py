@@ -74,6 +74,12 @@ class VotingClosed(InvalidState):
     code = "voting_closed"
 
 
+class AlreadyVoted(InvalidState):
+    """A secret vote is final: the department has one in the ballot box already."""
+
+    code = "already_voted"
+
+
 class NotEligible(NotAllowed):
     code = "not_eligible"
 

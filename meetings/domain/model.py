@@ -276,6 +276,17 @@ class Ballot:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretVote:
+    """That a department voted on a secret ballot, and through whom; never what. The choice
+    went into the motion's ballot box (counts by choice), which nothing links back to this."""
+
+    motion_id: int
+    member_id: int
+    department_id: int
+    voted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ActionItem:
     council_id: int
     department_id: int

@@ -2,17 +2,21 @@
 
 One vote per department: a department's latest ballot is its vote, earlier ones are history.
 A result is a pure function of the current ballots, so anyone can recount it from the stored rows.
+
+A secret ballot is stored unlinked: who voted (`SecretVote`, one per department) and a ballot
+box of counts by choice (`SecretBox`). Its result and digest are functions of those two alone,
+so the recount needs no link between a department and its choice, and none is kept.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from meetings.domain.errors import InvalidInput, NotEligible, VotingClosed
+from meetings.domain.errors import AlreadyVoted, InvalidInput, NotEligible, VotingClosed
 from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
@@ -24,6 +28,7 @@ from meetings.domain.model import (
     MotionKind,
     MotionState,
     Role,
+    SecretVote,
 )
 
 
@@ -124,15 +129,71 @@ def tally(
     counts = dict.fromkeys(Choice, 0)
     for ballot in ballots:
         counts[ballot.choice] += 1
+    return _outcome(rule, counts, eligible=eligible, quorum=quorum,
+                    digest=ballot_digest(ballots))
+
+
+def _outcome(rule: MajorityRule, counts: Mapping[Choice, int], *, eligible: int,
+             quorum: float, digest: str) -> Outcome:
     return Outcome(
         rule=rule,
-        yes=counts[Choice.YES],
-        no=counts[Choice.NO],
-        abstain=counts[Choice.ABSTAIN],
+        yes=counts.get(Choice.YES, 0),
+        no=counts.get(Choice.NO, 0),
+        abstain=counts.get(Choice.ABSTAIN, 0),
         eligible=eligible,
         quorum_needed=quorum_needed(quorum, eligible),
-        digest=ballot_digest(ballots),
+        digest=digest,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SecretBox:
+    """A secret ballot as stored: the departments that voted, and the ballot box (how many of
+    each choice). Nothing says which department put which choice in."""
+
+    motion_id: int
+    voted: frozenset[int]  # department ids
+    counts: Mapping[Choice, int]
+
+    @classmethod
+    def of(cls, motion_id: int, voters: Iterable[SecretVote],
+           counts: Mapping[Choice, int]) -> SecretBox:
+        return cls(motion_id, frozenset(v.department_id for v in voters),
+                   {choice: counts.get(choice, 0) for choice in Choice})
+
+    @property
+    def cast(self) -> int:
+        return len(self.voted)
+
+    def check(self) -> None:
+        """Raises when the box holds a different number of ballots than departments voted (a
+        stored result could then not be trusted)."""
+        if sum(self.counts.values()) != len(self.voted):
+            raise ValueError(f"M{self.motion_id}: {sum(self.counts.values())} ballots in the "
+                             f"box, {len(self.voted)} departments voted")
+
+
+def box_digest(box: SecretBox) -> str:
+    """Fingerprint of a secret ballot (12 hex characters): which departments voted and how many
+    ballots of each choice are in the box. Unlike `ballot_digest` it holds no department's
+    choice, so trying every combination of choices against it reveals nothing."""
+    lines = sorted([*(f"{box.motion_id}:voted:{d}" for d in box.voted),
+                    *(f"{box.motion_id}:box:{c.value}:{box.counts.get(c, 0)}" for c in Choice)])
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
+
+
+def tally_box(box: SecretBox, rule: MajorityRule, *, eligible: int, quorum: float) -> Outcome:
+    """The result of a secret ballot, recounted from its box."""
+    box.check()
+    return _outcome(rule, box.counts, eligible=eligible, quorum=quorum, digest=box_digest(box))
+
+
+def check_secret_vote(motion: Motion, voted: SecretVote | None) -> None:
+    """A secret vote is final: a department that voted cannot vote again (its earlier choice
+    could only be taken out of the box if something linked the department to it)."""
+    if voted is not None:
+        raise AlreadyVoted("your secret vote on M{id} is already in the ballot box; a secret "
+                           "vote is final", id=motion.id)
 
 
 def is_open(motion: Motion, now: datetime) -> bool:
@@ -204,8 +265,15 @@ def electorate(motion: Motion, departments_with_cio: Iterable[int],
                attendance: Iterable[Attendance], ballots: Iterable[Ballot]) -> int:
     """How many departments the result is judged against: those eligible now, plus any whose
     current ballot was cast while they were (a CIO who voted and then left still counted)."""
+    return electorate_of(motion, departments_with_cio, attendance,
+                         (b.department_id for b in ballots))
+
+
+def electorate_of(motion: Motion, departments_with_cio: Iterable[int],
+                  attendance: Iterable[Attendance], voted: Iterable[int]) -> int:
+    """`electorate`, given the departments that voted (a secret ballot's `SecretBox.voted`)."""
     eligible = eligible_departments(motion, departments_with_cio, attendance)
-    return len(eligible | {b.department_id for b in ballots})
+    return len(eligible | set(voted))
 
 
 def declare(motion: Motion, ballots: Sequence[Ballot], *, eligible: int,
@@ -214,6 +282,18 @@ def declare(motion: Motion, ballots: Sequence[Ballot], *, eligible: int,
     if motion.state is not MotionState.OPEN:
         raise VotingClosed("motion M{id} is closed", id=motion.id)
     outcome = tally(ballots, motion.rule, eligible=eligible, quorum=motion.quorum)
+    closed = replace(motion, state=MotionState.CLOSED, closed_at=now, eligible=eligible,
+                     yes=outcome.yes, no=outcome.no, abstain=outcome.abstain,
+                     passed=outcome.passed, digest=outcome.digest)
+    return closed, outcome
+
+
+def declare_box(motion: Motion, box: SecretBox, *, eligible: int,
+                now: datetime) -> tuple[Motion, Outcome]:
+    """Closes a secret ballot with its result, as a recount of its ballot box."""
+    if motion.state is not MotionState.OPEN:
+        raise VotingClosed("motion M{id} is closed", id=motion.id)
+    outcome = tally_box(box, motion.rule, eligible=eligible, quorum=motion.quorum)
     closed = replace(motion, state=MotionState.CLOSED, closed_at=now, eligible=eligible,
                      yes=outcome.yes, no=outcome.no, abstain=outcome.abstain,
                      passed=outcome.passed, digest=outcome.digest)

@@ -27,6 +27,7 @@ from meetings.domain.model import (
     Meeting,
     Member,
     Motion,
+    MotionKind,
 )
 from meetings.domain.permissions import Act
 from meetings.domain.scheduling import to_utc
@@ -174,11 +175,17 @@ async def load(uow: UnitOfWork, council: Council) -> CouncilData:
         agenda = {m.id: tuple(await uow.agenda.list(m.id)) for m in meetings}
         history = await uow.audit.list(council.id)
         motions = tuple(await uow.motions.list(council.id, open_only=True))
-        voted = {m.id: frozenset(b.department_id for b in await uow.ballots.current(m.id))
-                 for m in motions}
+        voted = {m.id: await _voted(uow, m) for m in motions}
         actions = tuple(await uow.actions.list(council.id))
     return CouncilData(council, meetings, agenda, feeds.revisions(history),
                        history[0].at if history else feeds.EPOCH, actions, motions, voted)
+
+
+async def _voted(uow: UnitOfWork, motion: Motion) -> frozenset[int]:
+    """The departments that have voted on an open motion (a secret ballot's has-voted rows)."""
+    if motion.kind is MotionKind.SECRET:
+        return frozenset(v.department_id for v in await uow.secret_ballots.voters(motion.id))
+    return frozenset(b.department_id for b in await uow.ballots.current(motion.id))
 
 
 def render(data: CouncilData, member: Member | None, *, now: datetime,

@@ -4,18 +4,20 @@ declared result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from meetings.domain import scheduling, votes
 from meetings.domain.errors import (
+    CouncilError,
     InvalidInput,
     InvalidState,
     NotFound,
     UnknownMotion,
 )
 from meetings.domain.model import (
+    Attendance,
     Ballot,
     Choice,
     Council,
@@ -26,6 +28,7 @@ from meetings.domain.model import (
     Motion,
     MotionKind,
     MotionState,
+    SecretVote,
 )
 from meetings.domain.permissions import Act, require
 from meetings.domain.text import TEXT_MAX, clean
@@ -121,19 +124,23 @@ class Count:
     """Where a vote stands: the live count while open, the declared result once closed."""
 
     motion: Motion
-    ballots: Sequence[Ballot]  # the current ones
+    ballots: Sequence[Ballot]  # the current ones (none for a secret ballot: see ``box``)
     eligible: int
     departments: Sequence[Department]
+    box: votes.SecretBox | None = None  # a secret ballot's: who voted, and the counts
 
     @property
     def cast(self) -> int:
-        return len(self.ballots)
+        return self.box.cast if self.box is not None else len(self.ballots)
 
     def of(self, choice: Choice) -> int:
+        if self.box is not None:
+            return self.box.counts.get(choice, 0)
         return sum(1 for b in self.ballots if b.choice is choice)
 
     def voters(self, choice: Choice) -> list[str]:
-        """The codes of the departments that voted ``choice`` (named votes show them)."""
+        """The codes of the departments that voted ``choice`` (named votes show them; nothing
+        knows them for a secret ballot)."""
         codes = {d.id: d.code for d in self.departments}
         return sorted(codes.get(b.department_id, "?") for b in self.ballots
                       if b.choice is choice)
@@ -141,17 +148,28 @@ class Count:
 
 async def _count(uow: UnitOfWork, motion: Motion,
                  ballots: Sequence[Ballot] | None = None) -> Count:
+    departments = await uow.departments.list(motion.council_id)
+    if motion.kind is MotionKind.SECRET:
+        box = await _box(uow, motion)
+        eligible = (motion.eligible if motion.eligible is not None
+                    else await _electorate(uow, motion, box.voted))
+        return Count(motion, (), eligible, departments, box)
     if ballots is None:
         ballots = await uow.ballots.current(motion.id)
     eligible = (motion.eligible if motion.eligible is not None
-                else await _electorate(uow, motion, ballots))
-    return Count(motion, ballots, eligible, await uow.departments.list(motion.council_id))
+                else await _electorate(uow, motion, (b.department_id for b in ballots)))
+    return Count(motion, ballots, eligible, departments)
 
 
-async def _electorate(uow: UnitOfWork, motion: Motion, ballots: Sequence[Ballot]) -> int:
+async def _box(uow: UnitOfWork, motion: Motion) -> votes.SecretBox:
+    return votes.SecretBox.of(motion.id, await uow.secret_ballots.voters(motion.id),
+                              await uow.secret_ballots.box(motion.id))
+
+
+async def _electorate(uow: UnitOfWork, motion: Motion, voted: Iterable[int]) -> int:
     attendance = await uow.attendance.list(motion.meeting_id) if motion.meeting_id else []
     cios = votes.cios_by_department(await uow.members.list(motion.council_id))
-    return votes.electorate(motion, cios, attendance, ballots)
+    return votes.electorate_of(motion, cios, attendance, voted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +185,7 @@ async def cast_vote(uow: UnitOfWork, council_id: int, motion_id: int | None, *, 
                     update_id: int | None = None) -> Cast:
     """A CIO votes for their department; eligibility is checked on every cast. A later vote
     replaces the earlier one, which stays in the history. A secret ballot is never cast in
-    the group, where everyone would see it.
+    the group, where everyone would see it, and is final (`_cast_secret`).
 
     This is the path every button press takes, many at once: it reads only the rows this
     one vote needs (the live count is read separately, at most every few seconds)."""
@@ -175,27 +193,60 @@ async def cast_vote(uow: UnitOfWork, council_id: int, motion_id: int | None, *, 
     async with uow:
         # Locked, so the department's current ballot read below is still current at the cast.
         motion = await _motion(uow, council_id, motion_id, lock=True)
-        if in_group and motion.kind is MotionKind.SECRET:
-            raise InvalidInput("M{id} is a secret ballot: vote in your private chat with me",
-                               id=motion.id)
-        attendance = None
-        if votes.in_meeting(motion) and motion.meeting_id is not None and actor.department_id:
-            attendance = await uow.attendance.of_department(motion.meeting_id,
-                                                            actor.department_id)
-        department_id = votes.check_eligible(actor, motion, attendance, now=now)
+        if motion.kind is MotionKind.SECRET:
+            try:
+                return await _cast_secret(uow, motion, choice=choice, actor=actor, now=now,
+                                          in_group=in_group, update_id=update_id)
+            except CouncilError:
+                # A refused press carried a choice too: it leaves the inbox all the same.
+                if update_id is not None:
+                    await uow.inbox.scrub(update_id)
+                    await uow.commit()
+                raise
+        department_id = votes.check_eligible(actor, motion, await _attendance(uow, motion, actor),
+                                             now=now)
         earlier = await uow.ballots.current_of(motion.id, department_id)
         ballot = Ballot(motion.id, actor.id, department_id, choice, now, update_id=update_id)
         late = votes.overtaken(ballot, earlier)
         ballot = await (uow.ballots.add_superseded(ballot) if late else uow.ballots.cast(ballot))
-        # A secret ballot's audit entry says who voted, never what.
-        shown_choice = None if motion.kind is MotionKind.SECRET else choice.value
         await record(uow, council_id, actor, "vote.cast", now, motion=motion.id,
-                     ballot=ballot.id, choice=shown_choice, overtaken=late)
+                     ballot=ballot.id, choice=choice.value, overtaken=late)
         await uow.commit()
     if late:
         assert earlier is not None
         return Cast(ballot, motion, None, overtaken_by=earlier.choice)
     return Cast(ballot, motion, earlier.choice if earlier else None)
+
+
+async def _attendance(uow: UnitOfWork, motion: Motion, actor: Member) -> Attendance | None:
+    if votes.in_meeting(motion) and motion.meeting_id is not None and actor.department_id:
+        return await uow.attendance.of_department(motion.meeting_id, actor.department_id)
+    return None
+
+
+async def _cast_secret(uow: UnitOfWork, motion: Motion, *, choice: Choice, actor: Member,
+                       now: datetime, in_group: bool, update_id: int | None) -> Cast:
+    """A secret vote, inside the caller's unit of work: a has-voted row for the department and
+    the choice into the ballot box, unlinked; the raw update it came in scrubbed of the choice;
+    an audit entry that the department voted, not what. All in one transaction.
+
+    A secret vote is final: taking a department's earlier choice back out of the box would need
+    something that links the department to it, which is what must not be stored."""
+    if in_group:
+        raise InvalidInput("M{id} is a secret ballot: vote in your private chat with me",
+                           id=motion.id)
+    department_id = votes.check_eligible(actor, motion, await _attendance(uow, motion, actor),
+                                         now=now)
+    votes.check_secret_vote(motion, await uow.secret_ballots.voted(motion.id, department_id))
+    await uow.secret_ballots.cast(SecretVote(motion.id, actor.id, department_id, now), choice)
+    if update_id is not None:
+        await uow.inbox.scrub(update_id)
+    await record(uow, motion.council_id, actor, "vote.cast", now, motion=motion.id,
+                 secret=True)
+    await uow.commit()
+    # The voter's own vote, told back to them only; it is stored nowhere as such.
+    return Cast(Ballot(motion.id, actor.id, department_id, choice, now, update_id=update_id),
+                motion, None)
 
 
 async def motion_count(uow: UnitOfWork, motion_id: int) -> tuple[Council, Count]:
@@ -233,9 +284,15 @@ async def declare_result(uow: UnitOfWork, motion: Motion, *, actor: Actor,
         raise InvalidState("motion M{id} is already closed", id=motion.id)
     # Every cast locks the motion as the caller did (SQLite: one writer at a time), so no cast
     # joins between this read and the commit, after which the ballots trigger refuses them.
-    ballots = await uow.ballots.current(motion.id)
-    eligible = await _electorate(uow, motion, ballots)
-    closed, outcome = votes.declare(motion, ballots, eligible=eligible, now=now)
+    if motion.kind is MotionKind.SECRET:
+        box = await _box(uow, motion)
+        eligible = await _electorate(uow, motion, box.voted)
+        closed, outcome = votes.declare_box(motion, box, eligible=eligible, now=now)
+        ballots: Sequence[Ballot] = ()
+    else:
+        ballots = await uow.ballots.current(motion.id)
+        eligible = await _electorate(uow, motion, (b.department_id for b in ballots))
+        closed, outcome = votes.declare(motion, ballots, eligible=eligible, now=now)
     closed = await uow.motions.update(closed)
     decision = None
     if outcome.passed:
@@ -265,10 +322,13 @@ async def declared_result(uow: UnitOfWork, motion_id: int) -> Result | None:
     motion = await uow.motions.get(motion_id)
     if motion is None or motion.state is not MotionState.CLOSED:
         return None
-    ballots = await uow.ballots.current(motion.id)
-    count = await _count(uow, motion, ballots)
-    outcome = votes.tally(ballots, motion.rule, eligible=count.eligible, quorum=motion.quorum)
+    count = await _count(uow, motion)
+    if count.box is not None:
+        outcome = votes.tally_box(count.box, motion.rule, eligible=count.eligible,
+                                  quorum=motion.quorum)
+    else:
+        outcome = votes.tally(count.ballots, motion.rule, eligible=count.eligible,
+                              quorum=motion.quorum)
     decision = next((d for d in await uow.decisions.list(motion.council_id)
                      if d.motion_id == motion.id), None)
     return Result(count, outcome, decision)
-

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from storage import Database, inbox
+from storage.updates import IncomingUpdate
 from tests.integration.conftest import NOW
 
 BOT = "4242"
@@ -94,3 +95,52 @@ async def test_old_updates_are_forgotten(migrated_db: Database) -> None:
         assert await inbox.forget(session, before=NOW + timedelta(days=1)) == 2
     assert await _receive(migrated_db, 1) is True
     assert await _receive(migrated_db, 3) is False
+
+
+QUERY: dict[str, object] = {
+    "id": "q1", "chat_instance": "c1", "data": "v:12:y",
+    "from": {"id": 77, "is_bot": False, "first_name": "Li"},
+    "message": {"message_id": 5, "date": 0, "chat": {"id": 77, "type": "private"},
+                "text": "🗳 Secret ballot M12: Adopt the plan"}}
+PRESS = {"update_id": 31, "callback_query": QUERY}
+VOTE = {"update_id": 32, "message": {
+    "message_id": 6, "date": 0, "chat": {"id": 77, "type": "private"},
+    "from": {"id": 77, "is_bot": False, "first_name": "Li"}, "text": "/vote M12 no",
+    "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+
+
+async def test_a_scrubbed_update_keeps_its_envelope_and_loses_what_was_pressed_or_said(
+        migrated_db: Database) -> None:
+    """Scrubbing, in the unit of work that handles the update, takes a press's data and a
+    message's text out when it commits (not before, and not at all if it rolls back); the
+    sender, chat and ids stay, and another bot's update of the same number is left alone."""
+    for payload, bot in [(PRESS, BOT), (VOTE, BOT), (PRESS, "other")]:
+        async with migrated_db.transaction() as session:
+            await inbox.receive(session, bot=bot, update_id=int(str(payload["update_id"])),
+                                payload=json.dumps(payload), now=NOW)
+
+    async def stored(update_id: int, bot: str = BOT) -> dict[str, object]:
+        async with migrated_db.transaction() as session:
+            found = await inbox.reclaim(session, bot=bot, received_before=None, now=NOW)
+        return next(p for p in map(json.loads, found) if p["update_id"] == update_id)
+
+    async with migrated_db.uow(update=IncomingUpdate(BOT, 31, NOW)) as uow:
+        await uow.inbox.scrub(31)  # rolled back: left without a commit
+    assert await stored(31) == PRESS
+    for update_id in (31, 32):
+        async with migrated_db.uow(update=IncomingUpdate(BOT, update_id, NOW)) as uow:
+            await uow.inbox.scrub(update_id)
+            await uow.commit()
+    press, vote = await stored(31), await stored(32)
+    assert "data" not in json.dumps(press)
+    assert press["callback_query"] == {k: v for k, v in QUERY.items() if k != "data"}
+    assert "/vote" not in json.dumps(vote)
+    assert vote["message"] == {"message_id": 6, "date": 0, "chat": {"id": 77, "type": "private"},
+                               "from": {"id": 77, "is_bot": False, "first_name": "Li"}}
+    assert await stored(31, "other") == PRESS
+
+
+def test_scrubbing_what_is_not_an_update_leaves_nothing() -> None:
+    """A payload that is not a JSON object is replaced by an empty one, not kept."""
+    assert inbox.scrubbed("v:12:y") == "{}"
+    assert inbox.scrubbed('["v:12:y"]') == "{}"

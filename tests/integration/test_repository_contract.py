@@ -17,6 +17,7 @@ from typing import TypeVar
 import pytest
 
 from meetings.domain.errors import (
+    AlreadyVoted,
     Duplicate,
     NotFound,
     UnknownCouncil,
@@ -51,6 +52,7 @@ from meetings.domain.model import (
     Note,
     NoteKind,
     Role,
+    SecretVote,
     Series,
 )
 from meetings.ports import AuditEntry, UnitOfWork
@@ -562,6 +564,63 @@ async def test_no_ballot_is_taken_on_a_closed_motion(store: Store, world: World)
     await store.refused(VotingClosed, lambda uow: uow.ballots.add_superseded(
         _ballot(world, world.cio, Choice.NO, 3)))
     assert await store.read(lambda uow: uow.ballots.history(world.motion.id)) == [kept]
+
+
+async def _secret_world(store: Store, world: World) -> Motion:
+    return await store.commit(lambda uow: uow.motions.add(Motion(
+        world.council.id, MotionKind.SECRET, "Name the lead department", MajorityRule.SIMPLE,
+        0.5, NOW, meeting_id=world.meeting.id)))
+
+
+async def test_a_secret_ballot_keeps_who_voted_apart_from_the_box(store: Store,
+                                                                  world: World) -> None:
+    """Casts store a has-voted row (read back by department) and add to the box's counts,
+    every choice there with zero until cast; nothing read back pairs the two."""
+    motion = await _secret_world(store, world)
+    assert await store.read(lambda uow: uow.secret_ballots.box(motion.id)) == {
+        Choice.YES: 0, Choice.NO: 0, Choice.ABSTAIN: 0}
+    mine = SecretVote(motion.id, world.cio.id, world.environment.id, NOW)
+    theirs = SecretVote(motion.id, world.other_cio.id, world.market.id,
+                        NOW + timedelta(minutes=1))
+    await store.commit(lambda uow: uow.secret_ballots.cast(theirs, Choice.NO))
+    await store.commit(lambda uow: uow.secret_ballots.cast(mine, Choice.NO))
+    assert await store.read(lambda uow: uow.secret_ballots.voters(motion.id)) == sorted(
+        [mine, theirs], key=lambda v: v.department_id)
+    assert await store.read(lambda uow: uow.secret_ballots.voted(
+        motion.id, world.environment.id)) == mine
+    assert await store.read(lambda uow: uow.secret_ballots.box(motion.id)) == {
+        Choice.YES: 0, Choice.NO: 2, Choice.ABSTAIN: 0}
+    assert await store.read(lambda uow: uow.secret_ballots.voters(world.motion.id)) == []
+    assert await store.read(lambda uow: uow.ballots.history(motion.id)) == []
+
+
+async def test_a_secret_vote_is_final_per_department_and_per_member(store: Store,
+                                                                     world: World) -> None:
+    """A second has-voted row for the department, or for the member, is refused with
+    `AlreadyVoted`, and the box keeps its count."""
+    motion = await _secret_world(store, world)
+    await store.commit(lambda uow: uow.secret_ballots.cast(
+        SecretVote(motion.id, world.cio.id, world.environment.id, NOW), Choice.YES))
+    refused = await store.refused(AlreadyVoted, lambda uow: uow.secret_ballots.cast(
+        SecretVote(motion.id, world.chair.id, world.environment.id, NOW), Choice.NO))
+    assert str(refused) == (f"your secret vote on M{motion.id} is already in the ballot box; "
+                            "a secret vote is final")
+    await store.refused(AlreadyVoted, lambda uow: uow.secret_ballots.cast(
+        SecretVote(motion.id, world.cio.id, world.market.id, NOW), Choice.NO))
+    assert await store.read(lambda uow: uow.secret_ballots.box(motion.id)) == {
+        Choice.YES: 1, Choice.NO: 0, Choice.ABSTAIN: 0}
+
+
+async def test_no_secret_vote_is_taken_on_a_closed_motion(store: Store, world: World) -> None:
+    """Once the secret motion is closed a cast raises `VotingClosed` and stores nothing."""
+    motion = await _secret_world(store, world)
+    await store.commit(lambda uow: uow.motions.update(
+        replace(motion, state=MotionState.CLOSED, closed_at=NOW)))
+    refused = await store.refused(VotingClosed, lambda uow: uow.secret_ballots.cast(
+        SecretVote(motion.id, world.cio.id, world.environment.id, NOW), Choice.YES))
+    assert str(refused) == "voting on this motion has closed"
+    assert await store.read(lambda uow: uow.secret_ballots.voters(motion.id)) == []
+    assert sum((await store.read(lambda uow: uow.secret_ballots.box(motion.id))).values()) == 0
 
 
 # --- actions and the audit log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from types import TracebackType
@@ -14,6 +14,7 @@ from meetings.domain import appraisal
 from meetings.domain.appraisal import History, Tally, Tenure, TenureStart, Weights
 from meetings.domain.audit import seal
 from meetings.domain.errors import (
+    AlreadyVoted,
     Duplicate,
     NotFound,
     UnknownCouncil,
@@ -30,6 +31,7 @@ from meetings.domain.model import (
     Attendance,
     AuditEvent,
     Ballot,
+    Choice,
     Council,
     Decision,
     Department,
@@ -42,6 +44,7 @@ from meetings.domain.model import (
     MotionState,
     Note,
     Role,
+    SecretVote,
     Series,
 )
 from meetings.ports import AuditEntry, Job
@@ -467,6 +470,55 @@ class _Ballots(_Repo[Ballot]):
         return sorted(self._where(lambda b: b.motion_id == motion_id), key=lambda b: b.id)
 
 
+class _SecretBallots:
+    """Has-voted rows in ``secret_votes`` (one per department and per member) and the ballot
+    box in ``ballot_box`` (motion id -> counts), as `storage.repositories.SqlSecretBallots`."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def _votes(self) -> dict[int, SecretVote]:
+        return self._uow.live.table("secret_votes")
+
+    async def cast(self, vote: SecretVote, choice: Choice) -> None:
+        motion: Motion | None = self._uow.live.table("motions").get(vote.motion_id)
+        if motion is None or motion.state is not MotionState.OPEN:
+            raise VotingClosed("voting on this motion has closed")
+        if any((v.motion_id == vote.motion_id
+               and vote.department_id == v.department_id) or (
+                   v.motion_id == vote.motion_id and vote.member_id == v.member_id)
+               for v in self._votes().values()):
+            raise AlreadyVoted("your secret vote on M{id} is already in the ballot box; a "
+                               "secret vote is final", id=vote.motion_id)
+        self._votes()[len(self._votes()) + 1] = vote
+        box = self._uow.live.table("ballot_box").setdefault(vote.motion_id,
+                                                             dict.fromkeys(Choice, 0))
+        box[choice] += 1
+
+    async def voted(self, motion_id: int, department_id: int) -> SecretVote | None:
+        return next((v for v in self._votes().values()
+                     if v.motion_id == motion_id and v.department_id == department_id), None)
+
+    async def voters(self, motion_id: int) -> Sequence[SecretVote]:
+        return sorted((v for v in self._votes().values() if v.motion_id == motion_id),
+                      key=lambda v: v.department_id)
+
+    async def box(self, motion_id: int) -> Mapping[Choice, int]:
+        found: dict[Choice, int] = self._uow.live.table("ballot_box").get(
+            motion_id, dict.fromkeys(Choice, 0))
+        return dict(found)
+
+
+class _Inbox:
+    """Which stored updates were scrubbed (``scrubbed``: update id -> update id)."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    async def scrub(self, update_id: int) -> None:
+        self._uow.live.table("scrubbed")[update_id] = update_id
+
+
 class _Actions(_Repo[ActionItem]):
     name = "actions"
 
@@ -545,6 +597,8 @@ class _Appraisal(_Repo[Any]):  # a tally store, not one table of domain values
                  and a.department_id is not None and a.member_id is not None]
         found += [TenureStart(b.department_id, b.member_id, b.cast_at)
                   for b in self._table("ballots") if b.member_id in members]
+        found += [TenureStart(v.department_id, v.member_id, v.voted_at)
+                  for v in self._table("secret_votes") if v.member_id in members]
         found += [TenureStart(i.department_id, i.proposer_id, i.proposed_at)
                   for i in self._table("agenda")
                   if i.proposer_id in members and i.department_id is not None]
@@ -584,7 +638,8 @@ class _Appraisal(_Repo[Any]):  # a tally store, not one table of domain values
             motions=motions,
             ballots=[b for b in self._table("ballots") if b.motion_id in motion_ids],
             actions=[a for a in self._table("actions")
-                     if a.council_id == council_id and since <= a.created_at < until])
+                     if a.council_id == council_id and since <= a.created_at < until],
+            secret_votes=[v for v in self._table("secret_votes") if v.motion_id in motion_ids])
 
 
 class _Minutes(_Repo[MinutesRevision]):
@@ -642,6 +697,8 @@ class FakeUnitOfWork:
         self.decisions = _Decisions(self)
         self.motions = _Motions(self)
         self.ballots = _Ballots(self)
+        self.secret_ballots = _SecretBallots(self)
+        self.inbox = _Inbox(self)
         self.actions = _Actions(self)
         self.appraisal = _Appraisal(self)
         self.minutes = _Minutes(self)

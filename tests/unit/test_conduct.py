@@ -11,6 +11,7 @@ import pytest
 from meetings import usecases
 from meetings.domain.audit import verify
 from meetings.domain.errors import (
+    AlreadyVoted,
     InvalidInput,
     InvalidSchedule,
     InvalidState,
@@ -855,8 +856,8 @@ async def test_no_circular_vote_from_its_deadline(
 async def test_a_secret_ballot_is_cast_privately_and_audited_without_the_choice(
     uow: FakeUnitOfWork, council: Council, people: dict[str, Member], present: Meeting
 ) -> None:
-    """In the group a secret vote is refused; privately it is taken, and no audit entry of it
-    says what anyone chose."""
+    """In the group a secret vote is refused; privately it is taken, once per department (a
+    secret vote is final), and no audit entry of it says what anyone chose."""
     motion = await open_named(uow, council, people, kind=MotionKind.SECRET)
     with pytest.raises(InvalidInput, match="secret ballot"):
         await usecases.voting.cast_vote(
@@ -868,17 +869,21 @@ async def test_a_secret_ballot_is_cast_privately_and_audited_without_the_choice(
             now=at(11),
             in_group=True,
         )
-    assert uow.rows("ballots") == []
+    assert uow.rows("secret_votes") == []
 
-    for code, choice in [("EPB", Choice.NO), ("MSB", Choice.ABSTAIN), ("EPB", Choice.YES)]:
+    for code, choice in [("EPB", Choice.NO), ("MSB", Choice.ABSTAIN)]:
         await usecases.voting.cast_vote(
             uow, council.id, motion.id, choice=choice, actor=people[code], now=at(12)
         )
+    with pytest.raises(AlreadyVoted, match="final"):
+        await usecases.voting.cast_vote(
+            uow, council.id, motion.id, choice=Choice.YES, actor=people["EPB"], now=at(13)
+        )
     casts = [json.loads(e.payload) for e in uow.rows("audit") if e.action == "vote.cast"]
-    assert len(casts) == 3
-    assert all(entry["choice"] is None for entry in casts)
+    assert [(entry["motion"], entry["secret"]) for entry in casts] == [(motion.id, True)] * 2
     texts = [e.payload for e in uow.rows("audit") if e.action == "vote.cast"]
     assert not any(f'"{word}"' in text for text in texts for word in ("yes", "no", "abstain"))
+    assert uow.rows("ballots") == []
 
 
 # --- closing ------------------------------------------------------------------------------------

@@ -47,6 +47,38 @@ def test_secrets_and_token_shapes_are_scrubbed() -> None:
     assert json.loads(redact(line)) == {"message": 'GET /feed?key=<redacted>"d'}
 
 
+def test_votes_lose_their_choice_in_every_line() -> None:
+    """A vote button's data keeps its motion and loses its choice, a /vote command its
+    arguments, in a repr as in a JSON line (escaped Chinese included, the line still JSON)."""
+    redact = logs.Redactor()
+    assert redact("Processing update Update(callback_query=CallbackQuery(data='v:12:y'))") == (
+        "Processing update Update(callback_query=CallbackQuery(data='v:12:<redacted>'))")
+    assert redact("text='/vote M12 yes', entities=(...)") == (
+        "text='/vote <redacted>', entities=(...)")
+    for said in ["/vote@council_bot 12 赞成", '/vote M3 "no"']:
+        line = json.dumps({"message": f"update {said}", "n": 1})
+        redacted = json.loads(redact(line))
+        assert redacted["message"].startswith("update /vote")
+        assert "<redacted>" in redacted["message"]
+        assert not any(w in redacted["message"] for w in ("赞成", "no", "12"))
+    assert redact("c:12 h:3 /votes are not /vote") == "c:12 h:3 /votes are not /vote <redacted>"
+
+
+def test_the_database_drivers_statement_lines_are_left_out() -> None:
+    """aiosqlite's and SQLAlchemy's debug lines (statements with their parameters, a secret
+    ballot's choice among them) never reach the service's log; their warnings do."""
+    stream = io.StringIO()
+    handler = logs.handler(stream=stream)
+    for name, level, message in [
+            ("aiosqlite", logging.DEBUG, "executing UPDATE ballot_box ... ('yes', 1)"),
+            ("sqlalchemy.engine.Engine", logging.INFO, "INSERT INTO secret_votes ..."),
+            ("aiosqlite", logging.WARNING, "a warning stays"),
+            ("telegram.ext.Application", logging.DEBUG, "a debug line of PTB stays")]:
+        handler.handle(logging.LogRecord(name, level, __file__, 1, message, None, None))
+    assert [line.split(": ", 1)[1] for line in stream.getvalue().splitlines()] == [
+        "a warning stays", "a debug line of PTB stays"]
+
+
 def test_a_traceback_stays_on_its_line(
         logger: tuple[logging.Logger, io.StringIO, io.StringIO]) -> None:
     """Text: one line with the fields and the traceback's breaks escaped; JSON: one object."""
