@@ -157,7 +157,7 @@ def parse_majority(text: str) -> tuple[MajorityRule, MajorityBase]:
     if rule is None:
         raise InvalidInput("a majority rule is simple, absolute or two_thirds, optionally "
                            "followed by: of cast | of members")
-    rest = rest.removeprefix("of ").removeprefix("of the ").strip()
+    rest = rest.removeprefix("of ").removeprefix("the ").strip()
     if not rest:
         return rule, BASES[rule][0]
     base = _BASES.get(rest)
