@@ -46,10 +46,12 @@ def ballots(*choices: Choice) -> list[Ballot]:
 Y, N, A = Choice.YES, Choice.NO, Choice.ABSTAIN
 
 
-def basis(rule: MajorityRule, membership: int, base: MajorityBase | None = None,
-          quorum: Quorum = Quorum(Fraction(1, 2))) -> Basis:
+MORE_THAN_HALF = Quorum(Fraction(1, 2))
+
+
+def basis(rule: MajorityRule, membership: int, base: MajorityBase | None = None) -> Basis:
     """A vote's basis with the default quorum, more than half of the membership."""
-    return Basis(rule, base or BASES[rule][0], membership, quorum.needed(membership))
+    return Basis(rule, base or BASES[rule][0], membership, MORE_THAN_HALF.needed(membership))
 
 
 SIMPLE, ABSOLUTE, TWO_THIRDS = MajorityRule.SIMPLE, MajorityRule.ABSOLUTE, MajorityRule.TWO_THIRDS
