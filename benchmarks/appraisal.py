@@ -99,7 +99,8 @@ def council_rows(ids: Ids, rng: random.Random) -> dict[str, list[dict[str, Any]]
     rows["councils"].append({
         "id": council, "name": f"Council {council}", "timezone": "Asia/Shanghai", "language": "zh",
         "holiday_country": "CN", "majority_rule": "simple", "quorum": 0.5, "max_major_issues": 2,
-        "agenda_call_days": 14, "agenda_deadline_days": 3, "chat_id": None, "active": True})
+        "agenda_call_days": 14, "agenda_deadline_days": 3, "chat_id": None, "active": True,
+        "majority_base": "cast", "quorum_over": True})
     departments, predecessors, cios = [], {}, {}
     for number in range(DEPARTMENTS):
         department = ids.next("department")
@@ -163,7 +164,8 @@ def council_rows(ids: Ids, rng: random.Random) -> dict[str, list[dict[str, Any]]
                     "meeting_id": meeting_id, "agenda_item_id": None, "closes_at": None,
                     "state": "open", "closed_at": None, "chat_id": None, "message_id": None,
                     "eligible": None, "yes": None, "no": None, "abstain": None, "passed": None,
-                    "digest": ""})
+                    "digest": "", "base": "cast", "membership": DEPARTMENTS,
+                    "quorum_needed": DEPARTMENTS // 2 + 1})
                 for department in voters:
                     if rng.random() < 0.8:
                         voter = cio_at(department, opened)

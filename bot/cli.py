@@ -30,6 +30,7 @@ from bot.meeting_table import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
+from bot.telegram.render import rules_text
 from bot.web.links import minutes_link
 from meetings import usecases
 from meetings.domain.appraisal import Appraisal, Explained
@@ -288,6 +289,31 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
             table.add_row(str(council.id), council.name, council.timezone, council.language,
                           council.holiday_country)
         ctx.out.print(table)
+
+    @council_app.command("rules")
+    def council_rules(
+        action: Annotated[str, typer.Argument(help="show, or set <setting> <value>.")] = "show",
+        words: Annotated[list[str] | None, typer.Argument(
+            help="quorum 1/2 | majority simple|absolute|two_thirds [of cast|members] | "
+                 "majors 2 | deadline 3d | call 14d.", show_default=False)] = None,
+        council: CouncilOption = None,
+    ) -> None:
+        """Show the council's rules of procedure, or set one: `council rules set quorum 2/3`."""
+        if action not in ("show", "set") or (action == "show") == bool(words) or (
+                action == "set" and len(words or []) < 2):
+            ctx.fail("usage: council rules [show | set <quorum|majority|majors|deadline|call> "
+                     "<value>]")
+        setting, *value = words or [""]
+
+        async def work(uow: UnitOfWork) -> str:
+            found = await council_of(uow, council)
+            if action == "set":
+                found = await usecases.councils.set_rule(
+                    uow, found.id, setting=setting, value=" ".join(value), actor=operator(),
+                    now=ctx.clock.now())
+            return rules_text("en", found)
+
+        ctx.out.print(ctx.run(work), markup=False, highlight=False, soft_wrap=True)
 
     # --- departments ----------------------------------------------------------------------------
 

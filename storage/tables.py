@@ -35,6 +35,7 @@ from meetings.domain.model import (
     AttendanceStatus,
     Choice,
     JoinState,
+    MajorityBase,
     MajorityRule,
     MeetingKind,
     MeetingState,
@@ -133,6 +134,9 @@ class CouncilRow(Base, table=True):
     # One council per Telegram chat; several councils may not be bound to a chat yet (NULL).
     chat_id: int | None = Field(default=None, sa_type=BigInteger(), unique=True)
     active: bool = Field(default=True, sa_column_kwargs={"server_default": sql("true")})
+    majority_base: MajorityBase = Field(sa_type=_choice_of(MajorityBase, "majority_base"),
+                                        sa_column_kwargs={"server_default": "cast"})
+    quorum_over: bool = Field(default=True, sa_column_kwargs={"server_default": sql("true")})
 
 
 class DepartmentRow(Base, table=True):
@@ -304,6 +308,11 @@ class MotionRow(Base, table=True):
     passed: bool | None = None
     digest: str = Field(default="", sa_type=String(64),
                         sa_column_kwargs={"server_default": ""})
+    # The vote's basis, fixed when it opened (meetings.domain.votes.Basis).
+    base: MajorityBase = Field(sa_type=_choice_of(MajorityBase, "base"),
+                               sa_column_kwargs={"server_default": "cast"})
+    membership: int = Field(sa_column_kwargs={"server_default": "0"})
+    quorum_needed: int = Field(sa_column_kwargs={"server_default": "1"})
 
 
 class DecisionRow(Base, table=True):

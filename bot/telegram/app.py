@@ -103,6 +103,9 @@ COMMANDS = [
     Command("template", minutes.template, Act.EXPORT,
             N_("send a .docx privately with this caption: the council's minutes template")),
     Command("lang", handlers.lang, Act.SET_LANGUAGE, N_("set the council's language")),
+    # Anyone reads the rules; only the chair changes them, which the use case checks.
+    Command("rules", handlers.rules, Act.VIEW,
+            N_("the council's rules: quorum, majority, major issues, deadlines (chair: change)")),
     # The office gets the table; a CIO only their own card, privately: see appraisal.appraisal.
     Command("appraisal", appraisal.appraisal, Act.APPRAISAL,
             N_("performance-appraisal tallies: the table, or your own card")),
@@ -302,8 +305,8 @@ async def _press_here(update: Update, context: BotContext) -> None:
         repeated=already,
     )
     if marked is not None:
-        _, new = marked
-        await _answer_committed(query, request.t("You are marked present.") if new else already)
+        await _answer_committed(query, request.t("You are marked present.") if marked.new
+                                else already)
 
 
 async def _press_calendar(update: Update, context: BotContext) -> None:

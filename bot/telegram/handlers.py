@@ -16,6 +16,7 @@ from bot.telegram.render import (
     proposals_line,
     role_name,
     roster,
+    rules_text,
     when,
 )
 from meetings import usecases
@@ -388,6 +389,19 @@ async def lang(req: ChatRequest) -> str:
     )
     # Answered in the language just chosen, so the council sees the change at once.
     return translate(council.language, "Language set to English.")
+
+
+async def rules(req: ChatRequest) -> str:
+    """/rules [setting value]: the council's rules of procedure; the chair changes one."""
+    if not req.arguments.strip():
+        return rules_text(req.language, req.council)
+    setting, *value = req.args(2, usage=N_("/rules [quorum|majority|majors|deadline|call "
+                                           "<value>]"), at_least=2)
+    council = await usecases.councils.set_rule(
+        req.uow(), req.council.id, setting=setting, value=" ".join(value),
+        actor=member_of(req), now=req.now)
+    return "\n".join([req.t("Rule changed; votes already open keep their rules."),
+                      rules_text(req.language, council)])
 
 
 def member_of(req: ChatRequest) -> Member:

@@ -11,7 +11,7 @@ from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
 from bot.telegram.minutes import minutes_reply
-from bot.telegram.render import ended_text, roll_call_text
+from bot.telegram.render import ended_text, quorum_line, roll_call_text
 from meetings import usecases
 from meetings.domain.errors import InvalidInput
 from meetings.domain.model import Decision, NoteKind
@@ -42,13 +42,13 @@ async def start_meeting(req: ChatRequest) -> Reply:
 
 async def here(req: ChatRequest) -> str:
     """/here: a CIO or expert marks themself present in person."""
-    _, new = await usecases.meeting.mark_here(
+    marked = await usecases.meeting.mark_here(
         req.uow(), req.council.id, actor=require(req.member, Act.MARK_HERE), now=req.now
     )
     name = member_of(req).name
-    if not new:
-        return req.t("{name} is already marked present.", name=name)
-    return req.t("{name} is present.", name=name)
+    said = (req.t("{name} is present.", name=name) if marked.new
+            else req.t("{name} is already marked present.", name=name))
+    return f"{said}\n{quorum_line(req.language, marked.presence)}"
 
 
 async def proxy(req: ChatRequest) -> str:

@@ -25,6 +25,7 @@ from meetings.domain.model import (
     Choice,
     Council,
     Department,
+    MajorityBase,
     MajorityRule,
     Meeting,
     MeetingState,
@@ -34,8 +35,9 @@ from meetings.domain.model import (
     Role,
 )
 from meetings.domain.reminders import agenda_deadline
+from meetings.domain.rules import BASES, quorum_of
 from meetings.domain.scheduling import local_text, to_local
-from meetings.domain.votes import quorum_needed
+from meetings.domain.votes import Presence
 from meetings.usecases.meeting import Ended, RollCall
 from meetings.usecases.voting import Count
 
@@ -190,9 +192,19 @@ def actions_text(language: str, found: OpenActions) -> str:
 CHOICES = {Choice.YES: N_("Yes"), Choice.NO: N_("No"), Choice.ABSTAIN: N_("Abstain")}
 _MOTION_KINDS = {MotionKind.NAMED: N_("Motion"), MotionKind.SECRET: N_("Secret ballot"),
                  MotionKind.CIRCULAR: N_("Circular vote")}
-_RULES = {MajorityRule.SIMPLE: N_("simple majority"),
-          MajorityRule.ABSOLUTE: N_("absolute majority"),
-          MajorityRule.TWO_THIRDS: N_("two-thirds majority")}
+_RULES = {(MajorityRule.SIMPLE, MajorityBase.CAST): N_("simple majority of the votes cast"),
+          (MajorityRule.ABSOLUTE, MajorityBase.MEMBERS):
+              N_("absolute majority of the member departments"),
+          (MajorityRule.TWO_THIRDS, MajorityBase.CAST): N_("two-thirds majority of the votes cast"),
+          (MajorityRule.TWO_THIRDS, MajorityBase.MEMBERS):
+              N_("two-thirds majority of the member departments")}
+
+
+def rule_name(language: str, rule: MajorityRule, base: MajorityBase) -> str:
+    """The majority rule with its base: `simple majority of the votes cast`."""
+    return translate(language, _RULES.get((rule, base), _RULES[rule, BASES[rule][0]]))
+
+
 _ATTENDANCE = {AttendanceStatus.PRESENT: N_("present"), AttendanceStatus.PROXY: N_("proxy"),
                AttendanceStatus.EXCUSED: N_("excused"), AttendanceStatus.ABSENT: N_("absent")}
 _CHOICE_KEYS = {Choice.YES: "y", Choice.NO: "n", Choice.ABSTAIN: "a"}
@@ -248,26 +260,72 @@ def motion_message(language: str, timezone: str,
 
 
 def result_text(language: str, count: Count) -> str:
-    """The declared result: verdict, tally, quorum, who voted what (named votes only), the rule
-    and the short hash of the ballot set, so anyone can check a recount."""
+    """The declared result: verdict, tally, the quorum of the membership and who voted what
+    (named votes only), the rule with its base, and the short hash of the ballot set, so anyone
+    can check a recount. Everything comes from what the motion stored when it opened."""
     motion = count.motion
-    needed = quorum_needed(motion.quorum, count.eligible)
-    if count.cast < needed:
+    quorate = count.cast >= motion.quorum_needed
+    if not quorate:
         verdict = N_("❌ M{id} failed: quorum not met")
     elif motion.passed:
         verdict = N_("✅ M{id} carried")
     else:
         verdict = N_("❌ M{id} not carried")
+    quorum = (N_("Quorum {needed} of {membership} member departments; {cast} voted.") if quorate
+              else N_("Quorum not met: {cast} voted; {needed} of {membership} member departments "
+                      "needed."))
     lines = [f"{translate(language, verdict, id=motion.id)}: {motion.text}",
              _tally_line(language, count),
-             translate(language, "{cast} of {eligible} eligible voted; quorum {needed}.",
-                       cast=count.cast, eligible=count.eligible, needed=needed)]
+             translate(language, quorum, cast=count.cast, needed=motion.quorum_needed,
+                       membership=motion.membership)]
     if motion.kind is not MotionKind.SECRET:
         lines.extend(f"{translate(language, CHOICES[choice])}: {', '.join(voters)}"
                      for choice in Choice if (voters := count.voters(choice)))
     lines.append(translate(language, "Rule: {rule}. Ballot set #{digest}.",
-                           rule=translate(language, _RULES[motion.rule]), digest=motion.digest))
+                           rule=rule_name(language, motion.rule, motion.base),
+                           digest=motion.digest))
     return "\n".join(lines)
+
+
+def quorum_line(language: str, presence: Presence) -> str:
+    """Whether the meeting is quorate: `7 of 9 departments present; quorum 5: quorate`."""
+    message = (N_("{present} of {membership} departments present; quorum {needed}: quorate")
+               if presence.quorate else
+               N_("{present} of {membership} departments present; quorum {needed}: not quorate"))
+    return translate(language, message, present=presence.present,
+                     membership=presence.membership, needed=presence.needed)
+
+
+def quorum_rule_text(language: str, council: Council) -> str:
+    """`more than 1/2 of the member departments` (or `at least 2/3 ...`)."""
+    quorum = quorum_of(council)
+    share = f"{quorum.share.numerator}/{quorum.share.denominator}"
+    message = (N_("more than {share} of the member departments") if quorum.over
+               else N_("at least {share} of the member departments"))
+    return translate(language, message, share=share)
+
+
+def rules_text(language: str, council: Council) -> str:
+    """/rules: the council's rules of procedure, and how the chair changes them."""
+    deadline = (translate(language, "{days} days before the meeting",
+                          days=council.agenda_deadline_days) if council.agenda_deadline_days
+                else translate(language, "when the meeting starts"))
+    call = (translate(language, "{days} days before the meeting", days=council.agenda_call_days)
+            if council.agenda_call_days else translate(language, "none"))
+    return "\n".join([
+        translate(language, "Rules of procedure of {council}:", council=council.name),
+        "• " + translate(language, "Quorum: {quorum}", quorum=quorum_rule_text(language, council)),
+        "• " + translate(language, "Majority: {rule}", rule=rule_name(
+            language, council.majority_rule, council.majority_base)),
+        "• " + translate(language, "Major issues per meeting: at most {count}",
+                         count=council.max_major_issues),
+        "• " + translate(language, "Proposal deadline: {when}", when=deadline),
+        "• " + translate(language, "Agenda call: {when}", when=call),
+        translate(language, "The chair changes them: /rules quorum 1/2 (or >=2/3), /rules "
+                            "majority simple|absolute|two_thirds [of cast|members], /rules "
+                            "majors 2, /rules deadline 3d, /rules call 14d. A change applies to "
+                            "votes opened afterwards and to reminders not sent yet."),
+    ])
 
 
 def roll_call_text(language: str, timezone: str, call: RollCall) -> str:
@@ -282,6 +340,7 @@ def roll_call_text(language: str, timezone: str, call: RollCall) -> str:
     if call.attendance:
         lines.append(translate(language, "Recorded beforehand:"))
         lines.extend(attendance_lines(language, call.attendance, call.departments, call.members))
+    lines.append(quorum_line(language, call.presence))
     return "\n".join(lines)
 
 

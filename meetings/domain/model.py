@@ -23,11 +23,18 @@ class Role(StrEnum):
 
 
 class MajorityRule(StrEnum):
-    """How a motion passes."""
+    """How a motion passes (its arithmetic is in `votes`, against the rule's `MajorityBase`)."""
 
-    SIMPLE = "simple"  # more yes than no among votes cast (abstentions do not count either way)
-    ABSOLUTE = "absolute"  # more than half of the eligible departments vote yes
-    TWO_THIRDS = "two_thirds"  # at least two thirds of yes+no votes are yes
+    SIMPLE = "simple"  # more yes than no among the votes cast (abstentions count neither way)
+    ABSOLUTE = "absolute"  # more than half of the member departments vote yes
+    TWO_THIRDS = "two_thirds"  # at least two thirds of the votes cast, or of the members, are yes
+
+
+class MajorityBase(StrEnum):
+    """What a majority is a share of."""
+
+    CAST = "cast"  # the yes and no votes cast (abstentions left out)
+    MEMBERS = "members"  # the membership: every department with a CIO when the vote opened
 
 
 class MeetingKind(StrEnum):
@@ -103,12 +110,16 @@ class Council:
     language: str = "en"
     holiday_country: str = "CN"
     majority_rule: MajorityRule = MajorityRule.SIMPLE
-    quorum: float = 0.5  # share of eligible departments that must cast a vote for a result to stand
+    # The quorum: the share of the membership (departments with a CIO) that must vote for a
+    # result to stand; more than it (过半数) or, with ``quorum_over`` False, at least it.
+    quorum: float = 0.5
     max_major_issues: int = 2
     agenda_call_days: int = 14
     agenda_deadline_days: int = 3
     chat_id: int | None = None
     active: bool = True  # False while the bot is not in the council's chat: nothing is sent there
+    majority_base: MajorityBase = MajorityBase.CAST
+    quorum_over: bool = True
     id: int = NEW
 
 
@@ -255,6 +266,11 @@ class Motion:
     abstain: int | None = None
     passed: bool | None = None
     digest: str = ""
+    # What the result is judged by, fixed when the vote opens (`votes.Basis`): the rule's base,
+    # the membership then (departments with a CIO) and the departments the quorum asks for.
+    base: MajorityBase = MajorityBase.CAST
+    membership: int = 0
+    quorum_needed: int = 1
     id: int = NEW
 
 

@@ -36,6 +36,7 @@ class Act(StrEnum):
     APPRAISAL = "appraisal"
     SET_WEIGHTS = "set_weights"
     SET_LANGUAGE = "set_language"
+    SET_RULES = "set_rules"
     VIEW = "view"
 
 
@@ -69,6 +70,7 @@ ALLOWED: Mapping[Act, frozenset[Role]] = {
     Act.APPRAISAL: _OFFICE | _CIO,
     Act.SET_WEIGHTS: _CHAIR,
     Act.SET_LANGUAGE: _CHAIR,
+    Act.SET_RULES: _CHAIR,
     Act.VIEW: _EVERYONE,
 }
 

@@ -1,7 +1,9 @@
 """Voting: who may vote, which ballots count, and what the result is.
 
 One vote per department: a department's latest ballot is its vote, earlier ones are history.
-A result is a pure function of the current ballots, so anyone can recount it from the stored rows.
+A result is a pure function of the current ballots and the vote's `Basis` (its rule and base,
+the membership and quorum when it opened, all stored with the motion), so anyone can recount it
+from the stored rows.
 
 A secret ballot is stored unlinked: who voted (`SecretVote`, one per department) and a ballot
 box of counts by choice (`SecretBox`). Its result and digest are functions of those two alone,
@@ -14,14 +16,16 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from fractions import Fraction
 
+from meetings.domain import rules
 from meetings.domain.errors import AlreadyVoted, InvalidInput, NotEligible, VotingClosed
 from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
     Ballot,
     Choice,
+    Council,
+    MajorityBase,
     MajorityRule,
     Member,
     Motion,
@@ -33,13 +37,33 @@ from meetings.domain.model import (
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Basis:
+    """What a vote's result is judged by, fixed when the vote opens and stored with the motion,
+    so a later change of the council's rules or membership never changes a declared result."""
+
     rule: MajorityRule
+    base: MajorityBase
+    membership: int  # the departments with a CIO when the vote opened
+    quorum_needed: int  # how many of them must vote (in a meeting: present in person and voting)
+
+
+def basis_for(council: Council, membership: int) -> Basis:
+    """The basis of a vote opening now, by the council's rules."""
+    return Basis(council.majority_rule, council.majority_base, membership,
+                 rules.quorum_of(council).needed(membership))
+
+
+def basis_of(motion: Motion) -> Basis:
+    return Basis(motion.rule, motion.base, motion.membership, motion.quorum_needed)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    basis: Basis
     yes: int
     no: int
     abstain: int
-    eligible: int
-    quorum_needed: int
+    eligible: int  # who could vote at the close (the live count's "of N")
     digest: str  # short hash of the ballot set, posted with the result so a recount can be checked
 
     @property
@@ -47,30 +71,55 @@ class Outcome:
         return self.yes + self.no + self.abstain
 
     @property
+    def quorum_needed(self) -> int:
+        return self.basis.quorum_needed
+
+    @property
     def quorum_met(self) -> bool:
-        return self.cast >= self.quorum_needed
+        # An abstention takes part: it counts for the quorum, though for neither side.
+        return self.cast >= self.basis.quorum_needed
 
     @property
     def passed(self) -> bool:
-        return self.quorum_met and _rule_met(self.rule, self.yes, self.no, self.eligible)
+        return self.quorum_met and rule_met(self.basis, self.yes, self.no)
 
 
-def _rule_met(rule: MajorityRule, yes: int, no: int, eligible: int) -> bool:
+def rule_met(basis: Basis, yes: int, no: int) -> bool:
+    """Whether ``yes`` against ``no`` carries by the basis' rule, of its base."""
     # Integer arithmetic only: a float two-thirds would misjudge 2 of 3.
-    match rule:
-        case MajorityRule.SIMPLE:
+    match basis.rule, basis.base:
+        case MajorityRule.SIMPLE, _:
             return yes > no
-        case MajorityRule.ABSOLUTE:
-            return 2 * yes > eligible
-        case MajorityRule.TWO_THIRDS:
+        case MajorityRule.ABSOLUTE, _:
+            return 2 * yes > basis.membership
+        case MajorityRule.TWO_THIRDS, MajorityBase.MEMBERS:
+            return yes > 0 and 3 * yes >= 2 * basis.membership
+        case MajorityRule.TWO_THIRDS, _:
             return yes > 0 and 3 * yes >= 2 * (yes + no)
+    raise AssertionError(basis)  # pragma: no cover -- the match covers every rule
 
 
-def quorum_needed(quorum: float, eligible: int) -> int:
-    """The fewest ballots for a result to stand: ceil(quorum x eligible), at least one."""
-    share = Fraction(quorum).limit_denominator(1000)
-    needed = -(-share.numerator * eligible // share.denominator)
-    return max(1, needed)
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Whether a meeting is quorate: departments present in person against the membership."""
+
+    present: int
+    membership: int
+    needed: int
+
+    @property
+    def quorate(self) -> bool:
+        return self.present >= self.needed
+
+
+def presence(council: Council, departments_with_cio: Iterable[int],
+             attendance: Iterable[Attendance]) -> Presence:
+    """How many member departments are present in person, and how many the quorum asks for
+    (a proxy, an expert or a guest never counts)."""
+    members = set(departments_with_cio)
+    present = {a.department_id for a in attendance
+               if a.status is AttendanceStatus.PRESENT and a.department_id in members}
+    return Presence(len(present), len(members), rules.quorum_of(council).needed(len(members)))
 
 
 # Telegram numbers a bot's updates in the order they were sent, and starts the numbers afresh
@@ -119,9 +168,7 @@ def ballot_digest(ballots: Iterable[Ballot]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
 
 
-def tally(
-    ballots: Sequence[Ballot], rule: MajorityRule, *, eligible: int, quorum: float
-) -> Outcome:
+def tally(ballots: Sequence[Ballot], basis: Basis, *, eligible: int) -> Outcome:
     """The result of the given current ballots (at most one per department)."""
     departments = [b.department_id for b in ballots]
     if len(departments) != len(set(departments)):
@@ -129,19 +176,17 @@ def tally(
     counts = dict.fromkeys(Choice, 0)
     for ballot in ballots:
         counts[ballot.choice] += 1
-    return _outcome(rule, counts, eligible=eligible, quorum=quorum,
-                    digest=ballot_digest(ballots))
+    return _outcome(basis, counts, eligible=eligible, digest=ballot_digest(ballots))
 
 
-def _outcome(rule: MajorityRule, counts: Mapping[Choice, int], *, eligible: int,
-             quorum: float, digest: str) -> Outcome:
+def _outcome(basis: Basis, counts: Mapping[Choice, int], *, eligible: int,
+             digest: str) -> Outcome:
     return Outcome(
-        rule=rule,
+        basis=basis,
         yes=counts.get(Choice.YES, 0),
         no=counts.get(Choice.NO, 0),
         abstain=counts.get(Choice.ABSTAIN, 0),
         eligible=eligible,
-        quorum_needed=quorum_needed(quorum, eligible),
         digest=digest,
     )
 
@@ -182,10 +227,10 @@ def box_digest(box: SecretBox) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
 
 
-def tally_box(box: SecretBox, rule: MajorityRule, *, eligible: int, quorum: float) -> Outcome:
+def tally_box(box: SecretBox, basis: Basis, *, eligible: int) -> Outcome:
     """The result of a secret ballot, recounted from its box."""
     box.check()
-    return _outcome(rule, box.counts, eligible=eligible, quorum=quorum, digest=box_digest(box))
+    return _outcome(basis, box.counts, eligible=eligible, digest=box_digest(box))
 
 
 def check_secret_vote(motion: Motion, voted: SecretVote | None) -> None:
@@ -281,7 +326,7 @@ def declare(motion: Motion, ballots: Sequence[Ballot], *, eligible: int,
     """Closes the motion with its result, as a recount of ``ballots`` (the current ones)."""
     if motion.state is not MotionState.OPEN:
         raise VotingClosed("motion M{id} is closed", id=motion.id)
-    outcome = tally(ballots, motion.rule, eligible=eligible, quorum=motion.quorum)
+    outcome = tally(ballots, basis_of(motion), eligible=eligible)
     closed = replace(motion, state=MotionState.CLOSED, closed_at=now, eligible=eligible,
                      yes=outcome.yes, no=outcome.no, abstain=outcome.abstain,
                      passed=outcome.passed, digest=outcome.digest)
@@ -293,7 +338,7 @@ def declare_box(motion: Motion, box: SecretBox, *, eligible: int,
     """Closes a secret ballot with its result, as a recount of its ballot box."""
     if motion.state is not MotionState.OPEN:
         raise VotingClosed("motion M{id} is closed", id=motion.id)
-    outcome = tally_box(box, motion.rule, eligible=eligible, quorum=motion.quorum)
+    outcome = tally_box(box, basis_of(motion), eligible=eligible)
     closed = replace(motion, state=MotionState.CLOSED, closed_at=now, eligible=eligible,
                      yes=outcome.yes, no=outcome.no, abstain=outcome.abstain,
                      passed=outcome.passed, digest=outcome.digest)

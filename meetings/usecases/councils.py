@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from meetings.domain import membership, scheduling
+from meetings.domain import membership, rules, scheduling
 from meetings.domain.audit import ChainBreak, verify
 from meetings.domain.calendars import public_holidays
 from meetings.domain.errors import (
@@ -238,6 +238,23 @@ async def set_language(
         council = await uow.councils.update(
             replace(await council_of(uow, council_id), language=_language(language)))
         await record(uow, council_id, actor, "council.language", now, language=language)
+        await uow.commit()
+    return council
+
+
+async def set_rule(
+    uow: UnitOfWork, council_id: int, *, setting: str, value: str, actor: Actor, now: datetime
+) -> Council:
+    """The chair sets one of the council's rules of procedure. Votes already open keep the
+    rules they opened with; reminders are worked out from the rules when they fall due."""
+    authorise(actor, Act.SET_RULES)
+    chosen = rules.parse_setting(setting)
+    async with uow:
+        before = await council_of(uow, council_id)
+        council = await uow.councils.update(rules.change(before, chosen, value))
+        await record(uow, council_id, actor, "council.rules", now, setting=chosen.value,
+                     before=rules.setting_text(before, chosen),
+                     after=rules.setting_text(council, chosen))
         await uow.commit()
     return council
 

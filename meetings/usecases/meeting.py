@@ -15,6 +15,7 @@ from meetings.domain.errors import (
 from meetings.domain.model import (
     AgendaItem,
     Attendance,
+    Council,
     Decision,
     Department,
     Meeting,
@@ -43,6 +44,7 @@ class RollCall:
     departments: Sequence[Department]
     attendance: Sequence[Attendance]
     members: Sequence[Member]
+    presence: votes.Presence  # whether the meeting is quorate so far
 
 
 async def start_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor, now: datetime,
@@ -56,36 +58,49 @@ async def start_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor, now: 
                                       meeting_id=meeting_id)
         started = await uow.meetings.update(proceedings.start(chosen, now=now))
         await record(uow, council_id, actor, "meeting.start", now, meeting=started.id)
-        call = await _roll_call(uow, council_id, started)
+        call = await _roll_call(uow, council, started)
         await uow.commit()
     return call
 
 
-async def _roll_call(uow: UnitOfWork, council_id: int, meeting: Meeting) -> RollCall:
-    return RollCall(meeting, await uow.departments.list(council_id),
-                    await uow.attendance.list(meeting.id), await uow.members.list(council_id))
+async def _roll_call(uow: UnitOfWork, council: Council, meeting: Meeting) -> RollCall:
+    attendance = await uow.attendance.list(meeting.id)
+    members = await uow.members.list(council.id)
+    return RollCall(meeting, await uow.departments.list(council.id), attendance, members,
+                    votes.presence(council, votes.cios_by_department(members), attendance))
+
+
+@dataclass(frozen=True, slots=True)
+class Marked:
+    attendance: Attendance
+    new: bool  # False: they were marked present already
+    presence: votes.Presence  # whether the meeting is quorate now
 
 
 async def mark_here(uow: UnitOfWork, council_id: int, *, actor: Member, now: datetime,
-                    meeting_id: int | None = None) -> tuple[Attendance, bool]:
+                    meeting_id: int | None = None) -> Marked:
     """A CIO or expert marks themself present (by /here or the roll-call button, which names
-    its meeting). Returns the record and whether it was new news (False: already present)."""
+    its meeting). Says whether it was new news, and whether the meeting is quorate now."""
     require(actor, Act.MARK_HERE)
     async with uow:
         meeting = await running_meeting(uow, council_id, now)
         if meeting_id is not None and meeting_id != meeting.id:
             raise InvalidState("meeting #{id} is not in progress", id=meeting_id)
         attendance = proceedings.here(actor, meeting)
-        before = [a for a in await uow.attendance.list(meeting.id)
+        recorded = await uow.attendance.list(meeting.id)
+        before = [a for a in recorded
                   if (a.department_id, a.member_id) == (attendance.department_id, actor.id)
                   and a.status is attendance.status]
+        council = await council_of(uow, council_id)
+        cios = votes.cios_by_department(await uow.members.list(council_id))
         if before:
-            return before[0], False
+            return Marked(before[0], False, votes.presence(council, cios, recorded))
         stored = await uow.attendance.put(attendance)
         await record(uow, council_id, actor, "attendance.here", now, meeting=meeting.id,
                      department=attendance.department_id)
+        presence = votes.presence(council, cios, await uow.attendance.list(meeting.id))
         await uow.commit()
-    return stored, True
+    return Marked(stored, True, presence)
 
 
 async def _meeting_for_attendance(uow: UnitOfWork, council_id: int, now: datetime) -> Meeting:

@@ -69,13 +69,18 @@ async def open_motion(uow: UnitOfWork, council_id: int, *, kind: MotionKind, tex
             closes_at = _circular_deadline(council, closes_local or "", now)
         else:
             meeting = await running_meeting(uow, council_id, now)
-        motion = await uow.motions.add(Motion(
-            council_id, kind, text, council.majority_rule, council.quorum, now,
-            meeting_id=meeting.id if meeting else None,
-            agenda_item_id=meeting.topic_id if meeting else None, closes_at=closes_at))
-        await record(uow, council_id, actor, "motion.open", now, motion=motion.id,
-                     kind=kind.value, closes_at=closes_at.isoformat() if closes_at else None)
         voters = list(votes.cios_by_department(await uow.members.list(council_id)).values())
+        # The membership and the council's rules as they stand now judge this vote to its end.
+        basis = votes.basis_for(council, len(voters))
+        motion = await uow.motions.add(Motion(
+            council_id, kind, text, basis.rule, council.quorum, now,
+            meeting_id=meeting.id if meeting else None,
+            agenda_item_id=meeting.topic_id if meeting else None, closes_at=closes_at,
+            base=basis.base, membership=basis.membership, quorum_needed=basis.quorum_needed))
+        await record(uow, council_id, actor, "motion.open", now, motion=motion.id,
+                     kind=kind.value, closes_at=closes_at.isoformat() if closes_at else None,
+                     rule=basis.rule.value, base=basis.base.value, membership=basis.membership,
+                     quorum=basis.quorum_needed)
         count = await _count(uow, motion)
         await uow.commit()
     return Opened(count, voters)
@@ -267,7 +272,8 @@ class Result:
 
 async def close_motion(uow: UnitOfWork, council_id: int, motion_id: int | None, *,
                        actor: Actor, now: datetime) -> Result:
-    """The chair closes a vote and the result is declared by the council's rule and quorum."""
+    """The chair closes a vote and the result is declared by the rule and quorum it opened
+    with."""
     authorise(actor, Act.OPEN_VOTE)
     async with uow:
         motion = await _motion(uow, council_id, motion_id, lock=True)
@@ -301,6 +307,7 @@ async def declare_result(uow: UnitOfWork, motion: Motion, *, actor: Actor,
             agenda_item_id=motion.agenda_item_id, motion_id=motion.id))
     await record(uow, motion.council_id, actor, "motion.close", now, motion=motion.id,
                  yes=outcome.yes, no=outcome.no, abstain=outcome.abstain, eligible=eligible,
+                 membership=closed.membership, quorum=closed.quorum_needed,
                  passed=outcome.passed, digest=outcome.digest)
     return Result(await _count(uow, closed, ballots), outcome, decision)
 
@@ -323,12 +330,11 @@ async def declared_result(uow: UnitOfWork, motion_id: int) -> Result | None:
     if motion is None or motion.state is not MotionState.CLOSED:
         return None
     count = await _count(uow, motion)
+    basis = votes.basis_of(motion)
     if count.box is not None:
-        outcome = votes.tally_box(count.box, motion.rule, eligible=count.eligible,
-                                  quorum=motion.quorum)
+        outcome = votes.tally_box(count.box, basis, eligible=count.eligible)
     else:
-        outcome = votes.tally(count.ballots, motion.rule, eligible=count.eligible,
-                              quorum=motion.quorum)
+        outcome = votes.tally(count.ballots, basis, eligible=count.eligible)
     decision = next((d for d in await uow.decisions.list(motion.council_id)
                      if d.motion_id == motion.id), None)
     return Result(count, outcome, decision)

@@ -36,6 +36,7 @@ ARGUMENTS = {
     "done": "A1",
     "actions": "EPB",
     "lang": "zh",
+    "rules": "quorum 2/3",
     "calendar": "",
     "startmeeting": "",
     "here": "",
@@ -125,8 +126,9 @@ async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
     # 13 office commands x 4 roles (CIO, expert, observer, stranger), 12 for the chair alone
     # x 5, /propose and /vote x 5 (all but the CIO), /here x 4 (all but CIOs and experts),
     # /done and /appraisal x 3 (expert, observer, stranger; the owner of an action and of a
-    # card is checked in its use case), 8 for every member x 1 (the stranger)
-    assert refused == 52 + 60 + 10 + 4 + 3 + 3 + 8 == 140
+    # card is checked in its use case), 9 for every member x 1 (the stranger; /rules among
+    # them, whose change only the chair may make, which its use case checks)
+    assert refused == 52 + 60 + 10 + 4 + 3 + 3 + 9 == 141
     assert snapshot(migrated_url) == before
 
 
@@ -179,7 +181,8 @@ async def test_restricted_buttons_refuse_every_wrong_role(meeting_day: CouncilCh
     call is refused with the sentence as an alert; the database stays as it was."""
     chat = meeting_day
     carrying = {"startmeeting": await chat.driver.ask(chat.secretary, "/startmeeting")}
-    assert await chat.command(chat.cios["EPB"], "/here") == "CIO EPB is present."
+    assert await chat.command(chat.cios["EPB"], "/here") == (
+        "CIO EPB is present.\n1 of 2 departments present; quorum 2: not quorate")
     carrying["motion"] = await chat.driver.ask(chat.chair, f"/motion {ARGUMENTS['motion']}")
     await chat.settle()  # the motion remembers its message once the reply is sent
     before = snapshot(migrated_url)
@@ -228,7 +231,9 @@ MEETING_BY_ALLOWED_ROLES = [
     (Role.CHAIR, typed("secret"), "🗳 Secret ballot M2: Appoint the catalogue's data steward"),
     (Role.CHAIR, typed("circular"), "🗳 Circular vote M3: Approve the catalogue licence"),
     (Role.CIO, typed("vote"), "Your vote on M1: Yes."),
-    (Role.CHAIR, typed("close"), "✅ M1 carried: Fund the catalogue from the shared budget"),
+    # One vote of the two member departments (EDU's CIO is an observer now): no quorum.
+    (Role.CHAIR, typed("close"), "❌ M1 failed: quorum not met: Fund the catalogue from the "
+                                 "shared budget"),
     # The meeting's votes must be closed before it ends; nobody voted on the secret ballot.
     (Role.CHAIR, "/close M2", "❌ M2 failed: quorum not met: Appoint the catalogue's data "
                               "steward"),

@@ -128,7 +128,8 @@ class Step:
 # --- the script --------------------------------------------------------------------------------
 
 HERE_PRESSED = r"^You are (already )?marked present\.$"
-HERE_SAID = r"^(CIO [A-Z]+|Zhou Min) is present\.$"
+HERE_SAID = (r"^(CIO [A-Z]+|Zhou Min) is present\.\n"
+             r"\d+ of \d+ departments present; quorum \d+: (not )?quorate$")
 
 
 def voted(choice: str) -> str:

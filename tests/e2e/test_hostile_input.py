@@ -146,7 +146,7 @@ async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> 
                                 "accept", "defer", "reject", "major", "action", "done",
                                 "actions", "startmeeting", "here", "proxy", "excused", "topic",
                                 "info", "idea", "agreed", "undo", "motion", "secret",
-                                "circular", "vote", "close", "endmeeting"]),
+                                "circular", "vote", "close", "endmeeting", "rules"]),
        argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
                         max_size=300))
 async def test_arbitrary_arguments_never_crash(chat: CouncilChat, command: str,
@@ -257,7 +257,8 @@ MEETING_CASES = [
     ("/startmeeting", "meeting #1 is already in progress; end it with /endmeeting first"),
     ("/endmeeting", "motion M1 is still open: close it with /close first"),
     ("/undo", "there is no note or decision of this meeting to undo"),
-    ("/here =1+1", "CIO EPB is already marked present."),
+    ("/here =1+1", "CIO EPB is already marked present.\n2 of 2 departments present; quorum 2: "
+                   "quorate"),
 ]
 
 
@@ -360,7 +361,8 @@ REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
         r"meeting #\d+ is already in progress; end it with /endmeeting first",
         r"no meeting #\d+ in this council", r"meeting #\d+ is \w+ and cannot start",
         r"no meeting is scheduled for today; .+")),
-    "here": (r"CIO EPB is (already marked )?present\.", ()),
+    "here": (r"CIO EPB is (already marked )?present\.\n\d+ of \d+ departments present; quorum "
+             r"\d+: (not )?quorate", ()),
     "proxy": (r"[A-Z0-9]+ is represented by proxy .+ at meeting #\d+; a proxy may not vote\.",
               (r"usage: /proxy <CODE> <name>", r"proxy name is empty",
                r"proxy name is too long \(\d+ characters, at most 200\)", *_CODE)),

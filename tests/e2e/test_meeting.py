@@ -99,12 +99,14 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
     roll_call = await chat.driver.ask(chat.secretary, "/startmeeting")
     assert roll_call.text == (f"🏛 Meeting #{first} is open (Thu 3 Dec 2026, 14:30).\n"
                               f"{ROLL_CALL}\nRecorded beforehand:\n"
-                              "• HLTH: excused (Provincial audit)\n• MSB: proxy (Deputy Liu)")
+                              "• HLTH: excused (Provincial audit)\n• MSB: proxy (Deputy Liu)\n"
+                              "0 of 4 departments present; quorum 3: not quorate")
     assert [(b["text"], b["callback_data"]) for b in roll_call.buttons()] == [
         ("✋ Here", f"h:{first}")]
     assert await chat.press(chat.cios["EPB"], roll_call, "✋ Here") == "You are marked present."
     assert await chat.press(chat.expert, roll_call, "✋ Here") == "You are marked present."
-    assert await chat.command(chat.cios["EDU"], "/here") == "CIO EDU is present."
+    assert await chat.command(chat.cios["EDU"], "/here") == (
+        "CIO EDU is present.\n2 of 4 departments present; quorum 3: not quorate")
     assert await chat.command(chat.chair, "/excused FIN Post vacant") == (
         f"FIN is excused from meeting #{first}.")
     async with unchanged(chat):
@@ -113,7 +115,8 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
         assert await chat.press(chat.cios["EPB"], roll_call, "✋ Here") == (
             "You are already marked present.")
         assert await chat.command(chat.cios["EDU"], "/here") == (
-            "CIO EDU is already marked present.")
+            "CIO EDU is already marked present.\n2 of 4 departments present; quorum 3: not "
+            "quorate")
         chair_press = await press(chat, chat.chair, roll_call, "✋ Here")
         assert (chair_press.text, chair_press.show_alert) == (
             "only CIOs and experts may do this", True)
@@ -131,6 +134,9 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
     repeated = number(r"idea (\d+)", await chat.command(chat.expert, "/idea One portal for all"))
     decision = number(r"D(\d+)", await chat.command(chat.chair,
                                                     "/agreed Publish the catalogue by March"))
+    # Two of the four member departments are there: the chair lowers the quorum so one vote
+    # carries (the default, more than half, would need three).
+    assert (await chat.command(chat.chair, "/rules quorum >=1/4")).startswith("Rule changed")
     motion = await chat.driver.ask(chat.chair, "/motion Adopt the catalogue standard")
     motion_id = number(r"M(\d+)", motion.text or "")
     assert await chat.press(chat.cios["EPB"], motion, "Yes") == (
@@ -140,7 +146,8 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
             f"motion M{motion_id} is still open: close it with /close first")
     result = await chat.command(chat.chair, "/close")
     assert result.startswith(f"✅ M{motion_id} carried: Adopt the catalogue standard\n"
-                             "Yes 1 · No 0 · Abstain 0\n1 of 2 eligible voted; quorum 1.\n")
+                             "Yes 1 · No 0 · Abstain 0\n"
+                             "Quorum 1 of 4 member departments; 1 voted.\n")
 
     # /undo skips the vote (and the decision it carried), newest first.
     assert await chat.command(chat.secretary, "/undo") == (
@@ -214,7 +221,8 @@ async def test_a_redelivered_update_counts_once(chat: CouncilChat) -> None:
     await chat.command(chat.secretary, "/schedule 2026-11-25 14:30 90 Extraordinary")
     roll_call = await chat.driver.ask(chat.chair, "/startmeeting")
     meeting = number(r"#(\d+) ", roll_call.text or "")
-    assert await chat.command(chat.cios["EPB"], "/here") == "CIO EPB is present."
+    assert await chat.command(chat.cios["EPB"], "/here") == (
+        "CIO EPB is present.\n1 of 4 departments present; quorum 3: not quorate")
     assert await chat.press(chat.cios["MSB"], roll_call, "✋ Here") == "You are marked present."
     note = number(r"info (\d+)", await chat.command(chat.cios["EPB"], "/info Budget approved"))
     replayed = [u for u in seen if (u.message and (u.message.text or "").split("@")[0] in (

@@ -87,8 +87,11 @@ async def open_meeting(chat: CouncilChat, *, present: list[str]) -> None:
     """Today's extraordinary meeting, opened, with these departments' CIOs present."""
     await chat.command(chat.secretary, "/schedule 2026-11-25 14:30 90 Extraordinary meeting")
     assert (await chat.command(chat.chair, "/startmeeting")).startswith("🏛 Meeting #")
-    for code in present:
-        assert await chat.command(chat.cios[code], "/here") == f"CIO {code} is present."
+    # Five member departments (those with a CIO): the quorum is more than half of them, three.
+    for count, code in enumerate(present, start=1):
+        assert await chat.command(chat.cios[code], "/here") == (
+            f"CIO {code} is present.\n{count} of 5 departments present; quorum 3: "
+            f"{'quorate' if count >= 3 else 'not quorate'}")
 
 
 async def ballots(chat: CouncilChat, motion: int) -> list[tuple[str, str, bool]]:
@@ -157,8 +160,8 @@ async def test_a_named_vote_by_buttons_and_by_text(chat: CouncilChat) -> None:
     digest, counts = await recount(chat, first)
     assert result == "\n".join([
         f"✅ M{first} carried: Adopt the cloud-first policy", "Yes 2 · No 0 · Abstain 1",
-        "3 of 3 eligible voted; quorum 2.", "Yes: EDU, EPB", "Abstain: MSB",
-        f"Rule: simple majority. Ballot set #{digest}."])
+        "Quorum 3 of 5 member departments; 3 voted.", "Yes: EDU, EPB", "Abstain: MSB",
+        f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
     assert counts == {"yes": 2, "no": 0, "abstain": 1}
     assert await result_row(chat, first) == ("closed", 3, 2, 0, 1, True, digest)
     assert await ballots(chat, first) == [("EPB", "yes", True), ("MSB", "no", False),
@@ -186,15 +189,15 @@ async def test_a_named_vote_by_buttons_and_by_text(chat: CouncilChat) -> None:
         f"Your vote on M{lake}: No.")
     assert await chat.command(chat.chair, f"/close M{pilot}") == "\n".join([
         f"❌ M{pilot} failed: quorum not met: Extend the pilot", "Yes 0 · No 0 · Abstain 0",
-        "0 of 3 eligible voted; quorum 2.",
-        f"Rule: simple majority. Ballot set #{ballot_digest([])}."])
+        "Quorum not met: 0 voted; 3 of 5 member departments needed.",
+        f"Rule: simple majority of the votes cast. Ballot set #{ballot_digest([])}."])
     assert await chat.command(chat.cios["EPB"], "/vote abstain") == (
         f"Your vote on M{lake} is now Abstain (it was No).")
     digest, counts = await recount(chat, lake)
     assert await chat.command(chat.chair, "/close") == "\n".join([
         f"❌ M{lake} failed: quorum not met: Fund the data lake", "Yes 0 · No 0 · Abstain 1",
-        "1 of 3 eligible voted; quorum 2.", "Abstain: EPB",
-        f"Rule: simple majority. Ballot set #{digest}."])
+        "Quorum not met: 1 voted; 3 of 5 member departments needed.", "Abstain: EPB",
+        f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
     assert counts == {"yes": 0, "no": 0, "abstain": 1}
     assert await result_row(chat, lake) == ("closed", 3, 0, 0, 1, False, digest)
     assert await chat.command(chat.cios["EPB"], "/vote yes") == "no motion is open"
@@ -260,7 +263,8 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
     digest, counts = await recount(chat, secret)
     assert result == "\n".join([
         f"✅ M{secret} carried: Elect the vice-chair", "Yes 2 · No 1 · Abstain 1",
-        "4 of 4 eligible voted; quorum 2.", f"Rule: simple majority. Ballot set #{digest}."])
+        "Quorum 3 of 5 member departments; 4 voted.",
+        f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
     assert counts == {"yes": 2, "no": 1, "abstain": 1}
     assert await result_row(chat, secret) == ("closed", 4, 2, 1, 1, True, digest)
     assert await live_text(chat, group) == result
@@ -346,8 +350,8 @@ async def test_a_circular_vote_is_reminded_and_closed_at_its_deadline(chat: Coun
     digest, counts = await recount(chat, circular)
     result = "\n".join([
         f"✅ M{circular} carried: Adopt the open-source policy", "Yes 2 · No 1 · Abstain 1",
-        "4 of 5 eligible voted; quorum 3.", "Yes: EDU, EPB", "No: MSB", "Abstain: HLTH",
-        f"Rule: simple majority. Ballot set #{digest}."])
+        "Quorum 3 of 5 member departments; 4 voted.", "Yes: EDU, EPB", "No: MSB",
+        "Abstain: HLTH", f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
     assert [m.text for m in control.bot_messages(chat.group.id)[posted:]] == [result]
     assert message.text == result
     assert message.buttons() == []

@@ -180,13 +180,15 @@ async def hold_meeting(chat: CouncilChat, agenda: Agenda) -> Held:
     assert roll_call.text == (
         f"🏛 Meeting #{agenda.january} is open (Thu 14 Jan 2027, 14:30).\n"
         "Roll call: CIOs and experts, press Here or send /here. A CIO must attend in person to "
-        "vote.")
+        "vote.\n0 of 9 departments present; quorum 5: not quorate")
     for code in PRESSED_HERE:
         assert await chat.press(chat.cios[code], roll_call, "✋ Here") == "You are marked present."
     assert await chat.press(chat.cios["EPB"], roll_call, "✋ Here") == (
         "You are already marked present.")
-    assert await chat.command(chat.cios[SENT_HERE], "/here") == f"CIO {SENT_HERE} is present."
-    assert await chat.command(chat.expert, "/here") == "Zhou Min is present."
+    quorate = "6 of 9 departments present; quorum 5: quorate"
+    assert await chat.command(chat.cios[SENT_HERE], "/here") == (
+        f"CIO {SENT_HERE} is present.\n{quorate}")
+    assert await chat.command(chat.expert, "/here") == f"Zhou Min is present.\n{quorate}"
     assert await chat.command(chat.secretary, f"/proxy {PROXY} {DEPUTY}") == (
         f"{PROXY} is represented by proxy {DEPUTY} at meeting #{agenda.january}; a proxy may "
         "not vote.")
@@ -373,6 +375,7 @@ class Recount:
     no: int
     abstain: int
     eligible: int
+    membership: int
     quorum: int
     passed: bool
     digest: str
@@ -383,11 +386,12 @@ class Recount:
         return self.yes + self.no + self.abstain
 
 
-def recount(motion: Row, ballots: Sequence[Row], entitled: set[int]) -> Recount:
+def recount(motion: Row, ballots: Sequence[Row], entitled: set[int],
+            members: set[int]) -> Recount:
     """The result by hand: each department's latest ballot counts; the electorate is the
-    departments entitled to vote plus any that voted; a quorum of the council's share, rounded
-    up; a simple majority of those voting yes or no; the ballot-set hash as
-    `meetings.domain.votes.ballot_digest` documents it."""
+    departments entitled to vote plus any that voted; a quorum of more than the council's share
+    of the membership (the departments with a CIO); a simple majority of those voting yes or
+    no; the ballot-set hash as `meetings.domain.votes.ballot_digest` documents it."""
     latest: dict[int, Row] = {}
     for ballot in ballots:
         if ballot["motion_id"] != motion["id"]:
@@ -397,20 +401,20 @@ def recount(motion: Row, ballots: Sequence[Row], entitled: set[int]) -> Recount:
             latest[ballot["department_id"]] = ballot
     counts = Counter(str(b["choice"]) for b in latest.values())
     eligible = len(entitled | set(latest))
-    quorum = max(1, math.ceil(Fraction(str(motion["quorum"])) * eligible))
+    quorum = max(1, math.floor(Fraction(str(motion["quorum"])) * len(members)) + 1)
     assert str(motion["rule"]) == "simple"
     cast = sum(counts.values())
     lines = sorted(f"{motion['id']}:{department}:{ballot['choice']}"
                    for department, ballot in latest.items())
     return Recount(yes=counts["yes"], no=counts["no"], abstain=counts["abstain"],
-                   eligible=eligible, quorum=quorum,
+                   eligible=eligible, membership=len(members), quorum=quorum,
                    passed=cast >= quorum and counts["yes"] > counts["no"],
                    digest=hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12],
                    counted=frozenset(b["id"] for b in latest.values()))
 
 
 def recount_box(motion: Row, voters: Sequence[Row], box: Sequence[Row],
-                entitled: set[int]) -> Recount:
+                entitled: set[int], members: set[int]) -> Recount:
     """A secret ballot's result by hand, from its has-voted rows and its ballot box (issue 12:
     nothing stored links a department to its choice); the hash as
     `meetings.domain.votes.box_digest` documents it: which departments voted, and the counts."""
@@ -419,13 +423,13 @@ def recount_box(motion: Row, voters: Sequence[Row], box: Sequence[Row],
                       if b["motion_id"] == motion["id"]})
     assert sum(counts.values()) == len(voted)
     eligible = len(entitled | voted)
-    quorum = max(1, math.ceil(Fraction(str(motion["quorum"])) * eligible))
+    quorum = max(1, math.floor(Fraction(str(motion["quorum"])) * len(members)) + 1)
     assert str(motion["rule"]) == "simple"
     cast = sum(counts.values())
     lines = sorted([*(f"{motion['id']}:voted:{d}" for d in voted),
                     *(f"{motion['id']}:box:{c}:{counts[c]}" for c in ("yes", "no", "abstain"))])
     return Recount(yes=counts["yes"], no=counts["no"], abstain=counts["abstain"],
-                   eligible=eligible, quorum=quorum,
+                   eligible=eligible, membership=len(members), quorum=quorum,
                    passed=cast >= quorum and counts["yes"] > counts["no"],
                    digest=hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12],
                    counted=frozenset())
@@ -447,10 +451,13 @@ def announcement(motion_id: int, text: str, count: Recount,
                else "carried" if count.passed else "not carried")
     lines = [f"{'✅' if count.passed else '❌'} M{motion_id} {verdict}: {text}",
              f"Yes {count.yes} · No {count.no} · Abstain {count.abstain}",
-             f"{count.cast} of {count.eligible} eligible voted; quorum {count.quorum}."]
+             f"Quorum {count.quorum} of {count.membership} member departments; {count.cast} voted."
+             if count.cast >= count.quorum else
+             f"Quorum not met: {count.cast} voted; {count.quorum} of {count.membership} member "
+             f"departments needed."]
     if voters is not None:
         lines.extend(f"{label}: {', '.join(codes)}" for label, codes in voters.items() if codes)
-    lines.append(f"Rule: simple majority. Ballot set #{count.digest}.")
+    lines.append(f"Rule: simple majority of the votes cast. Ballot set #{count.digest}.")
     return "\n".join(lines)
 
 
@@ -595,19 +602,23 @@ async def test_a_whole_cycle_leaves_exactly_the_expected_rows(migrated_url: str)
                  if a["meeting_id"] == agenda.january and str(a["status"]) == "present"
                  and a["department_id"] is not None}
     assert sorted(code_of[d] for d in in_person) == sorted(PRESENT)
-    named = recount(motions[held.named], tables["ballots"], in_person & set(cios))
+    named = recount(motions[held.named], tables["ballots"], in_person & set(cios), set(cios))
     secret = recount_box(motions[held.secret], tables["secret_votes"], tables["ballot_box"],
-                         in_person & set(cios))
-    circular = recount(motions[circulated.motion], tables["ballots"], set(cios))
+                         in_person & set(cios), set(cios))
+    circular = recount(motions[circulated.motion], tables["ballots"], set(cios), set(cios))
+    # The quorum is more than half of the nine member departments (issue 12), not of the six
+    # present: 5 where it was 3.
     assert (named.yes, named.no, named.abstain, named.eligible, named.quorum, named.passed) == (
-        4, 1, 1, 6, 3, True)
+        4, 1, 1, 6, 5, True)
     assert (secret.yes, secret.no, secret.abstain, secret.eligible, secret.quorum,
-            secret.passed) == (2, 3, 0, 6, 3, False)
+            secret.passed) == (2, 3, 0, 6, 5, False)
     assert (circular.yes, circular.no, circular.abstain, circular.eligible, circular.quorum,
             circular.passed) == (5, 1, 1, 9, 5, True)
     for motion_id, count in [(held.named, named), (held.secret, secret),
                              (circulated.motion, circular)]:
         assert stored_result(motions[motion_id]) == counted_result(count)
+        assert (motions[motion_id]["membership"], motions[motion_id]["quorum_needed"]) == (
+            count.membership, count.quorum)
         # The ballots flagged current are exactly those the recount took as the latest.
         assert count.counted == {b["id"] for b in tables["ballots"]
                                  if b["motion_id"] == motion_id and b["current"]}

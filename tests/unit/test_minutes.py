@@ -58,6 +58,9 @@ async def held_meeting(uow: FakeUnitOfWork, council: Council,
     """A whole meeting (extraordinary: there is no series): EPB present, MSB by proxy, ITB
     excused, FIN absent, the expert attending; notes before and under the topic, a named and a
     secret motion, an agreed decision and an action; returns its id."""
+    # EPB alone votes, of the two member departments: a quorum of at least half.
+    await usecases.councils.set_rule(uow, council.id, setting="quorum", value=">=1/2", actor=CLI,
+                                     now=SET_UP_AT)
     for code, name in (("ITB", "Information Technology Bureau"), ("FIN", "Finance Bureau")):
         await usecases.councils.add_department(uow, council.id, code=code, name=name, actor=CLI,
                                                now=SET_UP_AT)

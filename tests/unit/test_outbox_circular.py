@@ -251,6 +251,8 @@ async def test_a_result_whose_post_failed_is_posted_on_the_retry(
     """Sending the result failed after the claim had closed the vote: the retried job hands
     out the same result again (without closing anything twice) instead of losing it."""
     await vote(uow, council, people["EPB"], motion, Choice.YES, OPENED)
+    # Both member departments vote: more than half of two is two (the quorum).
+    await vote(uow, council, people["MSB"], motion, Choice.YES, OPENED)
     await usecases.outbox.plan_reminders(uow, now=CLOSES)
     [first] = await usecases.outbox.claim_deliveries(uow, now=CLOSES, worker="w1", limit=10)
     retry_at = CLOSES + timedelta(minutes=1)

@@ -13,7 +13,7 @@ EXPECTED = {
                  Act.SCHEDULE, Act.DECIDE_AGENDA, Act.RUN_MEETING, Act.RECORD_ATTENDANCE,
                  Act.TAKE_NOTE, Act.RECORD_DECISION, Act.UNDO, Act.OPEN_VOTE, Act.ASSIGN_ACTION,
                  Act.COMPLETE_ACTION, Act.APPROVE_MINUTES, Act.EXPORT, Act.SET_LANGUAGE,
-                 Act.VIEW, Act.APPRAISAL, Act.SET_WEIGHTS},
+                 Act.VIEW, Act.APPRAISAL, Act.SET_WEIGHTS, Act.SET_RULES},
     Role.SECRETARY: {Act.ADD_DEPARTMENT, Act.SET_CADENCE, Act.SCHEDULE, Act.RUN_MEETING,
                      Act.RECORD_ATTENDANCE, Act.TAKE_NOTE, Act.UNDO, Act.ASSIGN_ACTION,
                      Act.COMPLETE_ACTION, Act.EXPORT, Act.VIEW, Act.APPRAISAL},
@@ -39,7 +39,7 @@ def test_secretary_differs_from_chair_only_where_the_product_says() -> None:
     """The secretariat has the chair's powers except approving minutes and chair-only decisions."""
     assert EXPECTED[Role.CHAIR] - EXPECTED[Role.SECRETARY] == {
         Act.SET_ROLE, Act.APPROVE_JOIN, Act.DECIDE_AGENDA, Act.RECORD_DECISION, Act.OPEN_VOTE,
-        Act.APPROVE_MINUTES, Act.SET_LANGUAGE, Act.SET_WEIGHTS}
+        Act.APPROVE_MINUTES, Act.SET_LANGUAGE, Act.SET_WEIGHTS, Act.SET_RULES}
 
 
 def test_non_member_may_do_nothing() -> None:

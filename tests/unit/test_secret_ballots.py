@@ -18,6 +18,7 @@ from meetings.domain.errors import AlreadyVoted, InvalidInput, NotEligible, Voti
 from meetings.domain.model import (
     Choice,
     Council,
+    MajorityBase,
     MajorityRule,
     Meeting,
     Member,
@@ -160,7 +161,7 @@ def test_a_box_that_disagrees_with_who_voted_is_not_counted() -> None:
     """A box holding more ballots than departments voted raises instead of declaring."""
     box = votes.SecretBox(1, frozenset({3}), {Choice.YES: 2, Choice.NO: 0, Choice.ABSTAIN: 0})
     with pytest.raises(ValueError, match="2 ballots in the box, 1 departments voted"):
-        votes.tally_box(box, MajorityRule.SIMPLE, eligible=2, quorum=0.5)
+        votes.tally_box(box, votes.Basis(MajorityRule.SIMPLE, MajorityBase.CAST, 2, 2), eligible=2)
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -17,13 +18,16 @@ from meetings.domain.model import (
     AttendanceStatus,
     Ballot,
     Choice,
+    MajorityBase,
     MajorityRule,
     Motion,
     MotionKind,
     MotionState,
 )
+from meetings.domain.rules import Quorum
 from meetings.domain.votes import (
     ballot_digest,
+    basis_of,
     current_ballots,
     declare,
     electorate,
@@ -58,8 +62,12 @@ def test_anything_else_is_refused(text: str) -> None:
 
 # --- the electorate -----------------------------------------------------------------------------
 
+# Six member departments: the quorum is more than half of them, four.
 NAMED = Motion(council_id=1, kind=MotionKind.NAMED, text="Adopt the data catalogue",
-               rule=MajorityRule.SIMPLE, quorum=0.5, opened_at=T0, meeting_id=3, id=2)
+               rule=MajorityRule.SIMPLE, quorum=0.5, opened_at=T0, meeting_id=3, membership=6,
+               quorum_needed=4, id=2)
+SIMPLE, ABSOLUTE, TWO_THIRDS = MajorityRule.SIMPLE, MajorityRule.ABSOLUTE, MajorityRule.TWO_THIRDS
+CAST, MEMBERS = MajorityBase.CAST, MajorityBase.MEMBERS
 CIRCULAR = replace(NAMED, kind=MotionKind.CIRCULAR, meeting_id=None,
                    closes_at=T0 + timedelta(days=3))
 WITH_CIO = [1, 2, 3, 4, 5, 6]
@@ -113,21 +121,50 @@ def test_a_circular_vote_counts_every_department_with_a_cio() -> None:
 # --- declaring the result -----------------------------------------------------------------------
 
 def test_declare_stores_the_result_on_the_motion() -> None:
-    """The closed motion carries state, time, counts, electorate, verdict and the digest."""
+    """The closed motion carries state, time, counts, electorate, verdict and the digest; its
+    basis (rule, base, membership, quorum) is the one it opened with."""
     current = [ballot(1, Y), ballot(2, Y), ballot(3, N), ballot(4, A)]
     closed, outcome = declare(NAMED, current, eligible=6, now=T0 + timedelta(minutes=5))
     assert (closed.state, closed.closed_at) == (MotionState.CLOSED, T0 + timedelta(minutes=5))
     assert (closed.yes, closed.no, closed.abstain, closed.eligible, closed.passed) == (
         2, 1, 1, 6, True)
     assert closed.digest == ballot_digest(current) == outcome.digest
-    assert (outcome.yes, outcome.no, outcome.abstain, outcome.quorum_needed) == (2, 1, 1, 3)
+    assert (outcome.yes, outcome.no, outcome.abstain, outcome.quorum_needed) == (2, 1, 1, 4)
+    assert outcome.basis == basis_of(NAMED) == basis_of(closed)
     assert replace(closed, state=MotionState.OPEN, closed_at=None, eligible=None, yes=None,
                    no=None, abstain=None, passed=None, digest="") == NAMED
 
 
 def test_without_a_quorum_a_majority_does_not_carry() -> None:
-    """Two yes of nine eligible is short of half: the motion fails though nobody voted no."""
-    closed, outcome = declare(NAMED, [ballot(1, Y), ballot(2, Y)], eligible=9, now=T0)
+    """Two yes of six members is short of more than half: the motion fails though nobody
+    voted no."""
+    closed, outcome = declare(NAMED, [ballot(1, Y), ballot(2, Y)], eligible=2, now=T0)
+    assert (outcome.quorum_met, closed.passed) == (False, False)
+
+
+def test_the_quorum_is_of_the_membership_not_of_those_present() -> None:
+    """Three of nine member departments came and all voted yes: three of three present is
+    still short of the quorum of five."""
+    motion = replace(NAMED, membership=9, quorum_needed=Quorum(Fraction(1, 2)).needed(9))
+    closed, outcome = declare(motion, [ballot(1, Y), ballot(2, Y), ballot(3, Y)], eligible=3,
+                              now=T0)
+    assert (outcome.quorum_needed, outcome.cast, outcome.quorum_met, closed.passed) == (
+        5, 3, False, False)
+
+
+def test_membership_changing_during_a_vote_leaves_its_basis() -> None:
+    """The membership is counted when the vote opens: a department that gets its CIO while
+    the vote runs may vote, but neither the quorum nor an absolute majority's base moves."""
+    opened = replace(NAMED, kind=MotionKind.CIRCULAR, meeting_id=None, rule=ABSOLUTE,
+                     base=MEMBERS, membership=4, quorum_needed=3)
+    # A fifth department gained a CIO after the opening; three yes of the four members carry.
+    current = [ballot(1, Y), ballot(2, Y), ballot(5, Y), ballot(3, N)]
+    closed, outcome = declare(opened, current, eligible=electorate(opened, [1, 2, 3, 4, 5], [],
+                                                                   current), now=T0)
+    assert (closed.membership, outcome.quorum_needed, closed.eligible, closed.passed) == (
+        4, 3, 5, True)
+    # A department whose CIO left after voting: its vote still counts, the basis is unchanged.
+    closed, outcome = declare(opened, [ballot(1, Y), ballot(2, Y)], eligible=4, now=T0)
     assert (outcome.quorum_met, closed.passed) == (False, False)
 
 
@@ -141,12 +178,15 @@ def test_a_closed_motion_is_not_declared_again() -> None:
 # A cast: (department, choice, seconds after the previous cast; 0 makes a tie on the clock).
 casts = st.lists(st.tuples(st.integers(1, 8), st.sampled_from(list(Choice)),
                            st.integers(0, 3)), max_size=40)
-# Quorums as exact fractions, so the hand recount needs no floating point.
-quorums = st.sampled_from([(0, 1), (1, 4), (1, 2), (3, 5), (2, 3), (1, 1)])
+# Quorums as exact fractions, so the hand recount needs no floating point: (share, of, over).
+quorums = st.sampled_from([(1, 4, True), (1, 2, True), (1, 2, False), (3, 5, False),
+                           (2, 3, False), (2, 3, True), (1, 1, False)])
+rules = st.sampled_from([(SIMPLE, CAST), (ABSOLUTE, MEMBERS), (TWO_THIRDS, CAST),
+                         (TWO_THIRDS, MEMBERS)])
 
 
-def _recount(history: list[tuple[int, Choice]], rule: MajorityRule, quorum: tuple[int, int],
-             eligible: int) -> tuple[int, int, int, bool]:
+def _recount(history: list[tuple[int, Choice]], rule: tuple[MajorityRule, MajorityBase],
+             quorum: tuple[int, int, bool], membership: int) -> tuple[int, int, int, bool]:
     """The result counted by hand: the last choice of each department in the order cast."""
     last: dict[int, Choice] = {}
     for department, choice in history:
@@ -154,26 +194,32 @@ def _recount(history: list[tuple[int, Choice]], rule: MajorityRule, quorum: tupl
     yes = sum(1 for c in last.values() if c is Y)
     no = sum(1 for c in last.values() if c is N)
     abstain = sum(1 for c in last.values() if c is A)
-    share, whole = quorum
-    needed = next(n for n in range(eligible + 1) if n * whole >= share * eligible)
+    share, whole, over = quorum
+    # The fewest departments that are more than (or at least) share/whole of the membership.
+    needed = next(n for n in range(membership + 2)
+                  if (n * whole > share * membership if over else n * whole >= share * membership))
     quorate = yes + no + abstain >= max(needed, 1)
-    if rule is MajorityRule.SIMPLE:
-        carried = yes > no
-    elif rule is MajorityRule.ABSOLUTE:
-        carried = yes > eligible / 2
-    else:
-        carried = yes > 0 and yes / (yes + no) >= 2 / 3 - 1e-12
+    match rule:
+        case (MajorityRule.SIMPLE, _):
+            carried = yes > no
+        case (MajorityRule.ABSOLUTE, _):
+            carried = yes > membership / 2
+        case (_, MajorityBase.MEMBERS):
+            carried = yes > 0 and yes / membership >= 2 / 3 - 1e-12
+        case _:
+            carried = yes > 0 and yes / (yes + no) >= 2 / 3 - 1e-12
     return yes, no, abstain, quorate and carried
 
 
 @settings(max_examples=300, deadline=None)
-@given(cast=casts, rule=st.sampled_from(list(MajorityRule)), quorum=quorums,
-       extra=st.integers(0, 4), seed=st.integers(0, 2**32 - 1))
+@given(cast=casts, rule=rules, quorum=quorums, extra=st.integers(0, 4),
+       seed=st.integers(0, 2**32 - 1))
 def test_declared_result_equals_a_recount_by_hand(
-        cast: list[tuple[int, Choice, int]], rule: MajorityRule, quorum: tuple[int, int],
-        extra: int, seed: int) -> None:
-    """Whatever the history (changed votes, ties on the clock, any reading order), declaring
-    on the current ballots gives the counts and verdict of a plain recount."""
+        cast: list[tuple[int, Choice, int]], rule: tuple[MajorityRule, MajorityBase],
+        quorum: tuple[int, int, bool], extra: int, seed: int) -> None:
+    """Whatever the history (changed votes, ties on the clock, any reading order), rule, base
+    and quorum, declaring on the current ballots gives the counts and verdict of a plain
+    recount, and recounting the stored motion later gives the stored result."""
     history: list[Ballot] = []
     at = T0
     for number, (department, choice, gap) in enumerate(cast, start=1):
@@ -182,17 +228,20 @@ def test_declared_result_equals_a_recount_by_hand(
     shuffled = history[:]
     random.Random(seed).shuffle(shuffled)
     voted = {department for department, _, _ in cast}
-    eligible = len(voted) + extra
-    motion = replace(NAMED, rule=rule, quorum=quorum[0] / quorum[1])
+    membership = len(voted) + extra
+    share, whole, over = quorum
+    motion = replace(NAMED, rule=rule[0], base=rule[1], membership=membership,
+                     quorum_needed=Quorum(Fraction(share, whole), over).needed(membership))
 
-    closed, outcome = declare(motion, current_ballots(shuffled), eligible=eligible, now=at)
+    closed, outcome = declare(motion, current_ballots(shuffled), eligible=membership, now=at)
 
-    expected = _recount([(d, c) for d, c, _ in cast], rule, quorum, eligible)
+    expected = _recount([(d, c) for d, c, _ in cast], rule, quorum, membership)
     assert (closed.yes, closed.no, closed.abstain, closed.passed) == expected
     assert (outcome.yes, outcome.no, outcome.abstain, outcome.passed) == expected
-    assert closed.eligible == eligible
-    assert closed.digest == tally(current_ballots(history), rule, eligible=eligible,
-                                  quorum=motion.quorum).digest
+    assert closed.eligible == membership
+    recount = tally(current_ballots(history), basis_of(closed), eligible=membership)
+    assert (recount.digest, recount.passed, recount.yes, recount.no) == (
+        closed.digest, closed.passed, closed.yes, closed.no)
 
 
 def test_update_numbers_order_ballots_sent_close_together() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from meetings.domain.model import (
     AttendanceStatus,
     Ballot,
     Choice,
+    MajorityBase,
     MajorityRule,
     Member,
     Motion,
@@ -23,12 +25,13 @@ from meetings.domain.model import (
     MotionState,
     Role,
 )
+from meetings.domain.rules import BASES, Quorum
 from meetings.domain.votes import (
+    Basis,
     ballot_digest,
     check_eligible,
     current_ballots,
     eligible_departments,
-    quorum_needed,
     tally,
 )
 
@@ -43,41 +46,78 @@ def ballots(*choices: Choice) -> list[Ballot]:
 Y, N, A = Choice.YES, Choice.NO, Choice.ABSTAIN
 
 
+MORE_THAN_HALF = Quorum(Fraction(1, 2))
+
+
+def basis(rule: MajorityRule, membership: int, base: MajorityBase | None = None) -> Basis:
+    """A vote's basis with the default quorum, more than half of the membership."""
+    return Basis(rule, base or BASES[rule][0], membership, MORE_THAN_HALF.needed(membership))
+
+
+SIMPLE, ABSOLUTE, TWO_THIRDS = MajorityRule.SIMPLE, MajorityRule.ABSOLUTE, MajorityRule.TWO_THIRDS
+CAST, MEMBERS = MajorityBase.CAST, MajorityBase.MEMBERS
+
+
 @pytest.mark.parametrize(
-    ("rule", "choices", "eligible", "passed"),
+    ("rule", "base", "choices", "membership", "quorate", "passed"),
     [
-        (MajorityRule.SIMPLE, [Y, Y, N], 9, False),  # 3 of 9 cast: below half quorum
-        (MajorityRule.SIMPLE, [Y, Y, N, A, A], 9, True),
-        (MajorityRule.SIMPLE, [Y, N, A, A, A], 9, False),  # a tie does not pass
-        (MajorityRule.ABSOLUTE, [Y, Y, Y, Y, N], 9, False),  # 4 yes is not more than 9/2
-        (MajorityRule.ABSOLUTE, [Y, Y, Y, Y, Y], 9, True),
-        (MajorityRule.ABSOLUTE, [Y, Y, Y, Y, A, A, A, A, A, A], 8, False),  # 4 of 8 is a half
-        (MajorityRule.TWO_THIRDS, [Y, Y, N, A, A], 9, True),  # exactly two thirds of yes+no
-        (MajorityRule.TWO_THIRDS, [Y, Y, Y, N, N], 9, False),
-        (MajorityRule.TWO_THIRDS, [A, A, A, A, A], 9, False),  # nobody for it
+        # simple: more yes than no among the votes cast; abstentions count for the quorum only
+        (SIMPLE, CAST, [Y, Y, N], 9, False, False),  # 3 of 9 voted: quorum 5 not met
+        (SIMPLE, CAST, [Y, Y, N, A, A], 9, True, True),
+        (SIMPLE, CAST, [Y, N, A, A, A], 9, True, False),  # a tie does not pass
+        (SIMPLE, CAST, [A, A, A, A, A], 9, True, False),  # everyone abstaining
+        (SIMPLE, CAST, [], 9, False, False),  # nobody there
+        (SIMPLE, CAST, [Y, Y, Y, Y, N], 8, True, True),  # 5 of 8 is more than half
+        (SIMPLE, CAST, [Y, Y, Y, N], 8, False, False),  # 4 of 8 is only half
+        # absolute: more than half of all member departments vote yes
+        (ABSOLUTE, MEMBERS, [Y, Y, Y, Y, N], 9, True, False),  # 4 yes is not more than 9/2
+        (ABSOLUTE, MEMBERS, [Y, Y, Y, Y, Y], 9, True, True),
+        (ABSOLUTE, MEMBERS, [Y, Y, Y, Y, A, A, A, A], 8, True, False),  # 4 of 8 is a tie
+        (ABSOLUTE, MEMBERS, [Y, Y, Y, Y, Y, N, N, N, N], 9, True, True),
+        (ABSOLUTE, MEMBERS, [A] * 9, 9, True, False),
+        (ABSOLUTE, MEMBERS, [], 0, False, False),  # no members, nobody voted
+        # two thirds of the yes and no votes cast
+        (TWO_THIRDS, CAST, [Y, Y, N, A, A], 9, True, True),  # exactly two thirds
+        (TWO_THIRDS, CAST, [Y, Y, Y, N, N], 9, True, False),
+        (TWO_THIRDS, CAST, [A, A, A, A, A], 9, True, False),  # nobody for it
+        (TWO_THIRDS, CAST, [Y, Y, Y, Y], 9, False, False),  # unanimous, but no quorum
+        # two thirds of all member departments
+        (TWO_THIRDS, MEMBERS, [Y, Y, Y, Y, Y], 9, True, False),  # 5 of 9 < 6, cast all yes
+        (TWO_THIRDS, MEMBERS, [Y, Y, Y, Y, Y, Y], 9, True, True),  # exactly two thirds
+        (TWO_THIRDS, MEMBERS, [Y, Y, Y, Y, Y, Y, N, N, N], 9, True, True),
+        (TWO_THIRDS, MEMBERS, [Y, Y, Y, Y, Y, N, A, A, A], 9, True, False),
+        (TWO_THIRDS, MEMBERS, [A] * 9, 9, True, False),
     ],
 )
-def test_majority_rules(rule: MajorityRule, choices: list[Choice], eligible: int,
-                        passed: bool) -> None:
-    """Each majority rule decides by its own arithmetic, and only with a quorum."""
-    outcome = tally(ballots(*choices), rule, eligible=eligible, quorum=0.5)
-    assert outcome.passed is passed
+def test_every_rule_of_each_base(rule: MajorityRule, base: MajorityBase, choices: list[Choice],
+                                 membership: int, quorate: bool, passed: bool) -> None:
+    """Each majority rule decides by its own arithmetic against its base, and only once more
+    than half of the membership has voted."""
+    outcome = tally(ballots(*choices), basis(rule, membership, base), eligible=len(choices))
+    assert (outcome.quorum_met, outcome.passed) == (quorate, passed)
     assert outcome.cast == len(choices)
 
 
-@pytest.mark.parametrize(("quorum", "eligible", "needed"),
-                         [(0.5, 9, 5), (0.5, 10, 5), (2 / 3, 9, 6), (2 / 3, 10, 7), (0.0, 9, 1),
-                          (1.0, 9, 9)])
-def test_quorum_is_rounded_up(quorum: float, eligible: int, needed: int) -> None:
-    """The quorum is the ceiling of the share of eligible departments, never below one."""
-    assert quorum_needed(quorum, eligible) == needed
+@pytest.mark.parametrize(
+    ("quorum", "membership", "needed"),
+    [(Quorum(Fraction(1, 2)), 9, 5), (Quorum(Fraction(1, 2)), 10, 6),
+     (Quorum(Fraction(1, 2)), 8, 5), (Quorum(Fraction(1, 2)), 1, 1),
+     (Quorum(Fraction(1, 2)), 0, 1), (Quorum(Fraction(1, 2), over=False), 9, 5),
+     (Quorum(Fraction(1, 2), over=False), 10, 5), (Quorum(Fraction(2, 3), over=False), 9, 6),
+     (Quorum(Fraction(2, 3), over=False), 10, 7), (Quorum(Fraction(2, 3)), 9, 7),
+     (Quorum(Fraction(1, 1), over=False), 9, 9), (Quorum(Fraction(1, 100), over=False), 9, 1)])
+def test_quorum_is_a_share_of_the_membership(quorum: Quorum, membership: int,
+                                             needed: int) -> None:
+    """More than the share (default) or at least it, of all member departments, never below
+    one: more than half of 9 is 5, of 10 is 6."""
+    assert quorum.needed(membership) == needed
 
 
 def test_tally_refuses_two_ballots_of_one_department() -> None:
     """Passing history instead of current ballots is a programming error, not a result."""
     doubled = [*ballots(Y), replace(ballots(N)[0], id=99)]
     with pytest.raises(ValueError, match="one per department"):
-        tally(doubled, MajorityRule.SIMPLE, eligible=9, quorum=0.5)
+        tally(doubled, basis(SIMPLE, 9), eligible=9)
 
 
 def test_latest_ballot_of_a_department_counts() -> None:
@@ -99,10 +139,10 @@ def test_recount_ignores_ballot_order(history: list[tuple[int, Choice]], seed: i
     """A recount from the full history, in any order, equals the result of the stored ballots."""
     cast = [Ballot(1, 100 + dept, dept, choice, T0 + timedelta(seconds=i), id=i + 1)
             for i, (dept, choice) in enumerate(history)]
-    stored = tally(current_ballots(cast), rule, eligible=12, quorum=0.5)
+    stored = tally(current_ballots(cast), basis(rule, 12), eligible=12)
     shuffled = cast[:]
     random.Random(seed).shuffle(shuffled)
-    assert tally(current_ballots(shuffled), rule, eligible=12, quorum=0.5) == stored
+    assert tally(current_ballots(shuffled), basis(rule, 12), eligible=12) == stored
 
 
 def test_digest_ignores_order_and_sees_a_changed_vote() -> None:
