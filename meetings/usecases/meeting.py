@@ -5,16 +5,18 @@ and agreed decisions, undo, and closing it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from meetings.domain import proceedings, scheduling, votes
 from meetings.domain.errors import (
     InvalidState,
+    NotFound,
 )
 from meetings.domain.model import (
     AgendaItem,
     Attendance,
+    Council,
     Decision,
     Department,
     Meeting,
@@ -61,6 +63,29 @@ async def start_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor, now: 
     return call
 
 
+async def attach_roll_call(uow: UnitOfWork, meeting_id: int, *, chat_id: int,
+                           message_id: int) -> Meeting:
+    """Remembers the group message that shows the meeting's roll call, to keep it current."""
+    async with uow:
+        meeting = await uow.meetings.get(meeting_id)
+        if meeting is None:
+            raise NotFound("no meeting S{id} in this council", id=meeting_id)
+        meeting = await uow.meetings.update(replace(
+            meeting, roll_call_chat_id=chat_id, roll_call_message_id=message_id))
+        await uow.commit()
+    return meeting
+
+
+async def roll_call_of(uow: UnitOfWork, meeting_id: int) -> tuple[Council, RollCall]:
+    """The meeting's roll call as it stands, and its council, for the roll-call message."""
+    async with uow:
+        meeting = await uow.meetings.get(meeting_id)
+        if meeting is None:
+            raise NotFound("no meeting S{id} in this council", id=meeting_id)
+        council = await council_of(uow, meeting.council_id)
+        return council, await _roll_call(uow, meeting.council_id, meeting)
+
+
 async def _roll_call(uow: UnitOfWork, council_id: int, meeting: Meeting) -> RollCall:
     return RollCall(meeting, await uow.departments.list(council_id),
                     await uow.attendance.list(meeting.id), await uow.members.list(council_id))
@@ -74,7 +99,7 @@ async def mark_here(uow: UnitOfWork, council_id: int, *, actor: Member, now: dat
     async with uow:
         meeting = await running_meeting(uow, council_id, now)
         if meeting_id is not None and meeting_id != meeting.id:
-            raise InvalidState("meeting #{id} is not in progress", id=meeting_id)
+            raise InvalidState("meeting S{id} is not in progress", id=meeting_id)
         attendance = proceedings.here(actor, meeting)
         before = [a for a in await uow.attendance.list(meeting.id)
                   if (a.department_id, a.member_id) == (attendance.department_id, actor.id)

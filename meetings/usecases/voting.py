@@ -124,6 +124,7 @@ class Count:
     ballots: Sequence[Ballot]  # the current ones
     eligible: int
     departments: Sequence[Department]
+    decision_id: int | None = None  # the decision a carried motion became
 
     @property
     def cast(self) -> int:
@@ -145,7 +146,12 @@ async def _count(uow: UnitOfWork, motion: Motion,
         ballots = await uow.ballots.current(motion.id)
     eligible = (motion.eligible if motion.eligible is not None
                 else await _electorate(uow, motion, ballots))
-    return Count(motion, ballots, eligible, await uow.departments.list(motion.council_id))
+    decision = None
+    if motion.state is MotionState.CLOSED and motion.passed:
+        decision = next((d.id for d in await uow.decisions.list(motion.council_id)
+                         if d.motion_id == motion.id), None)
+    return Count(motion, ballots, eligible, await uow.departments.list(motion.council_id),
+                 decision)
 
 
 async def _electorate(uow: UnitOfWork, motion: Motion, ballots: Sequence[Ballot]) -> int:
