@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.telegram.render import series_change_lines
 from meetings.domain.calendars import public_holidays
 from meetings.domain.errors import SlotTaken
 from meetings.domain.model import (
@@ -147,3 +148,25 @@ def test_a_taken_slot_is_refused_naming_the_meeting() -> None:
     there = Meeting(1, MeetingKind.EXTRAORDINARY, start, id=4)
     with pytest.raises(SlotTaken, match=r"meeting S4 already holds that time \(2027-01-20 14:00"):
         refuse_clash([there], replace(there, id=0), SHANGHAI, now=NOW)
+
+
+def test_the_summary_reads_in_both_languages() -> None:
+    """The re-plan summary names each meeting by its S-id, in English and in Chinese (full-width
+    punctuation after Chinese text)."""
+    old = stored()
+    old[2] = replace(old[2], starts_at=datetime(2027, 5, 18, 2, 0, tzinfo=UTC),
+                     moved_reason="rescheduled from 2027-05-13 14:30")
+    change = replan_series(series("bimonthly 3TU 14:30 120"), SHANGHAI, CN, old,
+                           {1: [item(1, 7)]}, [], now=NOW)
+    moved = replace(change, moves=tuple(replace(m, target=replace(m.target, id=20))
+                                        for m in change.moves))
+    english = series_change_lines("en", SHANGHAI, moved)
+    chinese = series_change_lines("zh", SHANGHAI, moved)
+    assert "• S3 Tue 18 May 2027, 10:00 (rescheduled from 2027-05-13 14:30): moved by hand" in (
+        english)
+    assert ("Agenda #7 (deferred) moved from meeting S1 to meeting S20 (Tue 19 Jan 2027, "
+            "14:30).") in english
+    assert "以下会议保持不变：" in chinese
+    assert "议题 #7（已推迟）已从会议 S1 移至会议 S20（2027年1月19日 周二 14:30）。" in chinese
+    assert "2027-05-18 不新增会议：当天已有会议 S3。" in chinese
+    assert len(english) == len(chinese)
