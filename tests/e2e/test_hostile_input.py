@@ -194,6 +194,8 @@ async def meeting(migrated_url: str) -> AsyncIterator[CouncilChat]:
 def sender(chat: CouncilChat, command: str) -> User:
     """Someone the command's act allows: the chair, or for /here and /vote the EPB CIO."""
     act = next(c.act for c in COMMANDS if c.name == command)
+    if command == "here":  # the chair may answer the roll call too, but it is EPB's here
+        return chat.cios["EPB"]
     return chat.chair if act is None or can(Role.CHAIR, act) else chat.cios["EPB"]
 
 
