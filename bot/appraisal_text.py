@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.i18n import N_, translate
 from meetings.domain.appraisal import Appraisal, Explained, Rate, Ref, Row, Weights
 
-_REFS = {"meeting": N_("meeting {id} ({day})"), "item": N_("item #{id} ({day})"),
+_REFS = {"meeting": N_("meeting S{id} ({day})"), "item": N_("item #{id} ({day})"),
          "motion": N_("motion M{id} ({day})"), "action": N_("action A{id} (due {day})")}
 FIGURE_NAMES = {
     "held": N_("meetings held"), "present": N_("present in person"), "proxy": N_("by proxy"),

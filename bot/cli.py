@@ -30,12 +30,12 @@ from bot.meeting_table import local_start, meeting_table
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
-from bot.telegram.render import rules_text
+from bot.telegram.render import rules_text, series_change_lines, series_meetings
 from bot.web.links import minutes_link
 from meetings import usecases
 from meetings.domain.appraisal import Appraisal, Explained
-from meetings.domain.errors import CouncilError
-from meetings.domain.model import Council, Meeting, Role
+from meetings.domain.errors import CouncilError, SlotTaken
+from meetings.domain.model import Council, Meeting, Role, meeting_ref, parse_meeting_ref
 from meetings.exports import appraisal as exports
 from meetings.exports.appraisal import ExportError
 from meetings.ports import Clock, UnitOfWork
@@ -414,16 +414,18 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """Set the regular series and plan its meetings for the next twelve months."""
         first = _parse_date(ctx, starting) if starting else None
 
-        async def work(uow: UnitOfWork) -> tuple[Council, list[Meeting]]:
+        async def work(uow: UnitOfWork) -> tuple[Council, usecases.schedule.SeriesSet]:
             found = await council_of(uow, council)
-            _, planned = await usecases.schedule.set_series(
+            return found, await usecases.schedule.replace_series(
                 uow, found.id, spec=spec, actor=operator(), now=ctx.clock.now(),
                 starting=first, location=location)
-            return found, planned
 
-        found, planned = ctx.run(work)
-        ctx.out.print(f"Series set for {found.name}: {len(planned)} meetings planned.")
-        ctx.out.print(meeting_table(found, planned))
+        found, done = ctx.run(work)
+        ctx.out.print(f"Series set for {found.name}: {len(done.planned)} meetings planned.")
+        ctx.out.print(meeting_table(found, series_meetings(done.change)))
+        # What became of the earlier series' meetings, in the words the chat uses.
+        for line in series_change_lines("en", found.timezone, done.change):
+            ctx.out.print(line, markup=False, highlight=False, soft_wrap=True)
 
     @meetings_app.command("list")
     def meetings_list(
@@ -445,38 +447,50 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         minutes: Annotated[int, typer.Option(help="Duration in minutes.")] = 120,
         title: Annotated[str, typer.Option(help="Title.")] = "",
         location: Annotated[str, typer.Option(help="Place.")] = "",
+        force: Annotated[bool, typer.Option(
+            "--force", help="Schedule it even when another meeting holds that time.")] = False,
         council: CouncilOption = None,
     ) -> None:
-        """Schedule an extraordinary meeting."""
+        """Schedule an extraordinary meeting (refused at a time another meeting holds, unless
+        --force)."""
         async def work(uow: UnitOfWork) -> tuple[Council, Meeting]:
             found = await council_of(uow, council)
-            return found, await usecases.schedule.schedule_meeting(
-                uow, found.id, local_start=start, actor=operator(), now=ctx.clock.now(),
-                duration_minutes=minutes, title=title, location=location)
+            with _force_hint():
+                return found, await usecases.schedule.schedule_meeting(
+                    uow, found.id, local_start=start, actor=operator(), now=ctx.clock.now(),
+                    duration_minutes=minutes, title=title, location=location, force=force)
 
         found, meeting = ctx.run(work)
-        ctx.out.print(f"Meeting {meeting.id} scheduled for {local_start(found, meeting)}.")
+        ctx.out.print(f"Meeting {meeting_ref(meeting.id)} scheduled for "
+                      f"{local_start(found, meeting)}.")
 
     @meetings_app.command("reschedule")
     def meetings_reschedule(
-        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        meeting_id: Annotated[int, typer.Argument(
+            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
         start: Annotated[str, typer.Argument(help="New local start, 'YYYY-MM-DD HH:MM'.")],
         reason: Annotated[str, typer.Option(help="Why it moves.")] = "",
+        force: Annotated[bool, typer.Option(
+            "--force", help="Move it even when another meeting holds that time.")] = False,
         council: CouncilOption = None,
     ) -> None:
-        """Move one meeting; the rest of the series stays as it is."""
+        """Move one meeting; the rest of the series stays as it is (refused to a time another
+        meeting holds, unless --force)."""
         async def work(uow: UnitOfWork) -> tuple[Council, Meeting]:
             found = await council_of(uow, council)
-            return found, await usecases.schedule.reschedule_meeting(
-                uow, found.id, meeting_id, local_start=start, actor=operator(),
-                now=ctx.clock.now(), reason=reason)
+            with _force_hint():
+                return found, await usecases.schedule.reschedule_meeting(
+                    uow, found.id, meeting_id, local_start=start, actor=operator(),
+                    now=ctx.clock.now(), reason=reason, force=force)
 
         found, meeting = ctx.run(work)
-        ctx.out.print(f"Meeting {meeting.id} moved to {local_start(found, meeting)}.")
+        ctx.out.print(f"Meeting {meeting_ref(meeting.id)} moved to "
+                      f"{local_start(found, meeting)}.")
 
     @meetings_app.command("cancel")
     def meetings_cancel(
-        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        meeting_id: Annotated[int, typer.Argument(
+            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
         council: CouncilOption = None,
     ) -> None:
         """Cancel one meeting; the rest of the series stays as it is."""
@@ -486,7 +500,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
                 uow, found.id, meeting_id, actor=operator(), now=ctx.clock.now())
 
         meeting = ctx.run(work)
-        ctx.out.print(f"Meeting {meeting.id} cancelled.")
+        ctx.out.print(f"Meeting {meeting_ref(meeting.id)} cancelled.")
 
     # --- appraisal ------------------------------------------------------------------------------
 
@@ -626,7 +640,8 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
 
     @export_app.command("minutes")
     def export_minutes(
-        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        meeting_id: Annotated[int, typer.Argument(
+            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
         output: Annotated[Path, typer.Option("--output", "-o", help="The .docx file to write.")],
         style: Annotated[str | None, typer.Option(
             help="en or gbt9704 (GB/T 9704 纪要); default: the council's language.")] = None,
@@ -668,12 +683,14 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
 
         data, what = ctx.run(work)
         _write_whole(ctx, output, data)
-        ctx.out.print(f"Minutes of meeting {meeting_id} written to {output}: {what}.",
+        ctx.out.print(f"Minutes of meeting {meeting_ref(meeting_id)} written to {output}: "
+                      f"{what}.",
                       markup=False, highlight=False, soft_wrap=True)
 
     @export_app.command("link")
     def export_link(
-        meeting_id: Annotated[int, typer.Argument(help="Meeting id.")],
+        meeting_id: Annotated[int, typer.Argument(
+            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
         revision: Annotated[int, typer.Option(help="The stored revision to link to.")],
         days: Annotated[int, typer.Option(min=1, max=90, help="Days the link works.")] = 7,
         council: CouncilOption = None,
@@ -778,6 +795,25 @@ def _read_file(ctx: _Context, path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         ctx.fail(f"cannot read {path}: {error.strerror}")
+
+
+@contextmanager
+def _force_hint() -> Iterator[None]:
+    """A time another meeting holds: the command line may insist."""
+    try:
+        yield
+    except SlotTaken as error:
+        raise SlotTaken(error.template + "; or give --force to keep both", **error.params
+                        ) from error
+
+
+def _meeting_parser(text: str) -> int:
+    """A meeting as the chat and `meetings list` show it, S12, or by its older form 12."""
+    found = parse_meeting_ref(text)
+    if found is None:
+        raise typer.BadParameter(
+            f"{text!r} is not a meeting id: give it as `meetings list` shows it, e.g. S12")
+    return found
 
 
 def _parse_date(ctx: _Context, text: str) -> date:

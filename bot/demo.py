@@ -26,7 +26,7 @@ from bot.reminders import Reminders
 from bot.sandbox import Control, SandboxServer, User
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.state import Message
-from bot.telegram.app import AnyApplication, build_application, live_counts, polling
+from bot.telegram.app import AnyApplication, build_application, polling, settle_live
 from bot.telegram.context import BotEnv, Defaults
 from meetings.domain.model import Council, Meeting, Motion
 from meetings.domain.scheduling import to_local
@@ -211,8 +211,9 @@ async def _script(sandbox: SandboxServer, console: Console, clock: FixedClock,
     scene = Scene(control, driver, cast, group.id, clock, database, reminders, console, step)
     await _meeting(scene, _item_id(platform))
     await _circular_vote(scene)
-    # The votes' own messages show their results before the transcript is taken.
-    await live_counts(application).settle()
+    # The votes' own messages show their results (and the roll call its final attendance)
+    # before the transcript is taken.
+    await settle_live(application)
     return "\n".join(_as_posted(m) for m in control.transcript(group.id)
                      if m.text or "document" in m.content)
 

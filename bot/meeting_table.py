@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from meetings.domain.model import Council, Meeting
+from meetings.domain.model import Council, Meeting, meeting_ref
 from meetings.domain.scheduling import to_local
 
 
@@ -17,7 +17,7 @@ def meeting_table(council: Council, meetings: Sequence[Meeting]) -> Table:
                   title=f"Meetings of {council.name} ({council.timezone})")
     for meeting in meetings:
         local = to_local(meeting.starts_at, council.timezone)
-        table.add_row(str(meeting.id), local.strftime("%Y-%m-%d"), local.strftime("%a"),
+        table.add_row(meeting_ref(meeting.id), local.strftime("%Y-%m-%d"), local.strftime("%a"),
                       local.strftime("%H:%M"), meeting.kind.value, meeting.state.value,
                       meeting.moved_reason or meeting.title)
     return table

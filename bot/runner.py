@@ -33,7 +33,7 @@ from bot import logs
 from bot.metrics import Metrics, observed_requests
 from bot.reminders import Reminders
 from bot.settings import Settings
-from bot.telegram.app import AnyApplication, build_application, live_counts
+from bot.telegram.app import AnyApplication, build_application, close_live
 from bot.telegram.context import BotEnv, Defaults
 from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
 from bot.web.feeds import RedactingAccessLogger
@@ -203,9 +203,9 @@ async def _application(application: AnyApplication, api_url: str) -> AsyncIterat
             yield
         finally:
             await application.stop()
-            # Live counts still due an edit show their final count now, while the bot and the
-            # database are open, instead of failing after.
-            await live_counts(application).close()
+            # Live counts and roll calls still due an edit show their final state now, while
+            # the bot and the database are open, instead of failing after.
+            await close_live(application)
     finally:
         await application.shutdown()
 

@@ -223,6 +223,9 @@ class MeetingRow(Base, table=True):
     # A plain column, not a foreign key: agenda_items already refers to meetings, and a key back
     # would make the two tables a cycle. The use case checks the item belongs to the meeting.
     topic_id: int | None = None
+    # The roll call's group message, edited live as people answer (bot.telegram.live).
+    roll_call_chat_id: int | None = Field(default=None, sa_type=BigInteger())
+    roll_call_message_id: int | None = Field(default=None, sa_type=BigInteger())
 
 
 class AgendaItemRow(Base, table=True):

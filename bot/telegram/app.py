@@ -31,7 +31,7 @@ from bot import logs
 from bot.i18n import N_, explain, translate
 from bot.telegram import appraisal, calendar, handlers, meeting, minutes, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
-from bot.telegram.live import LiveCounts
+from bot.telegram.live import LiveCounts, LiveRollCalls, Pause
 from bot.telegram.render import CHOICE_OF_KEY, NO_PREVIEW, TELEGRAM_CAPTION_LIMIT, split_text
 from meetings import usecases
 from meetings.domain.errors import CouncilError
@@ -157,6 +157,7 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
         now=env.clock.now(),
         bot_id=context.bot.id,
         counts=live_counts(context.application),
+        roll_calls=live_roll_calls(context.application),
     )
 
 
@@ -305,6 +306,7 @@ async def _press_here(update: Update, context: BotContext) -> None:
         repeated=already,
     )
     if marked is not None:
+        request.roll_calls.touch(meeting_id)
         await _answer_committed(query, request.t("You are marked present.") if marked.new
                                 else already)
 
@@ -327,7 +329,7 @@ async def _press_calendar(update: Update, context: BotContext) -> None:
     try:
         await context.bot.send_document(
             update.effective_user.id, InputFile(data, filename=f"meeting-{meeting_id}.ics"),
-            caption=request.t("Open the file to add meeting #{id} to your calendar.",
+            caption=request.t("Open the file to add meeting S{id} to your calendar.",
                               id=meeting_id))
     except (Forbidden, BadRequest):
         await query.answer(request.t(
@@ -487,6 +489,24 @@ def live_counts(application: AnyApplication) -> LiveCounts:
     return counts
 
 
+def live_roll_calls(application: AnyApplication) -> LiveRollCalls:
+    """The application's keeper of the meetings' live roll calls (see `bot.telegram.live`)."""
+    roll_calls: LiveRollCalls = application.bot_data["live_roll_calls"]
+    return roll_calls
+
+
+async def settle_live(application: AnyApplication) -> None:
+    """Waits until every live message (counts, roll calls) shows its latest state."""
+    await live_counts(application).settle()
+    await live_roll_calls(application).settle()
+
+
+async def close_live(application: AnyApplication) -> None:
+    """Shutting down: the live messages still due an edit get it now, without a pause."""
+    await live_counts(application).close()
+    await live_roll_calls(application).close()
+
+
 def build_application(
     token: str,
     env: BotEnv,
@@ -496,12 +516,14 @@ def build_application(
     durable_intake: bool = False,
     rate_limit: bool = True,
     count_interval: float = 3.0,
+    live_pause: Pause | None = None,
     requests: tuple[BaseRequest, BaseRequest] | None = None,
 ) -> AnyApplication:
     """The bot, wired to ``env``. With ``durable_intake`` PTB's own updater is off: the service's
     intake stores each update before handing it over (`bot.web.intake`); tests and the demo poll
     with PTB's updater (`polling`). ``requests`` replaces PTB's HTTP layer (for calls, and for
-    getUpdates): the service counts every Bot API call there (`bot.metrics`)."""
+    getUpdates): the service counts every Bot API call there (`bot.metrics`). The live messages
+    are edited at most once per ``count_interval`` seconds, or per ``live_pause`` (tests)."""
     builder = ApplicationBuilder().token(token).base_url(base_url).post_init(publish_commands)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
@@ -515,7 +537,10 @@ def build_application(
     application = builder.build()
     application.bot_data["env"] = env
     application.bot_data["live_counts"] = LiveCounts(
-        env.database, application.bot, interval=count_interval
+        env.database, application.bot, interval=count_interval, pause=live_pause
+    )
+    application.bot_data["live_roll_calls"] = LiveRollCalls(
+        env.database, application.bot, interval=count_interval, pause=live_pause
     )
     register(application)
     return application

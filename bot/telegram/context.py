@@ -21,7 +21,7 @@ from meetings.usecases.councils import Sender
 from storage import Database, IncomingUpdate
 
 if TYPE_CHECKING:
-    from bot.telegram.live import LiveCounts
+    from bot.telegram.live import LiveCounts, LiveRollCalls
 
 BotContext = ContextTypes.DEFAULT_TYPE
 
@@ -81,6 +81,7 @@ class ChatRequest:
     now: datetime
     bot_id: int
     counts: LiveCounts
+    roll_calls: LiveRollCalls
 
     @property
     def language(self) -> str:

@@ -17,11 +17,13 @@ from bot.telegram.render import (
     role_name,
     roster,
     rules_text,
+    series_change_lines,
+    series_meetings,
     when,
 )
 from meetings import usecases
 from meetings.domain.errors import InvalidInput, UnknownMember
-from meetings.domain.model import ActionStatus, AgendaState, Member, Role
+from meetings.domain.model import ActionStatus, AgendaState, Member, Role, parse_meeting_ref
 from meetings.domain.permissions import Act, require
 
 
@@ -142,15 +144,16 @@ async def members(req: ChatRequest) -> str:
 async def cadence(req: ChatRequest) -> str:
     """/cadence <spec>: sets the regular series, e.g. `bimonthly 2TH 14:30 120` or an RRULE."""
     (spec,) = req.args(1, usage=N_("/cadence bimonthly 2TH 14:30 120"))
-    _, planned = await usecases.schedule.set_series(
+    done = await usecases.schedule.replace_series(
         req.uow(), req.council.id, spec=spec, actor=member_of(req), now=req.now
     )
-    lines = [meeting_line(req.language, req.council.timezone, meeting) for meeting in planned[:6]]
-    return (
-        req.t("Regular series set: {count} meetings in the next twelve months.", count=len(planned))
-        + "\n"
-        + "\n".join(lines)
-    )
+    timezone = req.council.timezone
+    ahead = series_meetings(done.change)
+    lines = [req.t("Regular series set: {count} meetings in the next twelve months.",
+                   count=len(ahead))]
+    lines += [meeting_line(req.language, timezone, meeting) for meeting in ahead[:6]]
+    lines += series_change_lines(req.language, timezone, done.change)
+    return "\n".join(lines)
 
 
 async def schedule(req: ChatRequest) -> str:
@@ -183,7 +186,7 @@ async def reschedule(req: ChatRequest) -> str:
     moved = await usecases.schedule.reschedule_meeting(
         req.uow(),
         req.council.id,
-        parse_id(meeting_id, usage),
+        parse_meeting(meeting_id, usage),
         local_start=f"{day} {clock}",
         actor=member_of(req),
         now=req.now,
@@ -198,7 +201,8 @@ async def cancel(req: ChatRequest) -> str:
     usage = N_("/cancel <meeting id>")
     (meeting_id,) = req.args(1, usage=usage)
     cancelled = await usecases.schedule.cancel_meeting(
-        req.uow(), req.council.id, parse_id(meeting_id, usage), actor=member_of(req), now=req.now
+        req.uow(), req.council.id, parse_meeting(meeting_id, usage), actor=member_of(req),
+        now=req.now,
     )
     return req.t(
         "Cancelled: {meeting}",
@@ -228,7 +232,7 @@ async def next_meeting(req: ChatRequest) -> str | Reply:
             proposed=states["proposed"],
         ),
     ]
-    if closing := proposals_line(req.language, council, meeting):
+    if closing := proposals_line(req.language, council, meeting, req.now):
         lines.append(closing)
     if meeting.location:
         lines.insert(1, req.t("Place: {place}", place=meeting.location))
@@ -254,14 +258,14 @@ async def propose(req: ChatRequest) -> str:
     if proposal.missed is not None:
         return req.t(
             "Agenda #{id} proposed. The deadline for the meeting on {missed} has "
-            "passed, so it goes to the meeting on {when} (meeting #{meeting}).",
+            "passed, so it goes to the meeting on {when} (meeting S{meeting}).",
             id=proposal.item.id,
             missed=when(req.language, council.timezone, proposal.missed),
             when=when(req.language, council.timezone, meeting),
             meeting=meeting.id,
         )
     return req.t(
-        "Agenda #{id} proposed for the meeting on {when} (meeting #{meeting}).",
+        "Agenda #{id} proposed for the meeting on {when} (meeting S{meeting}).",
         id=proposal.item.id,
         when=when(req.language, council.timezone, meeting),
         meeting=meeting.id,
@@ -276,11 +280,11 @@ async def agenda(req: ChatRequest) -> str:
         req.env.database.uow(),
         req.council.id,
         now=req.now,
-        meeting_id=parse_id(given[0], usage) if given else None,
+        meeting_id=parse_meeting(given[0], usage) if given else None,
     )
     if found is None:
         return req.t("No meeting is scheduled. The chair can set a series with /cadence.")
-    return agenda_text(req.language, req.council, found)
+    return agenda_text(req.language, req.council, found, req.now)
 
 
 async def accept(req: ChatRequest) -> str:
@@ -302,7 +306,7 @@ _DECIDED = {
     AgendaState.ACCEPTED: N_("Agenda #{id} accepted: {title}"),
     AgendaState.REJECTED: N_("Agenda #{id} rejected: {title}"),
     AgendaState.DEFERRED: N_(
-        "Agenda #{id} deferred to the meeting on {when} (meeting #{meeting}): {title}"
+        "Agenda #{id} deferred to the meeting on {when} (meeting S{meeting}): {title}"
     ),
 }
 
@@ -409,9 +413,17 @@ def member_of(req: ChatRequest) -> Member:
     return require(req.member, Act.VIEW)
 
 
+def parse_meeting(text: str, usage: str) -> int:
+    """A meeting as the bot shows it, `S12`, or as it did before, `#12` or `12`."""
+    found = parse_meeting_ref(text)
+    if found is None:
+        raise InvalidInput("usage: {usage}", usage=usage)
+    return found
+
+
 def parse_id(text: str, usage: str, *, letter: str = "#") -> int:
-    """An id as the bot shows it: `5` or `#5` (agenda items, meetings), `A7` with
-    ``letter="A"`` (actions), `M3` with ``letter="M"`` (motions)."""
+    """An id as the bot shows it: `5` or `#5` (agenda items), `A7` with ``letter="A"``
+    (actions), `M3` with ``letter="M"`` (motions); meetings: `parse_meeting`."""
     digits = text[1:] if text[:1].upper() == letter else text
     # ASCII only: str.isdigit() also accepts "²" and "١", which int() refuses or misreads.
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:

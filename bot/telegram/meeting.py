@@ -5,22 +5,17 @@ Like `handlers`: each parses, calls one use case (`meetings.conduct`) and render
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Message
 
 from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Reply
-from bot.telegram.handlers import member_of, parse_id
+from bot.telegram.handlers import member_of, parse_id, parse_meeting
 from bot.telegram.minutes import minutes_reply
-from bot.telegram.render import ended_text, quorum_line, roll_call_text
+from bot.telegram.render import ended_text, quorum_line, roll_call_message
 from meetings import usecases
 from meetings.domain.errors import InvalidInput
 from meetings.domain.model import Decision, NoteKind
 from meetings.domain.permissions import Act, require
-
-
-def roll_call_button(language_text: str, meeting_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(language_text,
-                                                       callback_data=f"h:{meeting_id}")]])
 
 
 async def start_meeting(req: ChatRequest) -> Reply:
@@ -32,19 +27,27 @@ async def start_meeting(req: ChatRequest) -> Reply:
         req.council.id,
         actor=member_of(req),
         now=req.now,
-        meeting_id=parse_id(given[0], usage) if given else None,
+        meeting_id=parse_meeting(given[0], usage) if given else None,
     )
-    return Reply(
-        roll_call_text(req.language, req.council.timezone, call),
-        roll_call_button(req.t("✋ Here"), call.meeting.id),
-    )
+
+    async def sent(message: Message) -> None:
+        # Remembered so the message can show who is in as people answer (`LiveRollCalls`).
+        await usecases.meeting.attach_roll_call(
+            req.env.database.uow(), call.meeting.id, chat_id=message.chat_id,
+            message_id=message.message_id)
+        # Anyone who answered while it was being sent is shown too.
+        req.roll_calls.touch(call.meeting.id)
+
+    text, keyboard = roll_call_message(req.language, req.council.timezone, call)
+    return Reply(text, keyboard, sent)
 
 
 async def here(req: ChatRequest) -> str:
-    """/here: a CIO or expert marks themself present in person."""
+    """/here: a CIO, an expert or the office marks themself present in person."""
     marked = await usecases.meeting.mark_here(
         req.uow(), req.council.id, actor=require(req.member, Act.MARK_HERE), now=req.now
     )
+    req.roll_calls.touch(marked.attendance.meeting_id)
     name = member_of(req).name
     said = (req.t("{name} is present.", name=name) if marked.new
             else req.t("{name} is already marked present.", name=name))
@@ -57,8 +60,9 @@ async def proxy(req: ChatRequest) -> str:
     record, department, meeting = await usecases.meeting.record_proxy(
         req.uow(), req.council.id, code=code, name=name, actor=member_of(req), now=req.now
     )
+    req.roll_calls.touch(meeting.id)
     return req.t(
-        "{code} is represented by proxy {name} at meeting #{meeting}; a proxy may not vote.",
+        "{code} is represented by proxy {name} at meeting S{meeting}; a proxy may not vote.",
         code=department.code,
         name=record.proxy_name,
         meeting=meeting.id,
@@ -76,8 +80,9 @@ async def excused(req: ChatRequest) -> str:
         actor=member_of(req),
         now=req.now,
     )
+    req.roll_calls.touch(meeting.id)
     return req.t(
-        "{code} is excused from meeting #{meeting}.", code=department.code, meeting=meeting.id
+        "{code} is excused from meeting S{meeting}.", code=department.code, meeting=meeting.id
     )
 
 
@@ -139,6 +144,8 @@ async def end_meeting(req: ChatRequest) -> Reply:
     ended = await usecases.meeting.end_meeting(
         req.uow(), req.council.id, actor=member_of(req), now=req.now
     )
+    # The roll call's last edit: the final attendance, without the Here button.
+    req.roll_calls.touch(ended.meeting.id)
     members, departments = await usecases.councils.roster(req.env.database.uow(), req.council.id)
     # The meeting's end is committed (and this update recorded) above; the draft is its own
     # unit of work, so a redelivered /endmeeting cannot end the meeting twice.

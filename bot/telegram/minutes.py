@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Document, Reply
-from bot.telegram.handlers import member_of, parse_id
+from bot.telegram.handlers import member_of, parse_meeting
 from meetings import usecases
 from meetings.domain.errors import InvalidInput
 from meetings.domain.permissions import Act, require
@@ -23,13 +23,13 @@ def minutes_caption(req: ChatRequest, issued: Issued) -> str:
     (then with its full SHA-256, to check the file against)."""
     revision = issued.revision
     if revision.approved:
-        caption = req.t("✅ Minutes of meeting #{id} approved (revision {revision}): {decisions} "
+        caption = req.t("✅ Minutes of meeting S{id} approved (revision {revision}): {decisions} "
                         "decisions, {actions} action items.\nSHA-256: {sha256}",
                         id=issued.meeting.id, revision=revision.revision,
                         decisions=issued.decisions, actions=issued.actions,
                         sha256=revision.sha256)
     else:
-        caption = req.t("📝 Minutes of meeting #{id}, draft (revision {revision}): {decisions} "
+        caption = req.t("📝 Minutes of meeting S{id}, draft (revision {revision}): {decisions} "
                         "decisions, {actions} action items. The chair approves them with "
                         "/approve.", id=issued.meeting.id, revision=revision.revision,
                         decisions=issued.decisions, actions=issued.actions)
@@ -45,7 +45,7 @@ def minutes_reply(req: ChatRequest, issued: Issued, before: str = "") -> Reply:
 
 def _meeting_argument(req: ChatRequest, usage: str) -> int | None:
     given = req.args(1, usage=usage, at_least=0)
-    return parse_id(given[0], usage) if given else None
+    return parse_meeting(given[0], usage) if given else None
 
 
 async def minutes(req: ChatRequest) -> Reply:

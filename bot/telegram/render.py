@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
@@ -33,10 +34,12 @@ from meetings.domain.model import (
     MotionKind,
     MotionState,
     Role,
+    meeting_ref,
 )
+from meetings.domain.proceedings import roll_call_state
 from meetings.domain.reminders import agenda_deadline
 from meetings.domain.rules import BASES, quorum_of
-from meetings.domain.scheduling import local_text, to_local
+from meetings.domain.scheduling import KeptBecause, SeriesChange, local_text, to_local
 from meetings.domain.votes import Presence
 from meetings.usecases.meeting import Ended, RollCall
 from meetings.usecases.voting import Count
@@ -67,8 +70,8 @@ def when(language: str, timezone: str, meeting: Meeting) -> str:
 
 
 def meeting_line(language: str, timezone: str, meeting: Meeting) -> str:
-    """`#12 Thu 14 Jan 2027, 14:30 — title (moved from ...)` with its state when not plain."""
-    parts = [f"#{meeting.id} {when(language, timezone, meeting)}"]
+    """`S12 Thu 14 Jan 2027, 14:30 — title (moved from ...)` with its state when not plain."""
+    parts = [f"{meeting_ref(meeting.id)} {when(language, timezone, meeting)}"]
     if meeting.title:
         parts.append(f"— {meeting.title}")
     if meeting.state is MeetingState.CANCELLED:
@@ -76,6 +79,67 @@ def meeting_line(language: str, timezone: str, meeting: Meeting) -> str:
     elif meeting.moved_reason:
         parts.append(f"({meeting.moved_reason})")
     return " ".join(parts)
+
+
+_KEPT_BECAUSE = {
+    KeptBecause.MOVED_BY_HAND: N_("moved by hand"),
+    KeptBecause.AGENDA_CLOSED: N_("its final agenda has been posted"),
+    KeptBecause.ATTENDANCE: N_("apologies or proxies are recorded for it"),
+    KeptBecause.NO_SUCCESSOR: N_("it holds agenda items and no later meeting could take them"),
+}
+
+
+def series_meetings(change: SeriesChange) -> list[Meeting]:
+    """The new series' meetings ahead: the new ones and the earlier ones it took over."""
+    return sorted([*change.planned, *(after for _, after in change.updated), *change.unchanged],
+                  key=lambda m: (m.starts_at, m.id))
+
+
+def series_change_lines(language: str, timezone: str, change: SeriesChange) -> list[str]:
+    """What a new series did to the earlier meetings, each named: which took the new time,
+    which were removed, which were kept as they are and why, where agenda items went, and
+    which days of the new series already held a meeting. Nothing when nothing was there."""
+    def line(meeting: Meeting) -> str:
+        return meeting_line(language, timezone, meeting)
+
+    lines: list[str] = []
+    if change.unchanged:
+        lines.append(translate(language, "Already at the new series' time, unchanged: {ids}.",
+                               ids=", ".join(meeting_ref(m.id) for m in change.unchanged)))
+    if change.updated:
+        lines.append(translate(language, "Moved to the new series' time, keeping their id and "
+                                         "agenda:"))
+        lines.extend("• " + translate(language, "{meeting} (was {before})", meeting=line(after),
+                                      before=when(language, timezone, before))
+                     for before, after in change.updated)
+    if change.removed:
+        lines.append(translate(language, "Removed, as the new series has no meeting on their "
+                                         "dates:"))
+        lines.extend(f"• {line(meeting)}" for meeting in change.removed)
+    if change.kept:
+        lines.append(translate(language, "Kept as they are:"))
+        lines.extend("• " + translate(language, "{meeting}: {why}", meeting=line(kept.meeting),
+                                      why=translate(language, _KEPT_BECAUSE[kept.because]))
+                     for kept in change.kept)
+    for move in change.moves:
+        lines.append(translate(
+            language, "Agenda #{id} ({state}) moved from meeting {source} to meeting {target} "
+                      "({when}).", id=move.item.id,
+            state=translate(language, AGENDA_STATES[move.item.state]),
+            source=meeting_ref(move.source.id), target=meeting_ref(move.target.id),
+            when=when(language, timezone, move.target)))
+    for skipped in change.skipped:
+        holder = skipped.holder
+        message = (N_("No new meeting for {day}: meeting {meeting} was cancelled on that date.")
+                   if holder.state is MeetingState.CANCELLED else
+                   N_("No new meeting on {day}: meeting {meeting} is already on that day."))
+        if holder.state is not MeetingState.CANCELLED and (
+                to_local(holder.starts_at, timezone).date() != skipped.day):
+            message = N_("No new meeting on {day}: meeting {meeting} stands for it ({when}).")
+        lines.append(translate(language, message, day=skipped.day.isoformat(),
+                               meeting=meeting_ref(holder.id),
+                               when=when(language, timezone, holder)))
+    return lines
 
 
 _ROLE_ORDER = [Role.CHAIR, Role.SECRETARY, Role.CIO, Role.EXPERT, Role.OBSERVER]
@@ -109,23 +173,30 @@ AGENDA_STATES = {AgendaState.PROPOSED: N_("proposed"), AgendaState.ACCEPTED: N_(
 MAJOR = "★"
 
 
-def proposals_line(language: str, council: Council, meeting: Meeting) -> str | None:
-    """When proposals close (by the council's rule, in its time zone), or that they have;
-    nothing once the meeting is under way."""
+def proposals_line(language: str, council: Council, meeting: Meeting,
+                   now: datetime) -> str | None:
+    """When proposals close (by the council's rule, in its time zone), or that they have; never
+    a closing moment already past (a meeting scheduled at short notice had its deadline pass
+    before it existed); nothing once the meeting is under way."""
     if meeting.state in (MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN):
-        deadline = local_text(agenda_deadline(meeting, council), council.timezone)
+        closes = agenda_deadline(meeting, council)
+        deadline = local_text(closes, council.timezone)
+        if closes <= now:
+            return translate(language, "Proposals for this meeting are closed (the deadline was "
+                                       "{deadline}): new proposals go to the following meeting.",
+                             deadline=deadline)
         return translate(language, "Proposals close {deadline}.", deadline=deadline)
     if meeting.state is MeetingState.AGENDA_CLOSED:
         return translate(language, "The agenda is closed.")
     return None
 
 
-def agenda_text(language: str, council: Council, agenda: Agenda) -> str:
+def agenda_text(language: str, council: Council, agenda: Agenda, now: datetime) -> str:
     """/agenda: every item with its id, department, state and description, then the review."""
     meeting = agenda.meeting
     lines = [translate(language, "Agenda of meeting {meeting}",
                        meeting=meeting_line(language, council.timezone, meeting))]
-    if state := proposals_line(language, council, meeting):
+    if state := proposals_line(language, council, meeting, now):
         lines.append(state)
     for item in agenda.items:
         state = translate(language, AGENDA_STATES[item.state])
@@ -284,6 +355,8 @@ def result_text(language: str, count: Count) -> str:
     lines.append(translate(language, "Rule: {rule}. Ballot set #{digest}.",
                            rule=rule_name(language, motion.rule, motion.base),
                            digest=motion.digest))
+    if count.decision_id is not None:
+        lines.append(translate(language, "Recorded as decision D{id}.", id=count.decision_id))
     return "\n".join(lines)
 
 
@@ -328,32 +401,92 @@ def rules_text(language: str, council: Council) -> str:
     ])
 
 
+def roll_call_keyboard(language: str, meeting_id: int) -> InlineKeyboardMarkup:
+    """The roll call's Here button; its data names the meeting, so an old one is refused."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(translate(language, "✋ Here"),
+                                                       callback_data=f"h:{meeting_id}")]])
+
+
+def roll_call_message(language: str, timezone: str,
+                      call: RollCall) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The roll call's group message as it should read now, and its Here button while the
+    meeting runs."""
+    running = call.meeting.state is MeetingState.IN_PROGRESS
+    return (roll_call_text(language, timezone, call),
+            roll_call_keyboard(language, call.meeting.id) if running else None)
+
+
+_LIST_SEPARATOR = {"zh": "；"}
+
+
 def roll_call_text(language: str, timezone: str, call: RollCall) -> str:
-    """The roll call, with the proxies and apologies the office recorded before the start, so
-    nobody presses for a department already answered for."""
-    lines = [
-        translate(language, "🏛 Meeting #{id} is open ({when}).", id=call.meeting.id,
-                  when=when(language, timezone, call.meeting)),
-        translate(language, "Roll call: CIOs and experts, press Here or send /here. A CIO must "
-                            "attend in person to vote."),
-    ]
+    """The roll call, as it stands: who is present of the membership, whom it still awaits,
+    proxies and apologies (recorded beforehand or since), and who else attends. The one text
+    of the roll call: the message at /startmeeting and every live edit of it."""
+    meeting = call.meeting
+    if meeting.state is MeetingState.IN_PROGRESS:
+        lines = [
+            translate(language, "🏛 Meeting S{id} is open ({when}).", id=meeting.id,
+                      when=when(language, timezone, meeting)),
+            translate(language, "Roll call: CIOs and experts, press Here or send /here. A CIO "
+                                "must attend in person to vote."),
+        ]
+    else:
+        lines = [translate(language, "🏛 Meeting S{id} ({when}): the roll call is closed.",
+                           id=meeting.id, when=when(language, timezone, meeting))]
     if call.attendance:
-        lines.append(translate(language, "Recorded beforehand:"))
-        lines.extend(attendance_lines(language, call.attendance, call.departments, call.members))
+        lines.extend(roll_call_lines(language, call))
     lines.append(quorum_line(language, call.presence))
     return "\n".join(lines)
+
+
+def roll_call_lines(language: str, call: RollCall) -> list[str]:
+    """`Present 6 of 9: …; awaiting TRN, HLTH; proxy HRSS; excused CIV`, then the others."""
+    state = roll_call_state(call.departments, call.attendance, call.members)
+    parts = [translate(language, "Present {count} of {total}: {codes}",
+                       count=len(state.present), total=state.expected,
+                       codes=_codes(language, state.present))]
+    for codes, label in ((state.awaiting, N_("awaiting {codes}")),
+                         (state.proxy, N_("proxy {codes}")),
+                         (state.excused, N_("excused {codes}")),
+                         (state.absent, N_("absent {codes}"))):
+        if codes:
+            parts.append(translate(language, label, codes=_codes(language, codes)))
+    lines = [_LIST_SEPARATOR.get(language, "; ").join(parts)]
+    if state.others:
+        lines.append(translate(language, "Also present: {people}",
+                               people=_people(language, state.others)))
+    return lines
+
+
+def _codes(language: str, codes: Sequence[str]) -> str:
+    return ("、" if language == "zh" else ", ").join(codes) or translate(language, "none")
+
+
+def _people(language: str, people: Sequence[Member]) -> str:
+    """`Li Wei (chair), Zhou Min (expert)`."""
+    return ("、" if language == "zh" else ", ").join(_person(language, m) for m in people)
+
+
+def _person(language: str, member: Member | None) -> str:
+    """`Zhou Min (expert)`: someone attending for no department, with their role."""
+    if member is None:
+        return "?"
+    if language == "zh":
+        return f"{member.name}（{role_name(language, member.role)}）"
+    return f"{member.name} ({role_name(language, member.role)})"
 
 
 def attendance_lines(language: str, attendance: Sequence[Attendance],
                      departments: Sequence[Department], members: Sequence[Member]) -> list[str]:
     """One line per department (and per expert who came): its code and how it attended."""
     codes = {d.id: d.code for d in departments}
-    names = {m.id: m.name for m in members}
+    people = {m.id: m for m in members}
     lines = []
     for record in sorted(attendance, key=lambda a: (a.department_id is None,
                                                     codes.get(a.department_id or 0, ""))):
         who = (codes.get(record.department_id, "?") if record.department_id is not None
-               else names.get(record.member_id or 0, "?"))
+               else _person(language, people.get(record.member_id or 0)))
         status = translate(language, _ATTENDANCE[record.status])
         detail = record.proxy_name or record.reason
         lines.append(f"• {who}: {status}" + (f" ({detail})" if detail else ""))
@@ -362,15 +495,29 @@ def attendance_lines(language: str, attendance: Sequence[Attendance],
 
 def ended_text(language: str, ended: Ended, departments: Sequence[Department],
                members: Sequence[Member]) -> str:
-    counts = Counter(a.status for a in ended.attendance if a.department_id is not None)
-    return "\n".join([
-        translate(language, "🏁 Meeting #{id} has ended.", id=ended.meeting.id),
+    """/endmeeting: the departments' attendance, then the other attendees apart (experts,
+    observers, the office: they answer for no department), what was recorded, and where the
+    record can be read."""
+    by_department = [a for a in ended.attendance if a.department_id is not None]
+    others = [a for a in ended.attendance if a.department_id is None]
+    counts = Counter(a.status for a in by_department)
+    lines = [
+        translate(language, "🏁 Meeting S{id} has ended.", id=ended.meeting.id),
         translate(language, "Departments: {present} present in person, {proxy} by proxy, "
                             "{excused} excused, {absent} absent.",
                   present=counts[AttendanceStatus.PRESENT], proxy=counts[AttendanceStatus.PROXY],
                   excused=counts[AttendanceStatus.EXCUSED], absent=counts[AttendanceStatus.ABSENT]),
-        *attendance_lines(language, ended.attendance, departments, members),
-        translate(language, "Recorded: {notes} notes, {decisions} decisions, {motions} votes. The "
-                            "secretariat drafts the minutes from here.", notes=ended.notes,
-                  decisions=ended.decisions, motions=ended.motions),
-    ])
+        *attendance_lines(language, by_department, departments, members),
+    ]
+    if others:
+        lines.append(translate(language, "Other attendees (no department, no vote): {count}",
+                               count=len(others)))
+        lines.extend(attendance_lines(language, others, departments, members))
+    lines += [
+        translate(language, "Recorded: {notes} notes, {decisions} decisions, {motions} votes.",
+                  notes=ended.notes, decisions=ended.decisions, motions=ended.motions),
+        translate(language, "The record: the draft minutes are the Word document below; "
+                            "/minutes S{id} sends the latest revision again.",
+                  id=ended.meeting.id),
+    ]
+    return "\n".join(lines)

@@ -64,6 +64,13 @@ class InvalidSchedule(InvalidInput):
     code = "invalid_schedule"
 
 
+class SlotTaken(InvalidSchedule):
+    """Another meeting already holds (part of) the time asked for; the command line may insist
+    with --force."""
+
+    code = "slot_taken"
+
+
 class InvalidState(CouncilError):
     """The thing exists but is not in a state that allows this (e.g. a cancelled meeting)."""
 

@@ -274,7 +274,7 @@ def _deadline_event(council: Council, meeting: Meeting, revisions: Revisions,
         uid=f"deadline-{meeting.id}-council-{meeting.council_id}.cio-council",
         summary=f"Agenda proposals close: {_meeting_summary(council, meeting)}",
         sequence=sequence, stamp=stamp,
-        description=f"Propose items for the meeting #{meeting.id} before this time.",
+        description=f"Propose items for the meeting S{meeting.id} before this time.",
         start=closes, end=closes + timedelta(minutes=DEADLINE_MINUTES),
         categories=("Deadline",))
 

@@ -219,10 +219,13 @@ def build(records: Records, *, revision: int = 1, drafted_by: str = "",
          for a in records.attendance
          if a.department_id is not None and a.department_id in departments),
         key=lambda line: (_STATUS_ORDER[line.status], line.code)))
+    # The chair and the secretary may answer the roll call too; they run the meeting and the
+    # minutes name them as such, not among those attending (列席).
     guests = tuple(Guest(name(a.member_id), members[a.member_id].role)
                    for a in records.attendance
                    if a.department_id is None and a.member_id in members
-                   and a.status is AttendanceStatus.PRESENT)
+                   and a.status is AttendanceStatus.PRESENT
+                   and members[a.member_id].role not in (Role.CHAIR, Role.SECRETARY))
     items = [i for i in records.agenda
              if i.meeting_id == meeting.id and i.state is AgendaState.ACCEPTED]
     agenda = tuple(AgendaLine(i.id, word_safe(i.title), i.major,

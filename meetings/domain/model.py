@@ -13,6 +13,31 @@ from enum import StrEnum
 
 NEW = 0
 
+# A meeting is named "S12" (a council's session, 第12号会议) wherever people see it. Agenda items
+# keep "#5", motions "M3", actions "A7" and decisions "D4", so every kind of id reads apart and
+# `/topic 1` can no longer be mistaken for `/startmeeting 1`. A letter and the stored number,
+# not the date: the id must survive /reschedule (a date-named meeting would change its name and
+# break every reference made before the move), and two meetings may share a day. The old "#12"
+# and a bare "12" are still accepted (`parse_meeting_ref`).
+MEETING_LETTER = "S"
+_MAX_ID_DIGITS = 9  # ids of at most 9 digits: larger ones would overflow the integer keys
+
+
+def meeting_ref(meeting_id: int) -> str:
+    """The meeting's visible id: ``S12``."""
+    return f"{MEETING_LETTER}{meeting_id}"
+
+
+def parse_meeting_ref(text: str) -> int | None:
+    """The meeting id in ``S12`` (either case), or the older aliases ``#12`` and ``12``; None
+    when the text names no meeting."""
+    text = text.strip()
+    digits = text[1:] if text[:1] in (MEETING_LETTER, MEETING_LETTER.lower(), "#") else text
+    # ASCII only: str.isdigit() also accepts "²" and "١", which int() refuses or misreads.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > _MAX_ID_DIGITS:
+        return None
+    return int(digits)
+
 
 class Role(StrEnum):
     CHAIR = "chair"
@@ -185,6 +210,9 @@ class Meeting:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     topic_id: int | None = None  # the agenda item under discussion while the meeting runs
+    # The roll call's group message, kept showing who is in while the meeting runs.
+    roll_call_chat_id: int | None = None
+    roll_call_message_id: int | None = None
     id: int = NEW
 
 

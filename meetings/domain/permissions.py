@@ -54,7 +54,8 @@ ALLOWED: Mapping[Act, frozenset[Role]] = {
     Act.PROPOSE: _CIO,
     Act.DECIDE_AGENDA: _CHAIR,
     Act.RUN_MEETING: _OFFICE,
-    Act.MARK_HERE: frozenset({Role.CIO, Role.EXPERT}),
+    # The chair and the secretary attend too: the roll call shows them among those present.
+    Act.MARK_HERE: frozenset({Role.CIO, Role.EXPERT, Role.CHAIR, Role.SECRETARY}),
     Act.RECORD_ATTENDANCE: _OFFICE,
     Act.TAKE_NOTE: _EVERYONE,
     Act.RECORD_DECISION: _CHAIR,
@@ -82,6 +83,8 @@ _REFUSALS = {
     _CIO: template("only department CIOs may do this"),
     _OFFICE | _CIO: template("only the chair, the secretariat or department CIOs may do this"),
     frozenset({Role.CIO, Role.EXPERT}): template("only CIOs and experts may do this"),
+    _OFFICE | _CIO | {Role.EXPERT}: template(
+        "only CIOs, experts, the chair and the secretariat answer the roll call"),
     _EVERYONE: template("only council members may do this"),
 }
 

@@ -8,7 +8,7 @@ ends was absent.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from meetings.domain.errors import InvalidState, NotAllowed, NotFound
@@ -51,19 +51,19 @@ def to_start(meetings: Sequence[Meeting], *, timezone: str, now: datetime,
     or later (a late start after midnight), never ahead of it, and one at a time."""
     busy = running(meetings)
     if busy is not None:
-        raise InvalidState("meeting #{id} is already in progress; end it with /endmeeting first",
+        raise InvalidState("meeting S{id} is already in progress; end it with /endmeeting first",
                            id=busy.id)
     today = to_local(now, timezone).date()
     if meeting_id is not None:
         meeting = next((m for m in meetings if m.id == meeting_id), None)
         if meeting is None:
-            raise NotFound("no meeting #{id} in this council", id=meeting_id)
+            raise NotFound("no meeting S{id} in this council", id=meeting_id)
         if meeting.state not in _STARTABLE:
-            raise InvalidState("meeting #{id} is {state} and cannot start", id=meeting.id,
+            raise InvalidState("meeting S{id} is {state} and cannot start", id=meeting.id,
                                state=meeting.state.value)
         day = to_local(meeting.starts_at, timezone).date()
         if day > today:
-            raise InvalidState("meeting #{id} is on {day}; it can start on that day",
+            raise InvalidState("meeting S{id} is on {day}; it can start on that day",
                                id=meeting.id, day=day.isoformat())
         return meeting
     todays = [m for m in meetings if m.state in _STARTABLE
@@ -88,13 +88,61 @@ def end(meeting: Meeting, open_motions: Iterable[Motion], *, now: datetime) -> M
 
 
 def here(member: Member, meeting: Meeting) -> Attendance:
-    """Someone marks themself present: a CIO for their department, an expert for themself."""
+    """Someone marks themself present: a CIO for their department; an expert, the chair or the
+    secretary for themself (they attend, but answer for no department)."""
     if member.role is Role.CIO and member.department_id is not None:
         return Attendance(meeting.id, member.department_id, AttendanceStatus.PRESENT,
                           member_id=member.id)
-    if member.role in (Role.EXPERT, Role.OBSERVER):
+    if member.role in (Role.EXPERT, Role.OBSERVER, Role.CHAIR, Role.SECRETARY):
         return Attendance(meeting.id, None, AttendanceStatus.PRESENT, member_id=member.id)
     raise NotAllowed("only CIOs and experts may do this")
+
+
+@dataclass(frozen=True, slots=True)
+class RollCallState:
+    """Who has answered the roll call so far, by department code, and who else is in.
+
+    ``expected`` is the membership (the departments with a CIO), the base a quorum is counted
+    on; ``awaiting`` are those of them nobody has answered for yet. Once the meeting has ended
+    the unanswered are recorded ``absent`` and nobody is awaited.
+    """
+
+    expected: int
+    present: tuple[str, ...]
+    awaiting: tuple[str, ...]
+    proxy: tuple[str, ...]
+    excused: tuple[str, ...]
+    absent: tuple[str, ...]
+    others: tuple[Member, ...]  # attending in person for no department, in the order they came
+
+
+def roll_call_state(departments: Sequence[Department], attendance: Sequence[Attendance],
+                    members: Sequence[Member]) -> RollCallState:
+    """The roll call as it stands, from the meeting's attendance records."""
+    codes = {d.id: d.code for d in departments}
+    with_cio = {m.department_id for m in members
+                if m.role is Role.CIO and m.department_id is not None}
+    expected = sorted(d.code for d in departments if d.id in with_cio)
+    by_status: dict[AttendanceStatus, list[str]] = {status: [] for status in AttendanceStatus}
+    answered: set[str] = set()
+    for record in attendance:
+        if record.department_id is not None and record.department_id in codes:
+            code = codes[record.department_id]
+            by_status[record.status].append(code)
+            answered.add(code)
+    people = {m.id: m for m in members}
+    others = tuple(people[a.member_id] for a in sorted(attendance, key=lambda a: a.id)
+                   if a.department_id is None and a.member_id in people
+                   and a.status is AttendanceStatus.PRESENT)
+    return RollCallState(
+        expected=len(expected),
+        present=tuple(sorted(by_status[AttendanceStatus.PRESENT])),
+        awaiting=tuple(code for code in expected if code not in answered),
+        proxy=tuple(sorted(by_status[AttendanceStatus.PROXY])),
+        excused=tuple(sorted(by_status[AttendanceStatus.EXCUSED])),
+        absent=tuple(sorted(by_status[AttendanceStatus.ABSENT])),
+        others=others,
+    )
 
 
 def proxy(meeting: Meeting, department: Department, cio: Member | None,
@@ -122,7 +170,7 @@ def absentees(meeting: Meeting, departments: Iterable[Department],
 def topic(meeting: Meeting, item: AgendaItem | None, item_id: int) -> Meeting:
     """Moves the discussion to one of the meeting's accepted agenda items."""
     if item is None or item.meeting_id != meeting.id:
-        raise NotFound("no agenda item #{id} on meeting #{meeting}", id=item_id,
+        raise NotFound("no agenda item #{id} on meeting S{meeting}", id=item_id,
                        meeting=meeting.id)
     if item.state is not AgendaState.ACCEPTED:
         raise InvalidState("agenda item #{id} is {state}; only accepted items are discussed",

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
-from meetings.domain.model import NEW, ActionItem, Council, Meeting, MeetingState
+from meetings.domain.model import NEW, ActionItem, Council, Meeting, MeetingState, Member
+from meetings.domain.permissions import Act, can
 from meetings.domain.scheduling import to_local, to_utc
 
 
@@ -87,6 +88,22 @@ def reminders_for(meeting: Meeting, council: Council) -> list[Reminder]:
         Reminder(kind, meeting.id, at, dedupe_key(meeting, kind)) for kind, at in due.items()
     ]
     return sorted(reminders, key=lambda r: (r.due_at, _KIND_ORDER[r.kind]))
+
+
+# The agenda call asks for proposals: privately it goes only to those who may propose (the
+# department CIOs), not to the chair, the secretariat, experts or observers, who still see it
+# in the group. The rest go to everyone: that proposals have closed matters to the chair, who
+# decides the agenda, as much as to the CIOs.
+_TO_PROPOSERS = frozenset({ReminderKind.AGENDA_CALL})
+
+
+def private_audience(kind: ReminderKind, members: Sequence[Member]) -> list[Member]:
+    """The members who hear a meeting reminder of ``kind`` in their private chat (those the
+    bot can write to: with a Telegram id)."""
+    reachable = [m for m in members if m.telegram_id is not None]
+    if kind in _TO_PROPOSERS:
+        return [m for m in reachable if can(m.role, Act.PROPOSE) and m.department_id is not None]
+    return reachable
 
 
 def reminders_due(

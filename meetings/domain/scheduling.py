@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,8 +30,16 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
 from meetings.domain.calendars import WorkingCalendar
-from meetings.domain.errors import InvalidInput, InvalidSchedule, InvalidState
-from meetings.domain.model import NEW, AgendaItem, Meeting, MeetingKind, MeetingState, Series
+from meetings.domain.errors import InvalidInput, InvalidSchedule, InvalidState, SlotTaken
+from meetings.domain.model import (
+    NEW,
+    AgendaItem,
+    Meeting,
+    MeetingKind,
+    MeetingState,
+    Series,
+    meeting_ref,
+)
 from meetings.domain.text import optional, shown
 
 DEFAULT_DURATION_MINUTES = 120
@@ -71,6 +80,8 @@ _UNTIL_DATE_RE = re.compile(r"UNTIL=(\d{8})(?=;|$)")
 _LOCAL_DATETIME_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})")
 
 _CLOSED_STATES = (MeetingState.ENDED, MeetingState.MINUTES_APPROVED)
+# How the series words a holiday move (`occurrences`); any other reason is a move by hand.
+_HOLIDAY_MOVE = "moved from "
 
 
 # --- time zones ----------------------------------------------------------------------------------
@@ -413,7 +424,7 @@ def occurrences(
         landing, reason = day, ""
         if day not in staying:
             landing = _next_free_day(day, calendar, staying | taken)
-            reason = f"moved from {day.isoformat()} ({_why_not_working(day, calendar)})"
+            reason = f"{_HOLIDAY_MOVE}{day.isoformat()} ({_why_not_working(day, calendar)})"
         taken.add(landing)
         if not since <= to_utc(original, tz) < until:
             continue
@@ -456,7 +467,9 @@ def plan_series(
     whatever became of that meeting (moved, cancelled, held), so planning never brings back a
     meeting someone cancelled and calling this twice creates nothing the second time. Only
     meetings that start after ``now`` are planned; an occurrence whose original date has just
-    passed but which a holiday moved into the future is still planned.
+    passed but which a holiday moved into the future is still planned. Nor is one planned on a
+    local day that already holds a meeting of the council (not cancelled): two meetings of one
+    council on one day are a mistake, not a plan (`same_day_as`).
     """
     _require_aware(now, "now")
     if horizon_months < 1:
@@ -475,7 +488,7 @@ def plan_series(
         since=now - timedelta(days=_MAX_MOVE_DAYS),
         until=now + relativedelta(months=horizon_months),
     )
-    return [
+    planned = [
         Meeting(
             council_id=series.council_id,
             kind=MeetingKind.REGULAR,
@@ -489,18 +502,181 @@ def plan_series(
         for occ in window
         if occ.occurrence not in done and occ.starts_at > now
     ]
+    ours = [m for m in existing if m.council_id == series.council_id]
+    return [m for m in planned if same_day_as(m, ours, tz) is None]
+
+
+def same_day_as(meeting: Meeting, meetings: Iterable[Meeting], tz: str) -> Meeting | None:
+    """A meeting (not cancelled, not ``meeting`` itself) on the same local day, if any."""
+    day = to_local(meeting.starts_at, tz).date()
+    return next((m for m in meetings if m.state is not MeetingState.CANCELLED
+                 and (m.id == NEW or m.id != meeting.id)
+                 and to_local(m.starts_at, tz).date() == day), None)
 
 
 def replaceable_by_new_series(
     meetings: Iterable[Meeting], agendas: Mapping[int, Sequence[AgendaItem]], *, now: datetime
 ) -> list[Meeting]:
     """The meetings a new series may replace: future regular meetings nobody has touched yet
-    (still scheduled, nothing proposed for their agenda). Anything with agenda items, moved
-    into another state or extraordinary stays; ``agendas`` maps a meeting's id to its items."""
+    (still scheduled, not moved by hand, nothing proposed for their agenda). Anything with
+    agenda items, moved by hand or into another state, or extraordinary stays; ``agendas`` maps
+    a meeting's id to its items."""
     _require_aware(now, "now")
     return [m for m in meetings
             if m.kind is MeetingKind.REGULAR and m.state is MeetingState.SCHEDULED
-            and m.starts_at >= now and not agendas.get(m.id)]
+            and m.starts_at >= now and not agendas.get(m.id) and not moved_by_hand(m)]
+
+
+def moved_by_hand(meeting: Meeting) -> bool:
+    """Rescheduled by the office (the series' own holiday moves do not count)."""
+    return bool(meeting.moved_reason) and not meeting.moved_reason.startswith(_HOLIDAY_MOVE)
+
+
+class KeptBecause(StrEnum):
+    """Why a meeting of the earlier series stays when a new series is set."""
+
+    MOVED_BY_HAND = "moved_by_hand"  # the office chose its time: people were told of it
+    AGENDA_CLOSED = "agenda_closed"  # its final agenda has been posted
+    ATTENDANCE = "attendance"  # apologies or proxies are recorded for it
+    NO_SUCCESSOR = "no_successor"  # holds agenda items, and no later meeting could take them
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    meeting: Meeting
+    because: KeptBecause
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMove:
+    """An agenda item of a removed meeting, and the meeting it goes to: one that stays (its
+    id) or a new one of the series (id NEW; the stored one has the same ``occurrence``)."""
+
+    item: AgendaItem
+    source: Meeting
+    target: Meeting
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A day of the new series left without a new meeting, because ``holder`` is on it (or
+    stands for that occurrence: moved by hand, or cancelled)."""
+
+    day: date
+    holder: Meeting
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesChange:
+    """What setting a new series does to the council's calendar, to be done and then told."""
+
+    planned: tuple[Meeting, ...]  # the new series' meetings to add (id NEW)
+    # Earlier meetings on an occurrence the new series has too: they stay, with their id and
+    # agenda, at the new series' time (before, after); those already at it are `unchanged`.
+    updated: tuple[tuple[Meeting, Meeting], ...]
+    unchanged: tuple[Meeting, ...]
+    removed: tuple[Meeting, ...]  # earlier regular meetings the new series has no place for
+    kept: tuple[Kept, ...]  # earlier regular meetings that stay as they are, and why
+    moves: tuple[ItemMove, ...]  # the agenda items of removed meetings, and where they go
+    skipped: tuple[Skipped, ...]  # new-series days that already hold a meeting
+
+
+_REPLACEABLE_STATES = (MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN)
+
+
+def replan_series(
+    series: Series,
+    tz: str,
+    calendar: WorkingCalendar,
+    existing: Sequence[Meeting],
+    agendas: Mapping[int, Sequence[AgendaItem]],
+    attended: Iterable[int],
+    *,
+    now: datetime,
+    horizon_months: int = 12,
+) -> SeriesChange:
+    """How a new ``series`` replaces the regular meetings ahead, nothing silently.
+
+    Of the council's future regular meetings that have not started, these stay as they are
+    (`Kept`): one moved by hand, one whose final agenda has been posted, one with apologies or
+    proxies recorded (``attended``: the ids of meetings with attendance). Each other one is
+    replaced: if the new series has its occurrence (its original date), the meeting takes the
+    new series' time and keeps its id and agenda (`updated`); if not, it is removed and its
+    agenda items (deferred ones included) go to the first meeting of the series on or after
+    its day, new or staying; with none in the horizon, it stays instead. The new series never
+    adds a meeting on a day that already holds one (`Skipped`). ``agendas`` maps a meeting's id
+    to its items.
+    """
+    _require_aware(now, "now")
+    attended = set(attended)
+    ours = [m for m in existing if m.council_id == series.council_id]
+    ahead = [m for m in ours if m.kind is MeetingKind.REGULAR and m.starts_at > now
+             and m.state in (*_REPLACEABLE_STATES, MeetingState.AGENDA_CLOSED)]
+    kept: list[Kept] = []
+    replaceable: list[Meeting] = []
+    for meeting in sorted(ahead, key=lambda m: (m.starts_at, m.id)):
+        if meeting.state is MeetingState.AGENDA_CLOSED:
+            kept.append(Kept(meeting, KeptBecause.AGENDA_CLOSED))
+        elif moved_by_hand(meeting):
+            kept.append(Kept(meeting, KeptBecause.MOVED_BY_HAND))
+        elif meeting.id in attended:
+            kept.append(Kept(meeting, KeptBecause.ATTENDANCE))
+        else:
+            replaceable.append(meeting)
+    candidates = {m.id for m in replaceable}
+    remaining = [m for m in ours if m.id not in candidates]
+    fresh = plan_series(series, tz, calendar, remaining, now=now, horizon_months=horizon_months)
+    by_occurrence = {m.occurrence: m for m in replaceable if m.occurrence is not None}
+    planned: list[Meeting] = []
+    updated: list[tuple[Meeting, Meeting]] = []
+    unchanged: list[Meeting] = []
+    for new in fresh:
+        old = by_occurrence.pop(new.occurrence, None) if new.occurrence else None
+        if old is None:
+            planned.append(new)
+            continue
+        after = replace(old, starts_at=new.starts_at, duration_minutes=new.duration_minutes,
+                        location=new.location, moved_reason=new.moved_reason)
+        if after == old:
+            unchanged.append(old)
+        else:
+            updated.append((old, after))
+    reused = {old.id for old in unchanged} | {old.id for old, _ in updated}
+    removed = [m for m in replaceable if m.id not in reused]
+    # Where each removed meeting's items go: the series' next meeting on or after its day (not
+    # one whose final agenda is out: nothing joins that any more).
+    targets = sorted([*planned, *unchanged, *(after for _, after in updated),
+                      *(k.meeting for k in kept if k.because is not KeptBecause.AGENDA_CLOSED)],
+                     key=lambda m: m.starts_at)
+    moves: list[ItemMove] = []
+    for meeting in list(removed):
+        items = agendas.get(meeting.id, ())
+        if not items:
+            continue
+        day = to_local(meeting.starts_at, tz).date()
+        target = next((m for m in targets if to_local(m.starts_at, tz).date() >= day), None)
+        if target is None:
+            removed.remove(meeting)
+            kept.append(Kept(meeting, KeptBecause.NO_SUCCESSOR))
+            continue
+        moves.extend(ItemMove(item, meeting, target) for item in items)
+    # Days the new series would have had a meeting on, but for one already there (staying,
+    # extraordinary, or cancelled on that very occurrence).
+    staying = [m for m in remaining if m.starts_at > now]
+    free = plan_series(series, tz, calendar, [m for m in remaining if m.starts_at <= now],
+                       now=now, horizon_months=horizon_months)
+    taken = {m.occurrence for m in fresh}
+    skipped = []
+    for candidate in free:
+        if candidate.occurrence in taken:
+            continue
+        holder = next((m for m in staying if m.occurrence == candidate.occurrence),
+                      None) or same_day_as(candidate, staying, tz)
+        if holder is not None:
+            skipped.append(Skipped(to_local(candidate.starts_at, tz).date(), holder))
+    return SeriesChange(tuple(planned), tuple(updated), tuple(unchanged), tuple(removed),
+                        tuple(sorted(kept, key=lambda k: (k.meeting.starts_at, k.meeting.id))),
+                        tuple(moves), tuple(skipped))
 
 
 # --- one-off changes -----------------------------------------------------------------------------
@@ -547,6 +723,33 @@ def _checked_start(
             reason=_why_not_working(day, calendar),
         )
     return starts_at
+
+
+def clashes(meetings: Iterable[Meeting], starts_at: datetime, duration_minutes: int, *,
+            now: datetime, other_than: int | None = None) -> list[Meeting]:
+    """The council's meetings still to come (not cancelled, not over) whose time overlaps
+    ``duration_minutes`` from ``starts_at``; ``other_than`` leaves out the meeting being moved."""
+    _require_aware(now, "now")
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    return sorted((m for m in meetings
+                   if m.id != other_than and m.state is not MeetingState.CANCELLED
+                   and not has_ended(m, now)
+                   and m.starts_at < ends_at and starts_at < meeting_ends_at(m)),
+                  key=lambda m: (m.starts_at, m.id))
+
+
+def refuse_clash(meetings: Iterable[Meeting], candidate: Meeting, tz: str, *, now: datetime,
+                 other_than: int | None = None) -> None:
+    """Refuses ``candidate``'s time when another meeting already holds it (`SlotTaken`)."""
+    taken = clashes(meetings, candidate.starts_at, candidate.duration_minutes, now=now,
+                    other_than=other_than)
+    if taken:
+        first = taken[0]
+        raise SlotTaken(
+            "meeting {meeting} already holds that time ({start}, {minutes} minutes): choose "
+            "another time, or move or cancel {meeting} first",
+            meeting=meeting_ref(first.id), start=local_text(first.starts_at, tz),
+            minutes=first.duration_minutes)
 
 
 def reschedule(

@@ -5,12 +5,13 @@ and agreed decisions, undo, and closing it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from meetings.domain import proceedings, scheduling, votes
 from meetings.domain.errors import (
     InvalidState,
+    NotFound,
 )
 from meetings.domain.model import (
     AgendaItem,
@@ -63,6 +64,29 @@ async def start_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor, now: 
     return call
 
 
+async def attach_roll_call(uow: UnitOfWork, meeting_id: int, *, chat_id: int,
+                           message_id: int) -> Meeting:
+    """Remembers the group message that shows the meeting's roll call, to keep it current."""
+    async with uow:
+        meeting = await uow.meetings.get(meeting_id)
+        if meeting is None:
+            raise NotFound("no meeting S{id} in this council", id=meeting_id)
+        meeting = await uow.meetings.update(replace(
+            meeting, roll_call_chat_id=chat_id, roll_call_message_id=message_id))
+        await uow.commit()
+    return meeting
+
+
+async def roll_call_of(uow: UnitOfWork, meeting_id: int) -> tuple[Council, RollCall]:
+    """The meeting's roll call as it stands, and its council, for the roll-call message."""
+    async with uow:
+        meeting = await uow.meetings.get(meeting_id)
+        if meeting is None:
+            raise NotFound("no meeting S{id} in this council", id=meeting_id)
+        council = await council_of(uow, meeting.council_id)
+        return council, await _roll_call(uow, council, meeting)
+
+
 async def _roll_call(uow: UnitOfWork, council: Council, meeting: Meeting) -> RollCall:
     attendance = await uow.attendance.list(meeting.id)
     members = await uow.members.list(council.id)
@@ -79,13 +103,14 @@ class Marked:
 
 async def mark_here(uow: UnitOfWork, council_id: int, *, actor: Member, now: datetime,
                     meeting_id: int | None = None) -> Marked:
-    """A CIO or expert marks themself present (by /here or the roll-call button, which names
-    its meeting). Says whether it was new news, and whether the meeting is quorate now."""
+    """A CIO, an expert or the office marks themself present (by /here or the roll-call button,
+    which names its meeting). Says whether it was new news, and whether the meeting is quorate
+    now."""
     require(actor, Act.MARK_HERE)
     async with uow:
         meeting = await running_meeting(uow, council_id, now)
         if meeting_id is not None and meeting_id != meeting.id:
-            raise InvalidState("meeting #{id} is not in progress", id=meeting_id)
+            raise InvalidState("meeting S{id} is not in progress", id=meeting_id)
         attendance = proceedings.here(actor, meeting)
         recorded = await uow.attendance.list(meeting.id)
         before = [a for a in recorded

@@ -95,7 +95,7 @@ async def _ended_meeting(uow: UnitOfWork, council_id: int, meeting_id: int | Non
     if meeting_id is not None:
         meeting = await meeting_of(uow, council_id, meeting_id)
         if meeting.state not in _OVER:
-            raise InvalidState("meeting #{id} has not ended; its minutes come after /endmeeting",
+            raise InvalidState("meeting S{id} has not ended; its minutes come after /endmeeting",
                                id=meeting.id)
         return meeting
     over = [m for m in await uow.meetings.list(council_id) if m.state in _OVER]
@@ -164,7 +164,7 @@ async def latest_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | Non
         meeting = await _ended_meeting(uow, council_id, meeting_id)
         latest = await uow.minutes.latest(meeting.id)
         if latest is None:
-            raise InvalidState("the minutes of meeting #{id} are not drafted yet",
+            raise InvalidState("the minutes of meeting S{id} are not drafted yet",
                                id=meeting.id)
         records = await load_records(uow, council_id, meeting.id)
     return _issued(latest, meeting, minutes_rules.build(records))
@@ -178,7 +178,7 @@ async def revision_of(uow: UnitOfWork, council_id: int, meeting_id: int, revisio
         meeting = await meeting_of(uow, council_id, meeting_id)
         found = await uow.minutes.get(meeting.id, revision)
     if found is None:
-        raise InvalidState("meeting #{id} has no revision {revision} of its minutes",
+        raise InvalidState("meeting S{id} has no revision {revision} of its minutes",
                            id=meeting_id, revision=revision)
     return found
 
@@ -198,13 +198,13 @@ async def approve_minutes(uow: UnitOfWork, council_id: int, meeting_id: int | No
             minutes, approved = await _new_revision(uow, council_id, meeting, actor=actor,
                                                     now=now, approver=actor)
         except Duplicate as err:
-            raise InvalidState("the minutes of meeting #{id} were just changed or approved by "
+            raise InvalidState("the minutes of meeting S{id} were just changed or approved by "
                                "someone else; look at /minutes and approve again if needed",
                                id=meeting.id) from err
         if approved is None:
             latest = await uow.minutes.latest(meeting.id)
             assert latest is not None
-            raise InvalidState("revision {revision} of the minutes of meeting #{id} is already "
+            raise InvalidState("revision {revision} of the minutes of meeting S{id} is already "
                                "approved (SHA-256 {sha256})", revision=latest.revision,
                                id=meeting.id, sha256=latest.sha256)
         await uow.meetings.update(replace(meeting, state=MeetingState.MINUTES_APPROVED))

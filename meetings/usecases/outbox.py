@@ -53,6 +53,7 @@ from meetings.domain.reminders import (
     ReminderKind,
     action_reminder_due,
     agenda_deadline,
+    private_audience,
     reminders_due,
 )
 from meetings.ports import AuditEntry, Job, UnitOfWork
@@ -110,12 +111,13 @@ async def plan_reminders(uow: UnitOfWork, *, now: datetime) -> int:
             reminders = _newest_due(meetings, council, now)
             if not reminders:
                 continue
-            # The group is keyed by role, not id: a supergroup migration changes the chat id,
-            # and the new id must not make already-sent reminders look unsent.
-            recipients = [("group", council.chat_id), *sorted(
-                (f"chat:{m.telegram_id}", m.telegram_id)
-                for m in members if m.telegram_id is not None)]
             for reminder in reminders:
+                # The group is keyed by role, not id: a supergroup migration changes the chat
+                # id, and the new id must not make already-sent reminders look unsent.
+                recipients = [("group", council.chat_id), *sorted(
+                    (f"chat:{m.telegram_id}", m.telegram_id)
+                    for m in private_audience(reminder.kind, members)
+                    if m.telegram_id is not None)]
                 for suffix, chat_id in recipients:
                     added += await uow.jobs.enqueue(
                         kind=JOB_KIND, dedupe_key=f"{reminder.dedupe_key}:{suffix}",

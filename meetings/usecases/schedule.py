@@ -5,11 +5,13 @@ meetings scheduled, moved and cancelled, and what comes next.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from meetings.domain import scheduling
 from meetings.domain.calendars import public_holidays
 from meetings.domain.model import (
+    NEW,
     AgendaItem,
     Council,
     Meeting,
@@ -30,15 +32,37 @@ from meetings.usecases.common import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesSet:
+    """A new series, and what it did to the calendar (`scheduling.SeriesChange`, stored): the
+    new meetings with their ids, and each moved agenda item's new meeting."""
+
+    series: Series
+    change: scheduling.SeriesChange
+
+    @property
+    def planned(self) -> list[Meeting]:
+        return list(self.change.planned)
+
+
 async def set_series(
     uow: UnitOfWork, council_id: int, *, spec: str, actor: Actor, now: datetime,
     starting: date | None = None, location: str = "",
 ) -> tuple[Series, list[Meeting]]:
-    """Sets the regular series and materialises its meetings for the coming twelve months.
+    """Sets the regular series and materialises its meetings for the coming twelve months
+    (see `replace_series` for what becomes of the earlier series' meetings)."""
+    done = await replace_series(uow, council_id, spec=spec, actor=actor, now=now,
+                                starting=starting, location=location)
+    return done.series, done.planned
 
-    Future regular meetings of an earlier series that nobody has touched yet (still scheduled,
-    no agenda items) are replaced; anything with agenda items is kept.
-    """
+
+async def replace_series(
+    uow: UnitOfWork, council_id: int, *, spec: str, actor: Actor, now: datetime,
+    starting: date | None = None, location: str = "",
+) -> SeriesSet:
+    """Sets the regular series, re-plans the meetings ahead by `scheduling.replan_series`
+    and returns what was planned, moved to the new time, removed and kept, and where agenda
+    items went, so nothing changes silently."""
     authorise(actor, Act.SET_CADENCE)
     cadence = scheduling.parse_cadence(spec)
     async with uow:
@@ -49,15 +73,41 @@ async def set_series(
             location=optional(location, field="location"),
         )
         series = await uow.series.put(series)
-        ahead = await uow.meetings.list(council_id, since=now)
-        agendas = {meeting.id: await uow.agenda.list(meeting.id) for meeting in ahead}
-        for meeting in scheduling.replaceable_by_new_series(ahead, agendas, now=now):
-            await uow.meetings.delete(meeting.id)
-        planned = await _plan(uow, council, series, now)
+        meetings = await uow.meetings.list(council_id)
+        ahead = [m for m in meetings if m.starts_at > now]
+        agendas = {m.id: await uow.agenda.list(m.id) for m in ahead}
+        attended = [m.id for m in ahead if await uow.attendance.list(m.id)]
+        change = scheduling.replan_series(
+            series, council.timezone, public_holidays(council.holiday_country), meetings,
+            agendas, attended, now=now)
+        change = await _store_change(uow, change)
         await record(uow, council_id, actor, "series.set", now, rrule=series.rrule,
-                     local_start=series.local_start.isoformat(), planned=len(planned))
+                     local_start=series.local_start.isoformat(), planned=len(change.planned),
+                     updated=[after.id for _, after in change.updated],
+                     removed=[m.id for m in change.removed],
+                     kept=[k.meeting.id for k in change.kept],
+                     moved={str(move.item.id): move.target.id for move in change.moves})
         await uow.commit()
-    return series, planned
+    return SeriesSet(series, change)
+
+
+async def _store_change(uow: UnitOfWork, change: scheduling.SeriesChange
+                        ) -> scheduling.SeriesChange:
+    """Does the change, in an order the constraints allow: the meetings that stay take their
+    new time, the new ones are added, agenda items move, and only then are meetings removed
+    (removing one would remove its items). Returns it with stored ids."""
+    updated = tuple([(before, await uow.meetings.update(after))
+                     for before, after in change.updated])
+    planned = tuple([await uow.meetings.add(meeting) for meeting in change.planned])
+    stored = {m.occurrence: m for m in planned}
+    moves = []
+    for move in change.moves:
+        target = stored[move.target.occurrence] if move.target.id == NEW else move.target
+        item = await uow.agenda.update(replace(move.item, meeting_id=target.id))
+        moves.append(scheduling.ItemMove(item, move.source, target))
+    for meeting in change.removed:
+        await uow.meetings.delete(meeting.id)
+    return replace(change, planned=planned, updated=updated, moves=tuple(moves))
 
 
 async def extend_series(uow: UnitOfWork, council_id: int, *, now: datetime) -> list[Meeting]:
@@ -122,8 +172,10 @@ async def _plan(uow: UnitOfWork, council: Council, series: Series, now: datetime
 
 async def schedule_meeting(
     uow: UnitOfWork, council_id: int, *, local_start: str, actor: Actor, now: datetime,
-    duration_minutes: int = 120, title: str = "", location: str = "",
+    duration_minutes: int = 120, title: str = "", location: str = "", force: bool = False,
 ) -> Meeting:
+    """Schedules an extraordinary meeting; a time another meeting already holds is refused
+    (`SlotTaken`) unless ``force``."""
     authorise(actor, Act.SCHEDULE)
     start = scheduling.parse_local_datetime(local_start)
     async with uow:
@@ -133,6 +185,9 @@ async def schedule_meeting(
             now=now, duration_minutes=duration_minutes,
             title=title, location=location,
         )
+        if not force:
+            scheduling.refuse_clash(await uow.meetings.list(council_id, since=now - DAY),
+                                    meeting, council.timezone, now=now)
         meeting = await uow.meetings.add(meeting)
         await record(uow, council_id, actor, "meeting.schedule", now, meeting=meeting.id,
                      starts_at=meeting.starts_at.isoformat())
@@ -142,8 +197,10 @@ async def schedule_meeting(
 
 async def reschedule_meeting(
     uow: UnitOfWork, council_id: int, meeting_id: int, *, local_start: str, actor: Actor,
-    now: datetime, reason: str = "",
+    now: datetime, reason: str = "", force: bool = False,
 ) -> Meeting:
+    """Moves one meeting; a time another meeting already holds is refused (`SlotTaken`)
+    unless ``force``."""
     authorise(actor, Act.SCHEDULE)
     start = scheduling.parse_local_datetime(local_start)
     async with uow:
@@ -153,6 +210,9 @@ async def reschedule_meeting(
             meeting, start, council.timezone, public_holidays(council.holiday_country), now=now,
             reason=reason,
         )
+        if not force:
+            scheduling.refuse_clash(await uow.meetings.list(council_id, since=now - DAY),
+                                    moved, council.timezone, now=now, other_than=meeting.id)
         moved = await uow.meetings.update(moved)
         await record(uow, council_id, actor, "meeting.reschedule", now, meeting=meeting.id,
                      old=meeting.starts_at.isoformat(), new=moved.starts_at.isoformat())

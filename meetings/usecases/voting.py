@@ -133,6 +133,7 @@ class Count:
     eligible: int
     departments: Sequence[Department]
     box: votes.SecretBox | None = None  # a secret ballot's: who voted, and the counts
+    decision_id: int | None = None  # the decision a carried motion became
 
     @property
     def cast(self) -> int:
@@ -154,16 +155,20 @@ class Count:
 async def _count(uow: UnitOfWork, motion: Motion,
                  ballots: Sequence[Ballot] | None = None) -> Count:
     departments = await uow.departments.list(motion.council_id)
+    decision = None
+    if motion.state is MotionState.CLOSED and motion.passed:
+        decision = next((d.id for d in await uow.decisions.list(motion.council_id)
+                         if d.motion_id == motion.id), None)
     if motion.kind is MotionKind.SECRET:
         box = await _box(uow, motion)
         eligible = (motion.eligible if motion.eligible is not None
                     else await _electorate(uow, motion, box.voted))
-        return Count(motion, (), eligible, departments, box)
+        return Count(motion, (), eligible, departments, box, decision)
     if ballots is None:
         ballots = await uow.ballots.current(motion.id)
     eligible = (motion.eligible if motion.eligible is not None
                 else await _electorate(uow, motion, (b.department_id for b in ballots)))
-    return Count(motion, ballots, eligible, departments)
+    return Count(motion, ballots, eligible, departments, decision_id=decision)
 
 
 async def _box(uow: UnitOfWork, motion: Motion) -> votes.SecretBox:

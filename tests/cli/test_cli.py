@@ -194,5 +194,5 @@ def test_serve_without_token_runs_the_demo(monkeypatch: pytest.MonkeyPatch,
     assert "CIO TRN is now the CIO of their department." in transcript
     assert "✅ M3 carried" in transcript  # the circular vote, closed at its deadline
     # /endmeeting's answer is the draft minutes: the file and its caption are in the record.
-    assert ".docx] 🏁 Meeting #1 has ended." in transcript
+    assert ".docx] 🏁 Meeting S1 has ended." in transcript
     assert cli("serve").code == 0  # a second run replaces the demo's own files

@@ -105,10 +105,10 @@ async def _stored(url: str) -> Stored:
 def test_every_step_is_played_and_shown(played: Played) -> None:
     assert f"[{STEPS}/{STEPS}]" in played.out
     for shown in [
-        "🏛 Meeting #1 is open (Thu 14 Jan 2027, 14:30).",
+        "🏛 Meeting S1 is open (Thu 14 Jan 2027, 14:30).",
         "CIO FIN is present.",
-        "HRSS is represented by proxy Li Na at meeting #1; a proxy may not vote.",
-        "CIV is excused from meeting #1.",
+        "HRSS is represented by proxy Li Na at meeting S1; a proxy may not vote.",
+        "CIV is excused from meeting S1.",
         "Now discussing #1: Shared environmental data platform",
         "Your vote on M1 is now Yes (it was No).",
         "Yes: EDU, EPB, FIN, MSB",

@@ -64,7 +64,7 @@ def test_reading_before_init_creates_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "expected"), [
     (("member", "add", "Zhao", "--role", "chief"), "'chief' is not one of 'chair'"),
     (("member", "add"), "Missing argument 'name'"),
-    (("meetings", "cancel", "soon"), "Invalid value for 'meeting_id'"),
+    (("meetings", "cancel", "soon"), "Invalid value for 'MEETING'"),
     (("bogus",), "No such command 'bogus'"),
 ])
 def test_usage_mistakes_are_one_line(tmp_path: Path, args: tuple[str, ...], expected: str) -> None:

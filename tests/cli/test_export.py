@@ -64,7 +64,7 @@ def test_the_latest_revision_is_drafted_and_written_in_the_councils_style(
 
     digest = hashlib.sha256(latest.read_bytes()).hexdigest()
     assert (first.code, first.err) == (0, "")
-    assert first.out.strip() == (f"Minutes of meeting {meeting_id} written to {latest}: "
+    assert first.out.strip() == (f"Minutes of meeting S{meeting_id} written to {latest}: "
                                  f"revision 1 (draft), SHA-256 {digest}.")
     assert second.code == 0
     assert stored.read_bytes() == latest.read_bytes()
@@ -84,7 +84,7 @@ def test_a_working_copy_in_the_other_style_is_not_stored(meeting: tuple[Cli, int
     assert done.code == 0
     assert "working copy, not stored" in done.out
     assert paragraphs(english)[0].endswith("minutes of meeting No. 1")
-    assert missing.err.strip() == f"error: meeting #{meeting_id} has no revision 1 of its minutes"
+    assert missing.err.strip() == f"error: meeting S{meeting_id} has no revision 1 of its minutes"
 
 
 @pytest.mark.parametrize(("extra", "message"), [

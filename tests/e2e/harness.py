@@ -14,6 +14,7 @@ from bot.sandbox import Chat, Message, SandboxServer, User
 from bot.sandbox.driver import ChatDriver
 from bot.telegram.app import AnyApplication, build_application, polling
 from bot.telegram.context import BotEnv, Defaults
+from bot.telegram.live import Pause
 from storage import Database
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -66,7 +67,9 @@ class CouncilChat:
 
 
 @asynccontextmanager
-async def council_chat(database_url: str, *, cios: int = 9) -> AsyncIterator[CouncilChat]:
+async def council_chat(database_url: str, *, cios: int = 9,
+                       live_pause: Pause | None = None) -> AsyncIterator[CouncilChat]:
+    """``live_pause``: how the live messages wait between edits (default: not at all)."""
     clock = FixedClock(NOW)
     async with SandboxServer(clock=clock.timestamp) as sandbox:
         control = sandbox.control
@@ -81,7 +84,7 @@ async def council_chat(database_url: str, *, cios: int = 9) -> AsyncIterator[Cou
         env = BotEnv(database=database, clock=clock, defaults=Defaults())
         application = build_application(sandbox.token, env, base_url=sandbox.base_url,
                                         base_file_url=sandbox.base_file_url, rate_limit=False,
-                                        count_interval=0)
+                                        count_interval=0, live_pause=live_pause)
         try:
             async with polling(application, timeout=1):
                 # The bot greets the group it was added to; wait so replies are not confused.

@@ -29,7 +29,7 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
 
 def ids(reply: str) -> tuple[int, int]:
     """The agenda id and meeting id a /propose reply names."""
-    found = re.search(r"Agenda #(\d+) .*\(meeting #(\d+)\)", reply)
+    found = re.search(r"Agenda #(\d+) .*\(meeting S(\d+)\)", reply)
     assert found is not None, reply
     return int(found.group(1)), int(found.group(2))
 
@@ -62,7 +62,7 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
     reply = await chat.command(chat.cios["EPB"],
                                "/propose Open data platform | Phase one:\nshared catalogue")
     assert reply.startswith("Agenda #")
-    assert reply.endswith(f"proposed for the meeting on {JANUARY} (meeting #{ids(reply)[1]}).")
+    assert reply.endswith(f"proposed for the meeting on {JANUARY} (meeting S{ids(reply)[1]}).")
     platform, january = ids(reply)
     permits = await propose(chat, "MSB", "Unified permits")
     campus = await propose(chat, "EDU", "Campus network")
@@ -78,7 +78,7 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
     assert await chat.command(chat.chair, f"/accept {campus}") == (
         f"Agenda #{campus} accepted: Campus network")
     deferred = await chat.command(chat.chair, f"/defer {records}")
-    assert deferred.startswith(f"Agenda #{records} deferred to the meeting on {MARCH} (meeting #")
+    assert deferred.startswith(f"Agenda #{records} deferred to the meeting on {MARCH} (meeting S")
     assert await chat.command(chat.chair, f"/reject {pet}") == (
         f"Agenda #{pet} rejected: A pet project")
     assert await chat.command(chat.chair, f"/accept {pet}") == (
@@ -86,7 +86,7 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
 
     shown = await chat.command(chat.expert, "/agenda")
     lines = shown.splitlines()
-    assert lines[0] == f"Agenda of meeting #{january} {JANUARY}"
+    assert lines[0] == f"Agenda of meeting S{january} {JANUARY}"
     assert lines[1:] == [
         "Proposals close 2027-01-11 14:30.",
         f"#{platform} ★ Open data platform (EPB) — accepted, major issue",
@@ -99,7 +99,7 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
         "• A2 MSB, due 2026-11-01, overdue: Merge the permit portals",
         "• A1 EPB, due 2027-02-01: Publish the data catalogue",
     ]
-    march = int(deferred.split("(meeting #")[1].split(")")[0])
+    march = int(deferred.split("(meeting S")[1].split(")")[0])
     later = await chat.command(chat.cios["HLTH"], f"/agenda #{march}")
     assert f"#{records} Hospital records (HLTH) — deferred" in later.splitlines()
 
@@ -168,7 +168,7 @@ async def test_the_deadline_closes_the_agenda_and_posts_it_once(chat: CouncilCha
 
     after = await chat.command(chat.cios["MSB"], "/propose After the deadline")
     assert after.endswith(f"The deadline for the meeting on {JANUARY} has passed, so it goes "
-                          f"to the meeting on {MARCH} (meeting #{ids(after)[1]}).")
+                          f"to the meeting on {MARCH} (meeting S{ids(after)[1]}).")
     assert "The agenda is closed." in await chat.command(chat.chair, "/agenda")
     upcoming = await chat.command(chat.cios["EPB"], "/next")
     assert "The agenda is closed." in upcoming
@@ -182,9 +182,9 @@ async def test_the_agenda_in_chinese(chat: CouncilChat) -> None:
     """Proposals, decisions and the agenda read naturally in a Chinese council."""
     await chat.command(chat.chair, "/lang zh")
     reply = await chat.command(chat.cios["EPB"], "/propose 开放数据平台")
-    item, meeting = re.findall(r"#(\d+)", reply)
+    item, meeting = re.findall(r"[#S](\d+)", reply)
     assert reply == (f"议题 #{item} 已提交，列入 2027年1月14日 周四 14:30 的会议"
-                     f"（会议 #{meeting}）。")
+                     f"（会议 S{meeting}）。")
     marked = await chat.command(chat.chair, f"/major {item}")
     assert marked == f"议题 #{item} 已列为重大议题：开放数据平台"
     shown = await chat.command(chat.cios["MSB"], "/agenda")

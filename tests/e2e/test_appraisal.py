@@ -21,7 +21,7 @@ from tests.snapshot import snapshot
 
 @pytest.fixture
 async def held(migrated_url: str) -> AsyncIterator[CouncilChat]:
-    """Meeting #1 on 30 November 2026 held: EPB present and voting yes on M1, MSB by proxy,
+    """Meeting S1 on 30 November 2026 held: EPB present and voting yes on M1, MSB by proxy,
     EDU excused; then a week later."""
     async with council_chat(migrated_url, cios=3) as council:
         await council.founded()

@@ -65,6 +65,8 @@ REFUSALS = {
     frozenset({Role.CHAIR, Role.SECRETARY, Role.CIO}):
         "only the chair, the secretariat or department CIOs may do this",
     frozenset({Role.CIO, Role.EXPERT}): "only CIOs and experts may do this",
+    frozenset({Role.CHAIR, Role.SECRETARY, Role.CIO, Role.EXPERT}):
+        "only CIOs, experts, the chair and the secretariat answer the roll call",
 }
 
 
@@ -84,7 +86,7 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
 
 @pytest.fixture
 async def meeting_day(migrated_url: str) -> AsyncIterator[CouncilChat]:
-    """09:30 on the day of meeting #1 (Monday 30 November 2026, 10:00 in Shanghai), whose
+    """09:30 on the day of meeting S1 (Monday 30 November 2026, 10:00 in Shanghai), whose
     agenda item #1 the chair accepted while proposals were open; the meeting has not started."""
     async with council_chat(migrated_url, cios=3) as council:
         await council.founded()
@@ -127,8 +129,9 @@ async def test_restricted_commands_refuse_every_wrong_role(chat: CouncilChat,
     # x 5, /propose and /vote x 5 (all but the CIO), /here x 4 (all but CIOs and experts),
     # /done and /appraisal x 3 (expert, observer, stranger; the owner of an action and of a
     # card is checked in its use case), 9 for every member x 1 (the stranger; /rules among
-    # them, whose change only the chair may make, which its use case checks)
-    assert refused == 52 + 60 + 10 + 4 + 3 + 3 + 9 == 141
+    # them, whose change only the chair may make, which its use case checks); /here x 2 now
+    # that the chair and the secretary answer the roll call too (observer, stranger)
+    assert refused == 52 + 60 + 10 + 2 + 3 + 3 + 9 == 139
     assert snapshot(migrated_url) == before
 
 
@@ -136,7 +139,7 @@ async def test_allowed_roles_are_not_refused(chat: CouncilChat) -> None:
     """The secretary may schedule, a CIO propose, the chair decide on the agenda and set the
     language (the matrix's other side, with the same arguments)."""
     scheduled = await chat.command(chat.secretary, "/schedule 2027-01-21 09:30 90 Budget")
-    assert scheduled.startswith("Scheduled: #")
+    assert scheduled.startswith("Scheduled: S")
     proposed = await chat.command(chat.cios["EPB"], f"/propose {ARGUMENTS['propose']}")
     assert proposed.startswith("Agenda #2 proposed for the meeting on")
     assert await chat.command(chat.chair, "/major 1") == (
@@ -164,7 +167,7 @@ async def test_only_the_owner_and_the_office_complete_an_action(chat: CouncilCha
 
 
 # The bot's buttons: the act a press needs, the command whose reply carries the button, and
-# its callback data there (meeting #1's roll call, motion M1).
+# its callback data there (meeting S1's roll call, motion M1).
 BUTTONS = {"✋ Here": (Act.MARK_HERE, "startmeeting", "h:1"),
            "Yes": (Act.VOTE, "motion", "v:1:y")}
 
@@ -195,8 +198,9 @@ async def test_restricted_buttons_refuse_every_wrong_role(meeting_day: CouncilCh
             assert (label, role, answer.data, answer.text, answer.show_alert) == (
                 label, role, data, refusal(role, act), True)
             refused += 1
-    # Vote: chair, secretary, expert, observer, stranger; roll call: all but CIOs and experts.
-    assert refused == 5 + 4
+    # Vote: chair, secretary, expert, observer, stranger; roll call: the observer and the
+    # stranger (CIOs, experts, the chair and the secretary answer it).
+    assert refused == 5 + 2
     assert snapshot(migrated_url) == before
     # The other side: those allowed are answered without an alert.
     here = await press(chat, chat.expert, carrying["startmeeting"], "✋ Here")
@@ -216,12 +220,12 @@ MEETING_COMMANDS = {"startmeeting", "here", "proxy", "excused", "topic", "info",
 # A meeting from start to end, each step by a role the matrix allows: (role, text, the first
 # line of the reply).
 MEETING_BY_ALLOWED_ROLES = [
-    (Role.SECRETARY, typed("startmeeting"), "🏛 Meeting #1 is open (Mon 30 Nov 2026, 10:00)."),
+    (Role.SECRETARY, typed("startmeeting"), "🏛 Meeting S1 is open (Mon 30 Nov 2026, 10:00)."),
     (Role.CIO, typed("here"), "CIO EPB is present."),
     (Role.EXPERT, typed("here"), "Zhou Min is present."),
     (Role.SECRETARY, typed("proxy"),
-     "MSB is represented by proxy Deputy Director Liu at meeting #1; a proxy may not vote."),
-    (Role.CHAIR, typed("excused"), "EDU is excused from meeting #1."),
+     "MSB is represented by proxy Deputy Director Liu at meeting S1; a proxy may not vote."),
+    (Role.CHAIR, typed("excused"), "EDU is excused from meeting S1."),
     (Role.SECRETARY, typed("topic"), "Now discussing #1: Shared data catalogue"),
     (Role.OBSERVER, typed("info"), "Noted (info 1)."),
     (Role.EXPERT, typed("idea"), "Noted (idea 2)."),
@@ -237,7 +241,7 @@ MEETING_BY_ALLOWED_ROLES = [
     # The meeting's votes must be closed before it ends; nobody voted on the secret ballot.
     (Role.CHAIR, "/close M2", "❌ M2 failed: quorum not met: Appoint the catalogue's data "
                               "steward"),
-    (Role.SECRETARY, typed("endmeeting"), "🏁 Meeting #1 has ended."),
+    (Role.SECRETARY, typed("endmeeting"), "🏁 Meeting S1 has ended."),
 ]
 
 

@@ -196,7 +196,7 @@ def script(meeting_id: int, due: str) -> list[Step]:
         propose("MSB", "Unified e-licence system"),
         propose("EDU", "Campus network upgrade"),
         propose("HLTH", "Health records interoperability"),
-        say("chair", f"/startmeeting {meeting_id}", rf"^🏛 Meeting #{meeting_id} is open",
+        say("chair", f"/startmeeting {meeting_id}", rf"^🏛 Meeting S{meeting_id} is open",
             Started(), shows="roll call"),
         roll_call("EPB"),
         roll_call("MSB"),
@@ -246,7 +246,7 @@ def script(meeting_id: int, due: str) -> list[Step]:
         action("HLTH", due, "Sign the data sharing agreement with both hospitals"),
         note("expert", "info", "The national standard for records exchange is out in March"),
         note("FIN", "idea", "Share one procurement framework for cloud services"),
-        say("chair", "/endmeeting", rf"^🏁 Meeting #{meeting_id} has ended\.", Ended()),
+        say("chair", "/endmeeting", rf"^🏁 Meeting S{meeting_id} has ended\.", Ended()),
     ]
 
 

@@ -177,7 +177,7 @@ HUGE = "x" * 100_000
 
 @pytest.fixture
 async def meeting(migrated_url: str) -> AsyncIterator[CouncilChat]:
-    """Meeting #1 in progress (today, 10:30 in Shanghai; now it is 10:00), both CIOs present
+    """Meeting S1 in progress (today, 10:30 in Shanghai; now it is 10:00), both CIOs present
     in person and named vote M1 open."""
     async with council_chat(migrated_url, cios=2) as council:
         await council.founded()
@@ -194,6 +194,8 @@ async def meeting(migrated_url: str) -> AsyncIterator[CouncilChat]:
 def sender(chat: CouncilChat, command: str) -> User:
     """Someone the command's act allows: the chair, or for /here and /vote the EPB CIO."""
     act = next(c.act for c in COMMANDS if c.name == command)
+    if command == "here":  # the chair may answer the roll call too, but it is EPB's here
+        return chat.cios["EPB"]
     return chat.chair if act is None or can(Role.CHAIR, act) else chat.cios["EPB"]
 
 
@@ -235,7 +237,7 @@ MEETING_CASES = [
     ("/topic ١٢", "usage: /topic <agenda id>"),
     ("/topic 1 2", "usage: /topic <agenda id>"),
     ("/topic", "usage: /topic <agenda id>"),
-    ("/topic 99999", "no agenda item #99999 on meeting #1"),
+    ("/topic 99999", "no agenda item #99999 on meeting S1"),
     ("/vote M99999999999 yes", "usage: /vote <motion> yes|no|abstain"),
     ("/vote M-1 yes", "usage: /vote <motion> yes|no|abstain"),
     ("/vote", "usage: /vote <motion> yes|no|abstain"),
@@ -253,8 +255,8 @@ MEETING_CASES = [
     ("/excused ABCDEFGHIJKLMNOPQ", "department code 'ABCDEFGHIJKLMNOPQ' must be 1-16 letters "
                                    "or digits"),
     ("/excused", "usage: /excused <CODE> [reason]"),
-    ("/startmeeting #x", "usage: /startmeeting [meeting id]"),
-    ("/startmeeting", "meeting #1 is already in progress; end it with /endmeeting first"),
+    ("/startmeeting Sx", "usage: /startmeeting [meeting id]"),
+    ("/startmeeting", "meeting S1 is already in progress; end it with /endmeeting first"),
     ("/endmeeting", "motion M1 is still open: close it with /close first"),
     ("/undo", "there is no note or decision of this meeting to undo"),
     ("/here =1+1", "CIO EPB is already marked present.\n2 of 2 departments present; quorum 2: "
@@ -287,9 +289,9 @@ async def test_hostile_meeting_text_is_stored_as_typed(meeting: CouncilChat) -> 
     circular = await chat.command(chat.chair, f"/circular 2026-12-09 18:00 {HOSTILE}")
     assert circular.startswith(f"🗳 Circular vote M3: {HOSTILE}\nCloses at 2026-12-09 18:00.")
     assert await chat.command(chat.chair, "/proxy EDU وزارة\u202e 🏛️ =1+1") == (
-        "EDU is represented by proxy وزارة 🏛️ =1+1 at meeting #1; a proxy may not vote.")
+        "EDU is represented by proxy وزارة 🏛️ =1+1 at meeting S1; a proxy may not vote.")
     assert await chat.command(chat.chair, f"/excused HLTH {HOSTILE}\x00") == (
-        "HLTH is excused from meeting #1.")
+        "HLTH is excused from meeting S1.")
     await chat.settle()
     async with chat.database.uow() as uow:
         council = await uow.councils.by_chat(chat.group.id)
@@ -312,7 +314,7 @@ async def test_hostile_meeting_text_is_stored_as_typed(meeting: CouncilChat) -> 
 # choice key, ids too long for the database's keys), which gets no answer at all.
 FORGED = {
     "v:999:y": "no motion M999 in this council",
-    "h:999": "meeting #999 is not in progress",
+    "h:999": "meeting S999 is not in progress",
     "j:999:a": "only the chair may do this",
     "v:1:x": None,
     "v:999999999999:n": None,
@@ -356,21 +358,21 @@ _CODE = (r"department code .+ must be 1-16 letters or digits", r"no department w
 _MOTION_ID = (r"no motion is open", r"several motions are open \(M\d+(, M\d+)*\): say which one",
               r"no motion M\d+ in this council")
 REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "startmeeting": (r"🏛 Meeting #\d+ is open \(.+\)\.\nRoll call: .+", (
+    "startmeeting": (r"🏛 Meeting S\d+ is open \(.+\)\.\nRoll call: .+", (
         r"usage: /startmeeting \[meeting id\]",
-        r"meeting #\d+ is already in progress; end it with /endmeeting first",
-        r"no meeting #\d+ in this council", r"meeting #\d+ is \w+ and cannot start",
+        r"meeting S\d+ is already in progress; end it with /endmeeting first",
+        r"no meeting S\d+ in this council", r"meeting S\d+ is \w+ and cannot start",
         r"no meeting is scheduled for today; .+")),
     "here": (r"CIO EPB is (already marked )?present\.\n\d+ of \d+ departments present; quorum "
              r"\d+: (not )?quorate", ()),
-    "proxy": (r"[A-Z0-9]+ is represented by proxy .+ at meeting #\d+; a proxy may not vote\.",
+    "proxy": (r"[A-Z0-9]+ is represented by proxy .+ at meeting S\d+; a proxy may not vote\.",
               (r"usage: /proxy <CODE> <name>", r"proxy name is empty",
                r"proxy name is too long \(\d+ characters, at most 200\)", *_CODE)),
     # A reason of control characters only is refused as empty, though a reason is optional.
-    "excused": (r"[A-Z0-9]+ is excused from meeting #\d+\.",
+    "excused": (r"[A-Z0-9]+ is excused from meeting S\d+\.",
                 (r"usage: /excused <CODE> \[reason\]", r"reason is empty", *_CODE)),
     "topic": (r"Now discussing #\d+: .+", (
-        r"usage: /topic <agenda id>", r"no agenda item #\d+ on meeting #\d+")),
+        r"usage: /topic <agenda id>", r"no agenda item #\d+ on meeting S\d+")),
     "info": (r"Noted \(info \d+\)\.", (r"usage: /info <text>", r"note is empty")),
     "idea": (r"Noted \(idea \d+\)\.", (r"usage: /idea <text>", r"note is empty")),
     "agreed": (r"Decision D\d+ recorded: .+", (r"usage: /agreed <text>", r"decision is empty")),
@@ -389,7 +391,7 @@ REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
         r"a proxy may not vote", r"only CIOs present in person vote; mark yourself with /here")),
     "close": (r"(✅|❌) M\d+ (carried|not carried|failed: quorum not met): .+",
               (r"usage: /close \[motion\]", r"motion M\d+ is already closed", *_MOTION_ID)),
-    "endmeeting": (r"🏁 Meeting #\d+ has ended\.\n.+", (
+    "endmeeting": (r"🏁 Meeting S\d+ has ended\.\n.+", (
         r"motion M\d+(, M\d+)* is still open: close it with /close first",)),
 }
 
@@ -447,7 +449,7 @@ async def stored_and_typed(chat: CouncilChat, command: str, argument: str, reply
         council = await uow.councils.by_chat(chat.group.id)
         assert council is not None
         if found := re.fullmatch(r"Noted \((?:info|idea) (\d+)\)\.", reply):
-            # Meeting #1 is the fixture's; no other starts today.
+            # Meeting S1 is the fixture's; no other starts today.
             notes = {n.id: n.text for n in await uow.notes.list(1)}
             return notes[int(found.group(1))], clean(argument, field="note", max_length=TEXT_MAX,
                                                      multiline=True)

@@ -56,7 +56,7 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
 ) -> None:
     """The meeting's end posts the draft with its facts; the chair's /approve posts an approved
     file whose SHA-256 is the one in the caption; approving again is refused and so is a CIO."""
-    meeting = number(r"#(\d+) ", await chat.command(
+    meeting = number(r"S(\d+) ", await chat.command(
         chat.secretary, "/schedule 2026-12-03 14:30 120 Data governance"))
     item = number(r"Agenda #(\d+)", await chat.command(chat.cios["EPB"],
                                                        "/propose Open data platform"))
@@ -77,9 +77,9 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
     draft = await next_document(chat, end)
 
     ended, *_, drafted = draft.content["caption"].split("\n")
-    assert ended == f"🏁 Meeting #{meeting} has ended."
+    assert ended == f"🏁 Meeting S{meeting} has ended."
     assert drafted == (
-        f"📝 Minutes of meeting #{meeting}, draft (revision 1): 1 decisions, 1 action items. "
+        f"📝 Minutes of meeting S{meeting}, draft (revision 1): 1 decisions, 1 action items. "
         "The chair approves them with /approve.")
     assert draft.content["document"]["file_name"] == f"minutes-meeting-{meeting}-r1-draft.docx"
     document = docx.Document(io.BytesIO(file_of(chat, draft)))
@@ -102,12 +102,12 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
     posted_hash = re.search(r"SHA-256: ([0-9a-f]{64})$", caption)
     assert posted_hash is not None, caption
     assert posted_hash.group(1) == hashlib.sha256(data).hexdigest()
-    assert caption.startswith(f"✅ Minutes of meeting #{meeting} approved (revision 2)")
+    assert caption.startswith(f"✅ Minutes of meeting S{meeting} approved (revision 2)")
     block = [c.text for c in docx.Document(io.BytesIO(data)).tables[-1].rows[1].cells]
     assert block == ["2", "Chen Jing", "Wang Lei", "2026-12-04"]
 
     again = await chat.command(chat.chair, "/approve")
-    assert again == (f"revision 2 of the minutes of meeting #{meeting} is already approved "
+    assert again == (f"revision 2 of the minutes of meeting S{meeting} is already approved "
                      f"(SHA-256 {posted_hash.group(1)})")
     ask = chat.sandbox.control.send_text(chat.cios["EPB"].id, chat.group.id,
                                          f"/minutes@{chat.bot_name}")
@@ -150,7 +150,7 @@ async def test_a_secretary_sets_the_template_privately_and_a_bad_one_is_refused(
         "send the template as a .docx file with the caption /template, in a private chat "
         "with me")
 
-    meeting = number(r"#(\d+) ", await chat.command(chat.secretary,
+    meeting = number(r"S(\d+) ", await chat.command(chat.secretary,
                                                     "/schedule 2026-12-03 14:30 120 Review"))
     chat.clock.at = OPENED
     await chat.command(chat.secretary, "/startmeeting")

@@ -144,7 +144,7 @@ async def conversation(sandbox: RecordingSandbox, chair: User, cio: User, group:
     sandbox.refuse_next("sendMessage", ApiError(429, "Too Many Requests: retry after 1",
                                                 retry_after=1))
     assert (await driver.command(chair, "/schedule 2025-06-11 16:00 60 Extra")
-            ).startswith("Scheduled: #2")
+            ).startswith("Scheduled: S2")
     roll_call = await driver.ask(chair, "/startmeeting")
     assert await driver.press(cio, roll_call, "✋ Here") == "You are marked present."
     motion = await driver.ask(chair, "/motion Adopt the shared data platform")

@@ -67,7 +67,7 @@ async def test_thirteen_months_on_a_year_of_meetings_is_still_planned(
     moved = {m.occurrence: (m.starts_at, m.moved_reason) for m in ahead if m.moved_reason}
     assert moved == MOVED_IN_YEAR_TWO
     assert await chat.command(chat.chair, "/next") == (
-        f"Next meeting: #{ahead[0].id} Tue 4 Jan 2028, 14:30 "
+        f"Next meeting: S{ahead[0].id} Tue 4 Jan 2028, 14:30 "
         "(moved from 2028-01-03 (New Year's Day (observed)))\n"
         "Agenda items: 0 (0 accepted, 0 proposed).\n"
         "Proposals close 2028-01-01 14:30.")

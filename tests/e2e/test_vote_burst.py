@@ -119,9 +119,9 @@ async def test_fifty_cios_press_at_once_on_two_instances(
             "This group is now the council")
         await seed_cios(migrated_url, chat_id=group.id, chair=chair, cios=cios, now=clock.now())
         assert (await driver.command(chair, "/schedule 2026-11-25 14:30 90 Budget")
-                ) == "Scheduled: #1 Wed 25 Nov 2026, 14:30 — Budget"
+                ) == "Scheduled: S1 Wed 25 Nov 2026, 14:30 — Budget"
         roll_call = await driver.ask(chair, "/startmeeting")
-        assert (roll_call.text or "").startswith("🏛 Meeting #1 is open")
+        assert (roll_call.text or "").startswith("🏛 Meeting S1 is open")
 
         # The roll call is a burst too: every CIO presses Here in the same second.
         here = [control.press_button(cio.id, group.id, roll_call.message_id, text="✋ Here")

@@ -42,6 +42,12 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
         yield await council.founded()
 
 
+async def decision_of(chat: CouncilChat, motion: int) -> int:
+    """The id of the decision a carried motion became."""
+    [(found,)] = await rows(chat, sa.select(DECISIONS.c.id).where(DECISIONS.c.motion_id == motion))
+    return int(found)
+
+
 async def rows(chat: CouncilChat, statement: sa.Select[Any]) -> list[tuple[Any, ...]]:
     async with chat.database.engine.connect() as connection:
         return [tuple(row) for row in (await connection.execute(statement)).all()]
@@ -86,7 +92,7 @@ async def live_text(chat: CouncilChat, message: Message) -> str:
 async def open_meeting(chat: CouncilChat, *, present: list[str]) -> None:
     """Today's extraordinary meeting, opened, with these departments' CIOs present."""
     await chat.command(chat.secretary, "/schedule 2026-11-25 14:30 90 Extraordinary meeting")
-    assert (await chat.command(chat.chair, "/startmeeting")).startswith("🏛 Meeting #")
+    assert (await chat.command(chat.chair, "/startmeeting")).startswith("🏛 Meeting S")
     # Five member departments (those with a CIO): the quorum is more than half of them, three.
     for count, code in enumerate(present, start=1):
         assert await chat.command(chat.cios[code], "/here") == (
@@ -161,7 +167,8 @@ async def test_a_named_vote_by_buttons_and_by_text(chat: CouncilChat) -> None:
     assert result == "\n".join([
         f"✅ M{first} carried: Adopt the cloud-first policy", "Yes 2 · No 0 · Abstain 1",
         "Quorum 3 of 5 member departments; 3 voted.", "Yes: EDU, EPB", "Abstain: MSB",
-        f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
+        f"Rule: simple majority of the votes cast. Ballot set #{digest}.",
+        f"Recorded as decision D{await decision_of(chat, first)}."])
     assert counts == {"yes": 2, "no": 0, "abstain": 1}
     assert await result_row(chat, first) == ("closed", 3, 2, 0, 1, True, digest)
     assert await ballots(chat, first) == [("EPB", "yes", True), ("MSB", "no", False),
@@ -264,7 +271,8 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
     assert result == "\n".join([
         f"✅ M{secret} carried: Elect the vice-chair", "Yes 2 · No 1 · Abstain 1",
         "Quorum 3 of 5 member departments; 4 voted.",
-        f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
+        f"Rule: simple majority of the votes cast. Ballot set #{digest}.",
+        f"Recorded as decision D{await decision_of(chat, secret)}."])
     assert counts == {"yes": 2, "no": 1, "abstain": 1}
     assert await result_row(chat, secret) == ("closed", 4, 2, 1, 1, True, digest)
     assert await live_text(chat, group) == result
@@ -351,7 +359,8 @@ async def test_a_circular_vote_is_reminded_and_closed_at_its_deadline(chat: Coun
     result = "\n".join([
         f"✅ M{circular} carried: Adopt the open-source policy", "Yes 2 · No 1 · Abstain 1",
         "Quorum 3 of 5 member departments; 4 voted.", "Yes: EDU, EPB", "No: MSB",
-        "Abstain: HLTH", f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
+        "Abstain: HLTH", f"Rule: simple majority of the votes cast. Ballot set #{digest}.",
+        f"Recorded as decision D{await decision_of(chat, circular)}."])
     assert [m.text for m in control.bot_messages(chat.group.id)[posted:]] == [result]
     assert message.text == result
     assert message.buttons() == []

@@ -108,11 +108,12 @@ async def collect_agenda(chat: CouncilChat) -> Agenda:
     series = await chat.command(chat.secretary, f"/cadence {CADENCE}")
     assert series.splitlines()[:3] == [
         "Regular series set: 6 meetings in the next twelve months.",
-        "#1 Thu 14 Jan 2027, 14:30", "#2 Thu 11 Mar 2027, 14:30"]
+        "S1 Thu 14 Jan 2027, 14:30", "S2 Thu 11 Mar 2027, 14:30"]
 
     chat.clock.at = AGENDA_CALL
     reminders = Reminders(chat.database, chat.application.bot, chat.clock, worker="host-1")
-    assert await reminders.tick() == TickReport(planned=13, sent=13)
+    # The group and the nine CIOs: the call for agenda items goes to those who propose.
+    assert await reminders.tick() == TickReport(planned=10, sent=10)
     assert group_texts(chat)[-1] == (
         f"📋 {COUNCIL}: the next meeting is on 2027-01-14 14:30. CIOs, please propose agenda "
         "items with /propose before 2027-01-11 14:30.")
@@ -124,9 +125,9 @@ async def collect_agenda(chat: CouncilChat) -> Agenda:
                            ("PSB", VANITY)]:
         minutes_later(chat, 30)
         reply = await chat.command(chat.cios[code], f"/propose {proposal}")
-        assert reply.endswith("proposed for the meeting on Thu 14 Jan 2027, 14:30 (meeting #1).")
+        assert reply.endswith("proposed for the meeting on Thu 14 Jan 2027, 14:30 (meeting S1).")
         items[proposal.split(" | ")[0]] = first_id(r"Agenda #(\d+)", reply)
-        meetings.add(first_id(r"\(meeting #(\d+)\)", reply))
+        meetings.add(first_id(r"\(meeting S(\d+)\)", reply))
     (january,) = meetings
 
     assert await chat.command(chat.chair, f"/major {items[PLATFORM]}") == (
@@ -137,8 +138,8 @@ async def collect_agenda(chat: CouncilChat) -> Agenda:
         f"Agenda #{items[RECORDS]} accepted: {RECORDS}")
     deferred = await chat.command(chat.chair, f"/defer {items[CAMPUS]}")
     assert deferred.startswith(f"Agenda #{items[CAMPUS]} deferred to the meeting on "
-                               "Thu 11 Mar 2027, 14:30 (meeting #")
-    march = first_id(r"\(meeting #(\d+)\)", deferred)
+                               "Thu 11 Mar 2027, 14:30 (meeting S")
+    march = first_id(r"\(meeting S(\d+)\)", deferred)
     assert await chat.command(chat.chair, f"/reject {items[VANITY]}") == (
         f"Agenda #{items[VANITY]} rejected: {VANITY}")
 
@@ -160,7 +161,7 @@ async def collect_agenda(chat: CouncilChat) -> Agenda:
     items[BUDGET] = first_id(r"Agenda #(\d+)", late)
     assert late == (f"Agenda #{items[BUDGET]} proposed. The deadline for the meeting on Thu 14 "
                     f"Jan 2027, 14:30 has passed, so it goes to the meeting on Thu 11 Mar 2027, "
-                    f"14:30 (meeting #{march}).")
+                    f"14:30 (meeting S{march}).")
     return Agenda(items, january, march)
 
 
@@ -178,7 +179,7 @@ async def hold_meeting(chat: CouncilChat, agenda: Agenda) -> Held:
     chat.clock.at = MEETING_DAY
     roll_call = await chat.driver.ask(chat.chair, "/startmeeting")
     assert roll_call.text == (
-        f"🏛 Meeting #{agenda.january} is open (Thu 14 Jan 2027, 14:30).\n"
+        f"🏛 Meeting S{agenda.january} is open (Thu 14 Jan 2027, 14:30).\n"
         "Roll call: CIOs and experts, press Here or send /here. A CIO must attend in person to "
         "vote.\n0 of 9 departments present; quorum 5: not quorate")
     for code in PRESSED_HERE:
@@ -190,10 +191,10 @@ async def hold_meeting(chat: CouncilChat, agenda: Agenda) -> Held:
         f"CIO {SENT_HERE} is present.\n{quorate}")
     assert await chat.command(chat.expert, "/here") == f"Zhou Min is present.\n{quorate}"
     assert await chat.command(chat.secretary, f"/proxy {PROXY} {DEPUTY}") == (
-        f"{PROXY} is represented by proxy {DEPUTY} at meeting #{agenda.january}; a proxy may "
+        f"{PROXY} is represented by proxy {DEPUTY} at meeting S{agenda.january}; a proxy may "
         "not vote.")
     assert await chat.command(chat.secretary, f"/excused {EXCUSED} {REASON}") == (
-        f"{EXCUSED} is excused from meeting #{agenda.january}.")
+        f"{EXCUSED} is excused from meeting S{agenda.january}.")
 
     await discuss_the_platform(chat, agenda)
     minutes_later(chat, 20)
@@ -211,14 +212,16 @@ async def hold_meeting(chat: CouncilChat, agenda: Agenda) -> Held:
 
     minutes_later(chat, 10)
     assert await chat.command(chat.chair, "/endmeeting") == "\n".join([
-        f"🏁 Meeting #{agenda.january} has ended.",
+        f"🏁 Meeting S{agenda.january} has ended.",
         "Departments: 6 present in person, 1 by proxy, 1 excused, 1 absent.",
         f"• {EXCUSED}: excused ({REASON})", "• EDU: present", "• EPB: present",
         "• FIN: present", "• HLTH: present", f"• {PROXY}: proxy ({DEPUTY})", "• MSB: present",
-        "• PSB: present", f"• {ABSENT}: absent", "• Zhou Min: present",
-        "Recorded: 3 notes, 2 decisions, 2 votes. The secretariat drafts the minutes from "
-        "here.",
-        f"📝 Minutes of meeting #{agenda.january}, draft (revision 1): 2 decisions, 5 action "
+        "• PSB: present", f"• {ABSENT}: absent",
+        "Other attendees (no department, no vote): 1", "• Zhou Min (expert): present",
+        "Recorded: 3 notes, 2 decisions, 2 votes.",
+        f"The record: the draft minutes are the Word document below; /minutes "
+        f"S{agenda.january} sends the latest revision again.",
+        f"📝 Minutes of meeting S{agenda.january}, draft (revision 1): 2 decisions, 5 action "
         "items. The chair approves them with /approve."])
     return Held(named, secret, {named: named_result, secret: secret_result}, actions)
 
@@ -445,7 +448,7 @@ def counted_result(count: Recount) -> tuple[object, ...]:
 
 
 def announcement(motion_id: int, text: str, count: Recount,
-                 voters: dict[str, list[str]] | None) -> str:
+                 voters: dict[str, list[str]] | None, decision: int | None = None) -> str:
     """The result message a recount implies (named votes list who voted what)."""
     verdict = ("failed: quorum not met" if count.cast < count.quorum
                else "carried" if count.passed else "not carried")
@@ -458,6 +461,8 @@ def announcement(motion_id: int, text: str, count: Recount,
     if voters is not None:
         lines.extend(f"{label}: {', '.join(codes)}" for label, codes in voters.items() if codes)
     lines.append(f"Rule: simple majority of the votes cast. Ballot set #{count.digest}.")
+    if decision is not None:  # a carried motion names the decision it became
+        lines.append(f"Recorded as decision D{decision}.")
     return "\n".join(lines)
 
 
@@ -623,11 +628,14 @@ async def test_a_whole_cycle_leaves_exactly_the_expected_rows(migrated_url: str)
         assert count.counted == {b["id"] for b in tables["ballots"]
                                  if b["motion_id"] == motion_id and b["current"]}
 
+    decision = {d["motion_id"]: d["id"] for d in tables["decisions"] if d["motion_id"]}
     assert held.posted[held.named] == announcement(held.named, NAMED, named, {
-        "Yes": ["EDU", "EPB", "FIN", "MSB"], "No": ["HLTH"], "Abstain": ["PSB"]})
+        "Yes": ["EDU", "EPB", "FIN", "MSB"], "No": ["HLTH"], "Abstain": ["PSB"]},
+        decision[held.named])
     assert held.posted[held.secret] == announcement(held.secret, SECRET, secret, None)
     assert circulated.posted == announcement(circulated.motion, CIRCULAR, circular, {
-        "Yes": ["EPB", "FIN", "HRSS", "MSB", "TRN"], "No": ["CIV"], "Abstain": ["PSB"]})
+        "Yes": ["EPB", "FIN", "HRSS", "MSB", "TRN"], "No": ["CIV"], "Abstain": ["PSB"]},
+        decision[circulated.motion])
 
     # The audit log: an unbroken chain, one vote.cast per ballot row, and one per secret vote
     # saying only that it was cast, and the undone note kept there.

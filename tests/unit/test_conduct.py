@@ -177,7 +177,7 @@ async def test_a_second_start_is_refused(
     uow: FakeUnitOfWork, council: Council, people: dict[str, Member], running: Meeting
 ) -> None:
     """Starting again while the meeting runs names the running meeting."""
-    with pytest.raises(InvalidState, match=f"meeting #{running.id} is already in progress"):
+    with pytest.raises(InvalidState, match=f"meeting S{running.id} is already in progress"):
         await usecases.meeting.start_meeting(uow, council.id, actor=people["chair"], now=at(1))
 
 
@@ -225,23 +225,26 @@ async def test_an_expert_is_present_in_a_record_of_their_own(
     )
 
 
-async def test_the_office_and_observers_do_not_mark_here(
+async def test_the_office_marks_itself_here_and_observers_do_not(
     uow: FakeUnitOfWork, council: Council, people: dict[str, Member], running: Meeting
 ) -> None:
-    """/here is for CIOs and experts (the contract); the chair, secretary and an observer are
-    refused."""
-    guest = await observer(uow, council)
-    for member in (people["chair"], people["secretary"], guest):
-        with pytest.raises(NotAllowed, match="only CIOs and experts"):
-            await usecases.meeting.mark_here(uow, council.id, actor=member, now=at(1))
-    assert uow.rows("attendance") == []
+    """/here is for CIOs, experts and the office: the chair and the secretary are recorded
+    present for themselves (no department); an observer is refused."""
+    for member in (people["chair"], people["secretary"]):
+        marked = await usecases.meeting.mark_here(uow, council.id, actor=member, now=at(1))
+        assert marked.new
+    with pytest.raises(NotAllowed, match="only CIOs, experts, the chair and the secretariat"):
+        await usecases.meeting.mark_here(uow, council.id, actor=await observer(uow, council),
+                                         now=at(1))
+    assert {(a.department_id, a.member_id) for a in uow.rows("attendance")} == {
+        (None, people["chair"].id), (None, people["secretary"].id)}
 
 
 async def test_a_roll_call_button_of_another_meeting_is_refused(
     uow: FakeUnitOfWork, council: Council, people: dict[str, Member], running: Meeting
 ) -> None:
     """A button from an old roll call does not mark anyone present at this meeting."""
-    with pytest.raises(InvalidState, match=f"meeting #{running.id + 100} is not in progress"):
+    with pytest.raises(InvalidState, match=f"meeting S{running.id + 100} is not in progress"):
         await usecases.meeting.mark_here(
             uow, council.id, actor=people["EPB"], now=at(1), meeting_id=running.id + 100
         )

@@ -34,11 +34,15 @@ def uow() -> FakeUnitOfWork:
 async def council(uow: FakeUnitOfWork) -> Council:
     council = await usecases.councils.create_council(uow, name="Riverside CIO Council", actor=CLI,
                                                      now=SET_UP, chat_id=GROUP)
-    await usecases.councils.add_department(
-        uow, council.id, code="EPB", name="Environment", actor=CLI, now=SET_UP
-    )
+    for code, name in [("EPB", "Environment"), ("MSB", "Market Supervision")]:
+        await usecases.councils.add_department(
+            uow, council.id, code=code, name=name, actor=CLI, now=SET_UP
+        )
+    # Two CIOs the bot can write to: the agenda call (for those who propose) and the meeting's
+    # own reminders reach the same people (the chair's and the expert's chats: see below).
     for name, role, telegram_id, department in [
-        ("Chair", Role.CHAIR, 11, None),
+        ("Chair", Role.CHAIR, None, None),
+        ("Wang", Role.CIO, 11, "MSB"),
         ("Li", Role.CIO, 12, "EPB"),
         ("Prof. Zhou", Role.EXPERT, None, None),
     ]:
@@ -80,6 +84,25 @@ async def test_a_due_reminder_is_queued_for_the_group_and_each_member_with_teleg
         (11, False),
         (12, False),
     }
+
+
+async def test_the_call_for_agenda_items_goes_privately_only_to_those_who_propose(
+    uow: FakeUnitOfWork, council: Council, meeting: Meeting
+) -> None:
+    """With the secretary and an expert reachable too, the agenda call goes privately only to
+    the CIOs (the group hears it too); the deadline and the day before, to everyone."""
+    for name, role, telegram_id in [("Deputy chair", Role.SECRETARY, 13),
+                                    ("Dr Wu", Role.EXPERT, 14)]:
+        await usecases.councils.add_member(uow, council.id, name=name, role=role, actor=CLI,
+                                           now=SET_UP, telegram_id=telegram_id)
+    audience = {}
+    for due in (AGENDA_CALL, AGENDA_DEADLINE, DAY_BEFORE):
+        before = {job.id for job in uow.rows("jobs")}
+        await usecases.outbox.plan_reminders(uow, now=due)
+        audience[due] = {job.payload["chat_id"] for job in uow.rows("jobs")
+                         if job.id not in before and not job.payload["group"]}
+    assert audience == {AGENDA_CALL: {11, 12}, AGENDA_DEADLINE: {11, 12, 13, 14},
+                        DAY_BEFORE: {11, 12, 13, 14}}
 
 
 async def test_planning_again_queues_nothing_new(uow: FakeUnitOfWork, meeting: Meeting) -> None:

@@ -86,7 +86,7 @@ def test_a_meeting_given_by_id_may_start_late_but_not_early() -> None:
     candidates = [meeting(LAST_NIGHT, 1), meeting(TOMORROW, 2), meeting(AFTERNOON, 3)]
     assert proceedings.to_start(candidates, timezone=SHANGHAI, now=NOW, meeting_id=1).id == 1
     assert proceedings.to_start(candidates, timezone=SHANGHAI, now=NOW, meeting_id=3).id == 3
-    with pytest.raises(InvalidState, match="meeting #2 is on 2027-03-12"):
+    with pytest.raises(InvalidState, match="meeting S2 is on 2027-03-12"):
         proceedings.to_start(candidates, timezone=SHANGHAI, now=NOW, meeting_id=2)
 
 
@@ -94,14 +94,14 @@ def test_a_meeting_given_by_id_may_start_late_but_not_early() -> None:
                                    MeetingState.MINUTES_APPROVED])
 def test_a_meeting_that_is_over_or_cancelled_cannot_start(state: MeetingState) -> None:
     """A cancelled or finished meeting is refused by id, naming its state."""
-    with pytest.raises(InvalidState, match=f"meeting #4 is {state.value} and cannot start"):
+    with pytest.raises(InvalidState, match=f"meeting S4 is {state.value} and cannot start"):
         proceedings.to_start([meeting(AFTERNOON, 4, state=state)], timezone=SHANGHAI, now=NOW,
                              meeting_id=4)
 
 
 def test_an_unknown_meeting_id_is_not_found() -> None:
     """An id that is not among the council's meetings is refused."""
-    with pytest.raises(NotFound, match="no meeting #99"):
+    with pytest.raises(NotFound, match="no meeting S99"):
         proceedings.to_start([meeting(AFTERNOON, 4)], timezone=SHANGHAI, now=NOW, meeting_id=99)
 
 
@@ -109,7 +109,7 @@ def test_an_unknown_meeting_id_is_not_found() -> None:
 def test_only_one_meeting_runs_at_a_time(meeting_id: int | None) -> None:
     """While a meeting is in progress no other starts, with or without an id."""
     candidates = [meeting(SMALL_HOURS, 1, state=MeetingState.IN_PROGRESS), meeting(AFTERNOON, 2)]
-    with pytest.raises(InvalidState, match="meeting #1 is already in progress"):
+    with pytest.raises(InvalidState, match="meeting S1 is already in progress"):
         proceedings.to_start(candidates, timezone=SHANGHAI, now=NOW, meeting_id=meeting_id)
 
 
@@ -177,13 +177,19 @@ def test_experts_and_observers_are_here_for_themselves(role: Role) -> None:
                                                            member_id=30)
 
 
-@pytest.mark.parametrize("member", [replace(CIO, role=Role.CHAIR, department_id=None),
-                                    replace(CIO, role=Role.SECRETARY, department_id=None),
-                                    replace(CIO, department_id=None)])
-def test_the_office_and_a_cio_without_department_cannot_mark_here(member: Member) -> None:
-    """The chair and secretariat run the meeting rather than attend a department's seat."""
+@pytest.mark.parametrize("role", [Role.CHAIR, Role.SECRETARY])
+def test_the_office_is_here_for_itself(role: Role) -> None:
+    """The chair and the secretary answer the roll call for themselves, never for a
+    department's seat."""
+    office = replace(CIO, role=role, department_id=None)
+    assert proceedings.here(office, RUNNING) == Attendance(1, None, AttendanceStatus.PRESENT,
+                                                            member_id=CIO.id)
+
+
+def test_a_cio_without_department_cannot_mark_here() -> None:
+    """A CIO whose department was removed has no seat to answer for."""
     with pytest.raises(NotAllowed):
-        proceedings.here(member, RUNNING)
+        proceedings.here(replace(CIO, department_id=None), RUNNING)
 
 
 def test_proxy_and_excused_are_recorded_against_the_departments_cio() -> None:
@@ -228,7 +234,7 @@ def test_the_topic_moves_to_an_accepted_item() -> None:
 @pytest.mark.parametrize("found", [None, item(AgendaState.ACCEPTED, meeting_id=2)])
 def test_a_missing_item_or_another_meetings_item_is_not_found(found: AgendaItem | None) -> None:
     """An unknown id, or an item on a different meeting, is refused with both ids."""
-    with pytest.raises(NotFound, match="no agenda item #12 on meeting #1"):
+    with pytest.raises(NotFound, match="no agenda item #12 on meeting S1"):
         proceedings.topic(RUNNING, found, 12)
 
 

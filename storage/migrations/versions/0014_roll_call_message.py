@@ -1,0 +1,30 @@
+"""The roll call's group message: which message a meeting's live roll call keeps current.
+
+Revision ID: 0014
+Revises: 0007
+Create Date: 2026-12-02 15:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | Sequence[str] | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("meetings") as batch_op:
+        batch_op.add_column(sa.Column("roll_call_chat_id", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("roll_call_message_id", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("meetings") as batch_op:
+        batch_op.drop_column("roll_call_message_id")
+        batch_op.drop_column("roll_call_chat_id")
