@@ -22,7 +22,7 @@ from bot.reminders import Reminders, TickReport
 from bot.sandbox import CallbackAnswer, Message, User
 from bot.telegram.live import LiveCounts
 from meetings.domain.model import Ballot, Choice
-from meetings.domain.votes import ballot_digest
+from meetings.domain.votes import SecretBox, ballot_digest, box_digest
 from storage.tables import metadata
 from tests.e2e.harness import CouncilChat, council_chat
 from tests.snapshot import snapshot
@@ -223,8 +223,9 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
     assert group.text == "\n".join([f"🗳 Secret ballot M{secret}: Elect the vice-chair",
                                     "0 of 4 voted.", how_to])
     assert group.buttons() == []
-    ballot_text = (f"🗳 Secret ballot M{secret}: Elect the vice-chair\nYour vote is seen by "
-                   "nobody in the group; you can change it until the vote closes.")
+    ballot_text = (f"🗳 Secret ballot M{secret}: Elect the vice-chair\nNobody can see your vote, "
+                   "in the group or in the bot's records. A secret vote is final: once cast, it "
+                   "cannot be changed.")
 
     def ballot(user: User) -> Message | None:
         return next((m for m in control.bot_messages(user.id) if m.text == ballot_text), None)
@@ -243,21 +244,19 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
         assert found is not None
         return found
 
-    assert await chat.press(chat.cios["EPB"], paper("EPB"), "Yes") == (
-        f"Your vote on M{secret}: Yes.")
-    assert await chat.press(chat.cios["MSB"], paper("MSB"), "No") == (
-        f"Your vote on M{secret}: No.")
-    assert await chat.press(chat.cios["MSB"], paper("MSB"), "Yes") == (
-        f"Your vote on M{secret} is now Yes (it was No).")
-    assert await chat.press(chat.cios["HLTH"], paper("HLTH"), "No") == (
-        f"Your vote on M{secret}: No.")
+    # Issue 12: the answer names no choice, and a secret vote is final.
+    in_box = f"🗳 Your secret vote on M{secret} is in the ballot box. Secret votes are final."
+    assert await chat.press(chat.cios["EPB"], paper("EPB"), "Yes") == in_box
+    assert await chat.press(chat.cios["MSB"], paper("MSB"), "Yes") == in_box
+    assert await refused_press(chat, chat.cios["MSB"], paper("MSB"), "No") == (
+        f"your secret vote on M{secret} is already in the ballot box; a secret vote is final")
+    assert await chat.press(chat.cios["HLTH"], paper("HLTH"), "No") == in_box
     async with unchanged(chat):
         assert await chat.command(chat.cios["EDU"], f"/vote M{secret} abstain") == (
             f"M{secret} is a secret ballot: vote in your private chat with me")
         assert await refused_press(chat, chat.cios["PSB"], paper("PSB"), "Yes") == NOT_PRESENT
     edu = chat.cios["EDU"]
-    assert await chat.command(edu, f"/vote M{secret} abstain", chat_id=edu.id) == (
-        f"Your vote on M{secret}: Abstain.")
+    assert await chat.command(edu, f"/vote M{secret} abstain", chat_id=edu.id) == in_box
 
     counted = await live_text(chat, group)
     assert counted == "\n".join([f"🗳 Secret ballot M{secret}: Elect the vice-chair",
@@ -267,7 +266,11 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
                for text in [*group.history, counted] if text is not None)
 
     result = await chat.command(chat.chair, f"/close M{secret}")
-    digest, counts = await recount(chat, secret)
+    async with chat.database.uow() as uow:
+        box = SecretBox.of(secret, await uow.secret_ballots.voters(secret),
+                           await uow.secret_ballots.box(secret))
+    digest = box_digest(box)
+    counts = {choice.value: box.counts[choice] for choice in Choice}
     assert result == "\n".join([
         f"✅ M{secret} carried: Elect the vice-chair", "Yes 2 · No 1 · Abstain 1",
         "Quorum 3 of 5 member departments; 4 voted.",
@@ -281,8 +284,7 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
     # The audit log says who voted, never what.
     casts = [json.loads(payload) for (payload,) in await rows(
         chat, sa.select(AUDIT.c.payload).where(AUDIT.c.action == "vote.cast"))]
-    assert len(casts) == 5
-    assert {cast["choice"] for cast in casts} == {None}
+    assert casts == [{"motion": secret, "secret": True}] * 4
 
 
 async def test_a_circular_vote_is_reminded_and_closed_at_its_deadline(chat: CouncilChat) -> None:
