@@ -23,7 +23,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -39,7 +39,7 @@ from meetings.domain.flood import Limits
 from meetings.domain.reminders import ReminderKind
 from meetings.domain.scheduling import local_text
 from meetings.ports import Clock, UnitOfWork
-from meetings.usecases.outbox import Delivery
+from meetings.usecases.outbox import Delivery, Finished
 from meetings.usecases.voting import Result
 from storage import Database, jobs, retrying
 from storage.sendslots import Reservation, SendSlots
@@ -76,6 +76,9 @@ FIRST_BACKOFF = timedelta(minutes=1)
 # How often an instance looks whether a council's day has come to top up its series; the job
 # table makes the top-up itself once a day per council across instances.
 SERIES_CHECK_EVERY = timedelta(hours=1)
+# While a backlog keeps `run` ticking without a pause, planning (every council's reminders
+# enqueued again, idempotently) happens no more often than this.
+PLAN_EVERY = timedelta(seconds=30)
 
 
 class Outcome(StrEnum):
@@ -131,6 +134,9 @@ class Pacer(Protocol):
     async def reserve(self, chat_id: int, *, group: bool, now: datetime,
                       hold: timedelta = ...) -> Reservation: ...
 
+    async def reserve_all(self, messages: Sequence[tuple[int, bool]], *, now: datetime,
+                          hold: timedelta = ...) -> list[Reservation]: ...
+
     async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None: ...
 
 
@@ -141,6 +147,10 @@ class Unpaced:
     async def reserve(self, chat_id: int, *, group: bool, now: datetime,
                       hold: timedelta = timedelta(0)) -> Reservation:
         return Reservation(now, taken=True)
+
+    async def reserve_all(self, messages: Sequence[tuple[int, bool]], *, now: datetime,
+                          hold: timedelta = timedelta(0)) -> list[Reservation]:
+        return [Reservation(now, taken=True) for _ in messages]
 
     async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None:
         return None
@@ -196,12 +206,22 @@ class Reminders:
         self._sleep = sleep
         self._series_checked: datetime | None = None
         self._put_off: datetime | None = None  # the soonest a message was put off until
+        self._finishing = asyncio.Lock()
+        self._unrecorded: list[Finished] = []
+        self._pushed_at: datetime | None = None  # when this worker last met a 429
+        self._planned_at: datetime | None = None
 
-    async def tick(self) -> TickReport:
+    async def tick(self, *, plan: bool = True) -> TickReport:
+        """Plans what has fallen due (unless ``plan`` is False: a backlog is being worked off,
+        and planning every council again per batch would cost more than the sending), then
+        sends a batch."""
         now = self._clock.now()
-        planned = await retrying(
-            self._new_uow, lambda uow: usecases.outbox.plan_reminders(uow, now=now)
-        )
+        planned = 0
+        if plan:
+            planned = await retrying(
+                self._new_uow, lambda uow: usecases.outbox.plan_reminders(uow, now=now)
+            )
+            self._planned_at = now
         outcomes = [outcome for _, outcome in await self.deliver(now)]
         # After the sends: a failure here is logged by `run` and costs no reminder.
         await self.top_up_series(now)
@@ -222,12 +242,22 @@ class Reminders:
                 uow, now=now, worker=self._worker, limit=limit or self._batch, prefix=prefix
             ),
         )
+        # The whole batch's first messages reserve their moments in one transaction.
+        reserved_at = self._clock.now()
+        reservations = await self._pacer.reserve_all(
+            [(d.chat_id, d.chat_id < 0) for d in deliveries], now=reserved_at, hold=self._hold)
         outcomes: dict[int, Outcome] = {}
-        waiting = iter(deliveries)
+        waiting = iter(sorted(zip(deliveries, reservations, strict=True),
+                              key=lambda pair: pair[1].at))
 
         async def sender() -> None:
-            for delivery in waiting:
-                outcomes[delivery.job_id] = await self._send(delivery)
+            for delivery, reservation in waiting:
+                if self._pushed_at is not None and self._pushed_at >= reserved_at:
+                    # A 429 came since: the moment reserved may fall in the wait it asked for.
+                    reservation = await self._pacer.reserve(
+                        delivery.chat_id, group=delivery.chat_id < 0, now=self._clock.now(),
+                        hold=self._hold)
+                outcomes[delivery.job_id] = await self._send(delivery, reservation)
 
         await asyncio.gather(*(sender() for _ in range(min(self._senders, len(deliveries)))))
         return [(delivery, outcomes[delivery.job_id]) for delivery in deliveries]
@@ -275,7 +305,10 @@ class Reminders:
             pause = interval
             try:
                 self._put_off = None
-                report = await self.tick()
+                last = self._planned_at
+                every = max(timedelta(seconds=interval), PLAN_EVERY)
+                due = last is None or self._clock.now() >= last + every
+                report = await self.tick(plan=due)
                 if report.sent + report.failed + report.given_up >= self._batch:
                     pause = backlog_pause
                 if self._put_off is not None:
@@ -286,8 +319,9 @@ class Reminders:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
 
-    async def _send(self, delivery: Delivery) -> Outcome:
-        """Sends one reminder at the moment the flood limits allow and records the outcome."""
+    async def _send(self, delivery: Delivery, first: Reservation) -> Outcome:
+        """Sends one reminder at the moment the flood limits allow (``first``: the moment
+        reserved for its first message) and records the outcome."""
         chat_id = delivery.chat_id
         markup = (vote_keyboard(delivery.council.language, delivery.motion.id)
                   if delivery.kind is ReminderKind.BALLOT and delivery.motion else None)
@@ -295,9 +329,9 @@ class Reminders:
             # Only a long final agenda needs several messages; should a later one fail, the
             # retry sends them all again (at least once, like every reminder).
             for number, piece in enumerate(split_text(reminder_text(delivery))):
-                reservation = await self._pacer.reserve(
+                reservation = first if number == 0 else await self._pacer.reserve(
                     chat_id, group=chat_id < 0, now=self._clock.now(),
-                    hold=self._hold if number == 0 else max(self._hold, PIECE_HOLD))
+                    hold=max(self._hold, PIECE_HOLD))
                 if not reservation.taken:
                     # Not the chat's fault, so no attempt limit.
                     if self._put_off is None or reservation.at < self._put_off:
@@ -319,6 +353,7 @@ class Reminders:
             retry_after = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
             now = self._clock.now()
             await self._pacer.push(chat_id, now=now, retry_after=retry_after)
+            self._pushed_at = now
             log.info("reminder %s to %s refused by flood control for %s", delivery.job_id,
                      chat_id, retry_after)
             return await self._finish(delivery, str(err), now + retry_after)
@@ -365,13 +400,17 @@ class Reminders:
     async def _finish(
         self, delivery: Delivery, error: str | None, retry_at: datetime | None
     ) -> Outcome:
-        now = self._clock.now()
-        await retrying(
-            self._new_uow,
-            lambda uow: usecases.outbox.finish_delivery(
-                uow, delivery.job_id, now=now, error=error, retry_at=retry_at
-            ),
-        )
+        self._unrecorded.append(Finished(delivery.job_id, self._clock.now(), error, retry_at))
+        # Group commit: one transaction at a time records every outcome that has come in by
+        # then; the senders queue here rather than in the database's write lock (SQLite's busy
+        # wait polls), and none goes on before its own outcome is committed.
+        async with self._finishing:
+            if self._unrecorded:
+                batch, self._unrecorded = self._unrecorded, []
+                await retrying(
+                    self._new_uow,
+                    lambda uow: usecases.outbox.finish_deliveries(uow, batch),
+                )
         outcome = (Outcome.SENT if error is None
                    else Outcome.FAILED if retry_at is not None else Outcome.GIVEN_UP)
         if self._observe is not None:

@@ -1,13 +1,14 @@
 """Telegram's flood limits kept in the database, so every instance's sends count against the
 bot's one budget (the rule is `meetings.domain.flood`).
 
-Before each message a sender *reserves* its moment: the chat's row (``chat:<id>``) and one of the
-overall limit's slots (``bot:0`` .. ``bot:<n-1>``, one send per window each) are read, the moment
-is the later of their ``free_at`` and now, and both rows record the send. A reservation is one
-short transaction. The chat's row is locked (``FOR UPDATE``; another sender to the same chat
-waits its turn); the overall slot is the free-est one nobody else holds (``FOR UPDATE SKIP
-LOCKED``), so concurrent senders spread over the slots instead of queueing on one hot row. On
-SQLite the transaction's ``BEGIN IMMEDIATE`` makes reservations take turns.
+Before a batch of messages goes out, its sender *reserves* each one's moment: the chat's row
+(``chat:<id>``) and one of the overall limit's slots (``bot:0`` .. ``bot:<n-1>``, one send per
+window each) are read, the moment is the later of their ``free_at`` and now, and both rows record
+the send (`meetings.domain.flood.book`). A batch's reservations are one short transaction. The
+chats' rows are locked (``FOR UPDATE``, in key order; another sender to the same chat waits its
+turn); the overall slots are the free-est ones nobody else holds (``FOR UPDATE SKIP LOCKED``),
+so concurrent senders spread over the slots instead of queueing on one hot row. On SQLite the
+transaction's ``BEGIN IMMEDIATE`` makes reservations take turns.
 
 A moment further ahead than the caller will wait is not reserved: the caller puts its job off
 until then. A 429 pushes the chat's row by ``retry_after`` and every overall slot by at most the
@@ -17,6 +18,7 @@ overall window (`meetings.domain.flood.bot_wait`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -62,15 +64,21 @@ def _store(row: SendSlotRow, slot: Slot) -> None:
     row.free_at = slot.free_at
 
 
-async def _chat_row(session: AsyncSession, key: str, now: datetime) -> SendSlotRow:
-    """The chat's row, locked for this transaction (made on its first message)."""
-    query = select(SendSlotRow).where(col(SendSlotRow.key) == key).with_for_update()
-    row = (await session.exec(query)).first()
-    if row is None:
-        await insert_unless_present(session, SendSlotRow,
-                                    {"key": key, "sent": "[]", "free_at": now})
-        row = (await session.exec(query)).one()
-    return row
+async def _chat_rows(session: AsyncSession, keys: Sequence[str],
+                     now: datetime) -> dict[str, SendSlotRow]:
+    """The chats' rows (made on their first message), locked for this transaction in key order,
+    so two senders locking overlapping chats never wait on each other in a circle."""
+    wanted = sorted(set(keys))
+    query = (select(SendSlotRow).where(col(SendSlotRow.key).in_(wanted))
+             .order_by(col(SendSlotRow.key)).with_for_update())
+    rows = {row.key: row for row in (await session.exec(query)).all()}
+    missing = [key for key in wanted if key not in rows]
+    if missing:
+        for key in missing:
+            await insert_unless_present(session, SendSlotRow,
+                                        {"key": key, "sent": "[]", "free_at": now})
+        rows = {row.key: row for row in (await session.exec(query)).all()}
+    return rows
 
 
 async def ensure_slots(session: AsyncSession, limits: Limits, now: datetime) -> None:
@@ -81,35 +89,41 @@ async def ensure_slots(session: AsyncSession, limits: Limits, now: datetime) -> 
                                     {"key": f"{BOT}{number}", "sent": "[]", "free_at": now})
 
 
-async def reserve(session: AsyncSession, chat_id: int, *, group: bool, now: datetime,
-                  hold: timedelta, limits: Limits) -> Reservation:
-    """Reserves the next moment a message may go to ``chat_id``, unless it lies more than
-    ``hold`` ahead; call inside a transaction of its own and commit it."""
-    chat = await _chat_row(session, chat_key(chat_id), now)
-    overall = (await session.exec(
+async def reserve(session: AsyncSession, messages: Sequence[tuple[int, bool]], *,
+                  now: datetime, hold: timedelta, limits: Limits) -> list[Reservation]:
+    """Reserves the next moment for each message (chat id, whether a group), in order, unless
+    it lies more than ``hold`` ahead; call inside a transaction of its own and commit it."""
+    if not messages:
+        return []
+    keys = [chat_key(chat_id) for chat_id, _ in messages]
+    chats = await _chat_rows(session, keys, now)
+    windows = {chat_key(chat_id): limits.chat(group=group) for chat_id, group in messages}
+    # The freest overall slots that no other sender is reserving at this instant: as many as
+    # there are messages (PostgreSQL passes over the locked ones instead of waiting).
+    overall = list((await session.exec(
         select(SendSlotRow)
         .where(col(SendSlotRow.key).startswith(BOT))
         .order_by(col(SendSlotRow.free_at), col(SendSlotRow.key))
-        .limit(1)
-        .with_for_update(skip_locked=True))).first()
-    if overall is None:
-        return Reservation(now + CROWDED, taken=False)
-    chat_slot, overall_slot = _slot(chat), _slot(overall)
-    at = flood.next_send([chat_slot, overall_slot], now)
-    if at - now > hold:
-        return Reservation(at, taken=False)
-    _store(chat, flood.taken(chat_slot, limits.chat(group=group), at))
-    _store(overall, flood.taken(overall_slot, flood.shards(limits.overall)[1], at))
-    session.add(chat)
-    session.add(overall)
-    return Reservation(at, taken=True)
+        .limit(len(messages))
+        .with_for_update(skip_locked=True))).all())
+    booked = flood.book(keys, {key: (_slot(row), windows[key]) for key, row in chats.items()},
+                        [_slot(row) for row in overall], flood.shards(limits.overall)[1],
+                        now=now, hold=hold)
+    for key, row in chats.items():
+        _store(row, booked.chats[key])
+        session.add(row)
+    for row, after in zip(overall, booked.overall, strict=True):
+        _store(row, after)
+        session.add(row)
+    return [Reservation(b.at if b.taken or overall else now + CROWDED, b.taken)
+            for b in booked.bookings]
 
 
 async def push(session: AsyncSession, chat_id: int, *, now: datetime, retry_after: timedelta,
                limits: Limits) -> None:
     """Telegram refused a message to ``chat_id`` for ``retry_after``: nothing more goes to that
     chat until then, and nothing to any chat within the overall window's share of it."""
-    chat = await _chat_row(session, chat_key(chat_id), now)
+    chat = (await _chat_rows(session, [chat_key(chat_id)], now))[chat_key(chat_id)]
     _store(chat, flood.pushed(_slot(chat), now + retry_after))
     session.add(chat)
     until = now + flood.bot_wait(retry_after, limits.overall)
@@ -138,13 +152,20 @@ class SendSlots:
 
     async def reserve(self, chat_id: int, *, group: bool, now: datetime,
                       hold: timedelta = timedelta(0)) -> Reservation:
+        """One message's moment."""
+        [reservation] = await self.reserve_all([(chat_id, group)], now=now, hold=hold)
+        return reservation
+
+    async def reserve_all(self, messages: Sequence[tuple[int, bool]], *, now: datetime,
+                          hold: timedelta = timedelta(0)) -> list[Reservation]:
+        """The moments of several messages (chat id, whether a group), in one transaction."""
         async with self._database.transaction() as session:
             if not self._ready:
                 await ensure_slots(session, self.limits, now)
-            reservation = await reserve(session, chat_id, group=group, now=now, hold=hold,
-                                        limits=self.limits)
+            reservations = await reserve(session, messages, now=now, hold=hold,
+                                         limits=self.limits)
         self._ready = True
-        return reservation
+        return reservations
 
     async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None:
         async with self._database.transaction() as session:

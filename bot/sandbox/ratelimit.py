@@ -39,7 +39,9 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Unhonoured:
-    """A message that came while a 429 still asked the bot to wait."""
+    """A message to a chat that came while a 429 for that chat still asked the bot to wait.
+    (Messages to other chats meanwhile are the overall window's to judge: past it, they get a
+    429 of their own.)"""
 
     chat_id: int
     at: float
@@ -60,16 +62,14 @@ class RateLimiter:
     _sent: defaultdict[int | None, deque[float]] = field(
         default_factory=lambda: defaultdict(deque)
     )
-    # The wait still running per chat, and for the whole bot (key None, after an overall 429).
-    _waits: dict[int | None, Refusal] = field(default_factory=dict)
+    _waits: dict[int, Refusal] = field(default_factory=dict)  # each chat's latest 429
 
     def acquire(self, chat_id: int, *, group: bool) -> None:
         now = self.clock()
-        for key in (chat_id, None):
-            refusal = self._waits.get(key)
-            if refusal is not None and now < refusal.at + refusal.retry_after:
-                self.unhonoured.append(Unhonoured(chat_id, now, refusal))
-                break
+        refusal = self._waits.get(chat_id)
+        if refusal is not None and now < refusal.at + refusal.retry_after:
+            # Telegram's `retry_after`: the seconds to wait before the request may be repeated.
+            self.unhonoured.append(Unhonoured(chat_id, now, refusal))
         overall = self._wait(None, self.limits.overall, now)
         own = self._wait(chat_id, self.limits.group_chat if group else self.limits.private_chat,
                          now)
@@ -79,9 +79,6 @@ class RateLimiter:
             refusal = Refusal(chat_id, now, retry_after, overall > 0)
             self.refusals.append(refusal)
             self._waits[chat_id] = refusal
-            if overall > 0:
-                # The bot as a whole must pause until the overall window has room again.
-                self._waits[None] = Refusal(chat_id, now, max(1, math.ceil(overall)), True)
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}",
                            retry_after=retry_after)
         for key in (None, chat_id):

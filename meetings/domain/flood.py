@@ -13,7 +13,7 @@ The overall limit is kept as ``count`` slots of one send per window each (see `s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,3 +93,44 @@ def bot_wait(retry_after: timedelta, overall: Window) -> timedelta:
     """How long a 429 holds back the bot's other chats: Telegram does not say which limit was
     hit; the overall one clears within its window, a chat's own is that chat's to wait out."""
     return min(retry_after, overall.per)
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """One message's moment: ``taken`` when it may go at ``at`` (within the caller's hold);
+    otherwise nothing was booked and ``at`` is when to try again."""
+
+    at: datetime
+    taken: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    bookings: tuple[Booking, ...]  # one per message, in the order asked
+    chats: dict[str, Slot]  # every chat's slot afterwards
+    overall: tuple[Slot, ...]  # the overall slots afterwards, in the order given
+
+
+def book(messages: Sequence[str], chats: Mapping[str, tuple[Slot, Window]],
+         overall: Sequence[Slot], overall_window: Window, *, now: datetime,
+         hold: timedelta) -> Booked:
+    """Books a moment for each of ``messages`` (chat keys, in order; a chat may come twice):
+    the earliest its chat's slot and the freest of the ``overall`` slots allow, unless that is
+    more than ``hold`` after ``now``. ``overall_window`` is each overall slot's own (see
+    `shards`); with no overall slot at hand, nothing is booked."""
+    slots = {key: slot for key, (slot, _) in chats.items()}
+    shared = list(overall)
+    bookings = []
+    for key in messages:
+        if not shared:
+            bookings.append(Booking(now, taken=False))
+            continue
+        freest = min(range(len(shared)), key=lambda n: shared[n].free_at)
+        at = next_send([slots[key], shared[freest]], now)
+        if at - now > hold:
+            bookings.append(Booking(at, taken=False))
+            continue
+        slots[key] = taken(slots[key], chats[key][1], at)
+        shared[freest] = taken(shared[freest], overall_window, at)
+        bookings.append(Booking(at, taken=True))
+    return Booked(tuple(bookings), slots, tuple(shared))

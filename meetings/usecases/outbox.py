@@ -327,13 +327,31 @@ async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,
     return closed
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A delivery's outcome: sent (``error`` None), or failed, to retry at ``retry_at`` or,
+    when that is None, given up."""
+
+    job_id: int
+    now: datetime
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
 async def finish_delivery(uow: UnitOfWork, job_id: int, *, now: datetime, error: str | None,
                           retry_at: datetime | None) -> None:
     """Records a sent reminder (``error`` None), or a failure to retry at ``retry_at`` or, when
     that is None, to give up."""
+    await finish_deliveries(uow, [Finished(job_id, now, error, retry_at)])
+
+
+async def finish_deliveries(uow: UnitOfWork, finished: Sequence[Finished]) -> None:
+    """Records several deliveries' outcomes in one transaction."""
     async with uow:
-        if error is None:
-            await uow.jobs.complete(job_id, now=now)
-        else:
-            await uow.jobs.fail(job_id, now=now, error=error, retry_at=retry_at)
+        for done in finished:
+            if done.error is None:
+                await uow.jobs.complete(done.job_id, now=done.now)
+            else:
+                await uow.jobs.fail(done.job_id, now=done.now, error=done.error,
+                                    retry_at=done.retry_at)
         await uow.commit()

@@ -105,3 +105,32 @@ def test_slack_lengthens_every_window() -> None:
     assert slack.group_chat == Window(20, timedelta(seconds=66))
     assert Limits().ceiling == 30.0
     assert slack.ceiling == pytest.approx(30 / 1.1)
+
+
+def test_a_batch_is_booked_message_by_message_across_the_overall_slots() -> None:
+    """A batch books each message on the freest overall slot: two to one private chat are a
+    second apart, a third beyond the hold is not booked (and uses no slot), and the overall
+    slots end up holding one send each."""
+    limits = Limits()
+    _, window = flood.shards(limits.overall)
+    chats = {"chat:1": (EMPTY, limits.private_chat), "chat:2": (EMPTY, limits.private_chat)}
+
+    booked = flood.book(["chat:1", "chat:2", "chat:1", "chat:1"], chats, [EMPTY] * 3, window,
+                        now=T0, hold=SECOND)
+
+    assert booked.bookings == (flood.Booking(T0, True), flood.Booking(T0, True),
+                               flood.Booking(T0 + SECOND, True),
+                               flood.Booking(T0 + 2 * SECOND, False))
+    assert booked.chats["chat:1"] == Slot((T0 + SECOND,), T0 + 2 * SECOND)
+    assert sorted(slot.free_at for slot in booked.overall) == [
+        T0 + SECOND, T0 + SECOND, T0 + 2 * SECOND]
+
+
+def test_without_an_overall_slot_nothing_is_booked() -> None:
+    """When every overall slot is taken by other senders at this instant, no message is booked."""
+    limits = Limits()
+    booked = flood.book(["chat:1"], {"chat:1": (EMPTY, limits.private_chat)}, [],
+                        flood.shards(limits.overall)[1], now=T0, hold=SECOND)
+
+    assert booked.bookings == (flood.Booking(T0, False),)
+    assert booked.chats == {"chat:1": EMPTY}
