@@ -5,8 +5,15 @@ council's regular series planned twelve months ahead (housekeeping,
 
 Every instance may run `Reminders.run`: planning is idempotent and each job is claimed by one
 worker, so several instances on one database send every reminder once. A job is marked done
-right after its message is accepted; a worker that dies in between leaves the claim to expire,
-and the message is sent again (at least once, never silently lost).
+right after its message is accepted; a worker that dies in between leaves the claim to expire
+(or to its successor on the same host, at once), and the message is sent again (at least once,
+never silently lost). Secret ballots' papers go the same way (`bot.telegram.voting` sends them
+at once through `Reminders.deliver`; what it could not send is left here).
+
+Every message waits for its moment under Telegram's flood limits, counted for the bot as a whole
+across instances in the database (`storage.sendslots`); a 429 that comes all the same pushes
+the chat's (and, for at most the overall window, the bot's) next moment by ``retry_after`` and
+puts the job off until then, once.
 """
 
 from __future__ import annotations
@@ -14,23 +21,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 import telegram
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.i18n import N_, translate
-from bot.telegram.render import final_agenda_text, result_text, split_text
+from bot.telegram.render import final_agenda_text, result_text, split_text, vote_keyboard
 from meetings import usecases
+from meetings.domain.flood import Limits
 from meetings.domain.reminders import ReminderKind
 from meetings.domain.scheduling import local_text
 from meetings.ports import Clock, UnitOfWork
-from meetings.usecases.outbox import Delivery
+from meetings.usecases.outbox import Delivery, Finished
 from meetings.usecases.voting import Result
-from storage import Database, retrying
+from storage import Database, jobs, retrying
+from storage.sendslots import Reservation, SendSlots
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +68,17 @@ TEXTS = {
         "🗳 {council}: your department has not voted on circular vote {action} yet: {text}\n"
         "It closes at {due}. Send /vote {action} yes|no|abstain."),
 }
+BALLOT_TEXT = N_("🗳 Secret ballot M{id}: {text}\nNobody can see your vote, in the group or in "
+                 "the bot's records. A secret vote is final: once cast, it cannot be changed.")
 
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = timedelta(minutes=1)
 # How often an instance looks whether a council's day has come to top up its series; the job
 # table makes the top-up itself once a day per council across instances.
 SERIES_CHECK_EVERY = timedelta(hours=1)
+# While a backlog keeps `run` ticking without a pause, planning (every council's reminders
+# enqueued again, idempotently) happens no more often than this.
+PLAN_EVERY = timedelta(seconds=30)
 
 
 class Outcome(StrEnum):
@@ -102,6 +119,8 @@ def reminder_text(delivery: Delivery) -> str:
     language = delivery.council.language
     if delivery.result is not None:
         return result_text(language, delivery.result.count)
+    if delivery.kind is ReminderKind.BALLOT and delivery.motion is not None:
+        return translate(language, BALLOT_TEXT, id=delivery.motion.id, text=delivery.motion.text)
     fields = reminder_fields(delivery)
     if delivery.final_agenda is not None:
         return final_agenda_text(language, fields["council"], fields["when"],
@@ -109,52 +128,101 @@ def reminder_text(delivery: Delivery) -> str:
     return translate(language, TEXTS[delivery.kind], **fields)
 
 
+class Pacer(Protocol):
+    """Telegram's flood limits shared by every instance (`storage.sendslots.SendSlots`)."""
+
+    async def reserve(self, chat_id: int, *, group: bool, now: datetime,
+                      hold: timedelta = ...) -> Reservation: ...
+
+    async def reserve_all(self, messages: Sequence[tuple[int, bool]], *, now: datetime,
+                          hold: timedelta = ...) -> list[Reservation]: ...
+
+    async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None: ...
+
+
+class Unpaced:
+    """No shared limits (a worker given a bare unit-of-work factory): Telegram's 429s alone
+    slow it down."""
+
+    async def reserve(self, chat_id: int, *, group: bool, now: datetime,
+                      hold: timedelta = timedelta(0)) -> Reservation:
+        return Reservation(now, taken=True)
+
+    async def reserve_all(self, messages: Sequence[tuple[int, bool]], *, now: datetime,
+                          hold: timedelta = timedelta(0)) -> list[Reservation]:
+        return [Reservation(now, taken=True) for _ in messages]
+
+    async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None:
+        return None
+
+
+def worker_id() -> str:
+    """This process as a claimer of jobs: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_here(worker: str) -> bool:
+    """Whether ``worker`` (a `worker_id`) was a process on this host that no longer runs."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+# A long text's later pieces wait for their turn rather than have the whole text sent again.
+PIECE_HOLD = timedelta(minutes=1)
+
+
 class Reminders:
-    """Plans due reminders, then sends at most ``batch`` of them per tick."""
+    """Plans due reminders, then sends at most ``batch`` of them per tick, each at the moment
+    the bot's shared flood limits allow (`storage.sendslots`): one that would have to wait
+    longer than ``hold`` is put off until its moment instead (``hold`` zero: never waits, as
+    tests on a standing clock want). ``senders`` messages are on their way at once."""
 
     def __init__(self, database: Database | Callable[[], UnitOfWork], bot: telegram.Bot,
                  clock: Clock, *, worker: str, batch: int = 20,
-                 observe: Callable[[str, str], None] | None = None) -> None:
+                 observe: Callable[[str, str], None] | None = None,
+                 limits: Limits | None = None, hold: timedelta = timedelta(0), senders: int = 1,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         # ``observe`` is told each job's reminder kind and outcome (the service's metrics).
         self._observe = observe
         self._new_uow: Callable[[], UnitOfWork] = (
             database.uow if isinstance(database, Database) else database)
+        self._database = database if isinstance(database, Database) else None
+        self._pacer: Pacer = (SendSlots(database, limits) if isinstance(database, Database)
+                              else Unpaced())
         self._bot = bot
         self._clock = clock
         self._worker = worker
         self._batch = batch
+        self._hold = hold
+        self._senders = max(1, senders)
+        self._sleep = sleep
         self._series_checked: datetime | None = None
+        self._put_off: datetime | None = None  # the soonest a message was put off until
+        self._finishing = asyncio.Lock()
+        self._unrecorded: list[Finished] = []
+        self._pushed_at: datetime | None = None  # when this worker last met a 429
+        self._planned_at: datetime | None = None
 
-    async def tick(self) -> TickReport:
+    async def tick(self, *, plan: bool = True) -> TickReport:
+        """Plans what has fallen due (unless ``plan`` is False: a backlog is being worked off,
+        and planning every council again per batch would cost more than the sending), then
+        sends a batch."""
         now = self._clock.now()
-        planned = await retrying(
-            self._new_uow, lambda uow: usecases.outbox.plan_reminders(uow, now=now)
-        )
-        deliveries = await retrying(
-            self._new_uow,
-            lambda uow: usecases.outbox.claim_deliveries(
-                uow, now=now, worker=self._worker, limit=self._batch
-            ),
-        )
-        outcomes: list[Outcome] = []
-        held_until: datetime | None = None
-        for delivery in deliveries:
-            if held_until is not None:
-                # Calling on while flood-controlled only makes Telegram's wait longer.
-                outcomes.append(
-                    await self._finish(delivery, "held back by flood control", held_until)
-                )
-                continue
-            try:
-                outcomes.append(await self._send(delivery))
-            except RetryAfter as err:
-                # Not the chat's fault, so no attempt limit: the job goes stale by itself
-                # when the meeting starts (an action notice: when the item is done).
-                wait = err.retry_after
-                held_until = self._clock.now() + (
-                    wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
-                )
-                outcomes.append(await self._finish(delivery, str(err), held_until))
+        planned = 0
+        if plan:
+            planned = await retrying(
+                self._new_uow, lambda uow: usecases.outbox.plan_reminders(uow, now=now)
+            )
+            self._planned_at = now
+        outcomes = [outcome for _, outcome in await self.deliver(now)]
         # After the sends: a failure here is logged by `run` and costs no reminder.
         await self.top_up_series(now)
         return TickReport(
@@ -163,6 +231,49 @@ class Reminders:
             failed=outcomes.count(Outcome.FAILED),
             given_up=outcomes.count(Outcome.GIVEN_UP),
         )
+
+    async def deliver(self, now: datetime, *, prefix: str | None = None,
+                      limit: int | None = None) -> list[tuple[Delivery, Outcome]]:
+        """Claims due jobs (only those whose dedupe key starts with ``prefix``, if given) and
+        sends them; each delivery with its outcome, in the order claimed."""
+        deliveries = await retrying(
+            self._new_uow,
+            lambda uow: usecases.outbox.claim_deliveries(
+                uow, now=now, worker=self._worker, limit=limit or self._batch, prefix=prefix
+            ),
+        )
+        # The whole batch's first messages reserve their moments in one transaction.
+        reserved_at = self._clock.now()
+        reservations = await self._pacer.reserve_all(
+            [(d.chat_id, d.chat_id < 0) for d in deliveries], now=reserved_at, hold=self._hold)
+        outcomes: dict[int, Outcome] = {}
+        waiting = iter(sorted(zip(deliveries, reservations, strict=True),
+                              key=lambda pair: pair[1].at))
+
+        async def sender() -> None:
+            for delivery, reservation in waiting:
+                if self._pushed_at is not None and self._pushed_at >= reserved_at:
+                    # A 429 came since: the moment reserved may fall in the wait it asked for.
+                    reservation = await self._pacer.reserve(
+                        delivery.chat_id, group=delivery.chat_id < 0, now=self._clock.now(),
+                        hold=self._hold)
+                outcomes[delivery.job_id] = await self._send(delivery, reservation)
+
+        await asyncio.gather(*(sender() for _ in range(min(self._senders, len(deliveries)))))
+        return [(delivery, outcomes[delivery.job_id]) for delivery in deliveries]
+
+    async def take_over(self) -> int:
+        """Frees at once the jobs that a dead process on this host had claimed (a restart after
+        a crash: e.g. a secret ballot's papers it was sending), rather than after their lease.
+        Returns how many."""
+        if self._database is None:
+            return 0
+        async with self._database.transaction() as session:
+            released = await jobs.release_claims(session, kind=usecases.outbox.JOB_KIND,
+                                                 dead=dead_here)
+        if released:
+            log.info("took over %d jobs claimed by a process that died", released)
+        return released
 
     async def top_up_series(self, now: datetime) -> int:
         """Housekeeping: plans the meetings each council's series needs to stay twelve months
@@ -181,39 +292,78 @@ class Reminders:
         return len(planned)
 
     async def run(
-        self, stop: asyncio.Event, interval: float = 30.0, backlog_pause: float = 1.0
+        self, stop: asyncio.Event, interval: float = 30.0, backlog_pause: float = 0.0
     ) -> None:
         """Ticks every ``interval`` seconds until ``stop`` is set; a full batch means more is
-        waiting, so the next tick follows after ``backlog_pause`` (still ``batch`` per pause)."""
+        waiting, so the next tick follows after ``backlog_pause`` (the shared flood limits pace
+        the sends), and a message put off by them is taken up again at its moment."""
+        try:
+            await self.take_over()
+        except Exception:
+            log.exception("could not take over the jobs of a dead process; their lease will")
         while not stop.is_set():
             pause = interval
             try:
-                report = await self.tick()
+                self._put_off = None
+                last = self._planned_at
+                every = max(timedelta(seconds=interval), PLAN_EVERY)
+                due = last is None or self._clock.now() >= last + every
+                report = await self.tick(plan=due)
                 if report.sent + report.failed + report.given_up >= self._batch:
                     pause = backlog_pause
+                if self._put_off is not None:
+                    wait = (self._put_off - self._clock.now()).total_seconds()
+                    pause = min(pause, max(wait, 0.0))
             except Exception:
                 log.exception("reminder tick failed; trying again in %s s", interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
 
-    async def _send(self, delivery: Delivery) -> Outcome:
-        """Sends one reminder and records the outcome; `RetryAfter` is the caller's to handle."""
+    async def _send(self, delivery: Delivery, first: Reservation) -> Outcome:
+        """Sends one reminder at the moment the flood limits allow (``first``: the moment
+        reserved for its first message) and records the outcome."""
+        chat_id = delivery.chat_id
+        markup = (vote_keyboard(delivery.council.language, delivery.motion.id)
+                  if delivery.kind is ReminderKind.BALLOT and delivery.motion else None)
         try:
             # Only a long final agenda needs several messages; should a later one fail, the
             # retry sends them all again (at least once, like every reminder).
-            for piece in split_text(reminder_text(delivery)):
-                await self._bot.send_message(delivery.chat_id, piece)
+            for number, piece in enumerate(split_text(reminder_text(delivery))):
+                reservation = first if number == 0 else await self._pacer.reserve(
+                    chat_id, group=chat_id < 0, now=self._clock.now(),
+                    hold=max(self._hold, PIECE_HOLD))
+                if not reservation.taken:
+                    # Not the chat's fault, so no attempt limit.
+                    if self._put_off is None or reservation.at < self._put_off:
+                        self._put_off = reservation.at
+                    return await self._finish(delivery, "held back by flood control",
+                                              reservation.at)
+                delay = (reservation.at - self._clock.now()).total_seconds()
+                if delay > 0:
+                    await self._sleep(delay)
+                await self._bot.send_message(chat_id, piece, reply_markup=markup)
             if delivery.result is not None:
                 await self._retire_buttons(delivery.council.language, delivery.result)
+        except RetryAfter as err:
+            # Telegram's word wins over our count: nothing more to this chat (and, for the
+            # overall limit's share, to any chat) until the wait is over; then this job again,
+            # once. No attempt limit either: the job goes stale by itself when the meeting
+            # starts (an action notice: when the item is done).
+            wait = err.retry_after
+            retry_after = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+            now = self._clock.now()
+            await self._pacer.push(chat_id, now=now, retry_after=retry_after)
+            self._pushed_at = now
+            log.info("reminder %s to %s refused by flood control for %s", delivery.job_id,
+                     chat_id, retry_after)
+            return await self._finish(delivery, str(err), now + retry_after)
         except Forbidden as err:
             # The person never started the bot or blocked it: nothing we can do, nothing wrong.
-            log.info("reminder %s not sent to %s: %s", delivery.job_id, delivery.chat_id, err)
+            log.info("reminder %s not sent to %s: %s", delivery.job_id, chat_id, err)
             return await self._finish(delivery, f"forbidden: {err}", None)
-        except RetryAfter:
-            raise
         except BadRequest as err:
             # "chat not found" and the like: sending the same request again cannot succeed.
-            log.warning("reminder %s to %s refused: %s", delivery.job_id, delivery.chat_id, err)
+            log.warning("reminder %s to %s refused: %s", delivery.job_id, chat_id, err)
             return await self._finish(delivery, f"bad request: {err}", None)
         except Exception as err:
             # Network trouble, Telegram hiccups, a migrated group (its id is re-read from the
@@ -224,7 +374,7 @@ class Reminders:
             log.warning(
                 "reminder %s to %s failed (attempt %d), %s",
                 delivery.job_id,
-                delivery.chat_id,
+                chat_id,
                 delivery.attempts,
                 f"retrying at {retry_at:%Y-%m-%d %H:%M:%S}" if retry_at else "giving up",
                 exc_info=True,
@@ -250,13 +400,17 @@ class Reminders:
     async def _finish(
         self, delivery: Delivery, error: str | None, retry_at: datetime | None
     ) -> Outcome:
-        now = self._clock.now()
-        await retrying(
-            self._new_uow,
-            lambda uow: usecases.outbox.finish_delivery(
-                uow, delivery.job_id, now=now, error=error, retry_at=retry_at
-            ),
-        )
+        self._unrecorded.append(Finished(delivery.job_id, self._clock.now(), error, retry_at))
+        # Group commit: one transaction at a time records every outcome that has come in by
+        # then; the senders queue here rather than in the database's write lock (SQLite's busy
+        # wait polls), and none goes on before its own outcome is committed.
+        async with self._finishing:
+            if self._unrecorded:
+                batch, self._unrecorded = self._unrecorded, []
+                await retrying(
+                    self._new_uow,
+                    lambda uow: usecases.outbox.finish_deliveries(uow, batch),
+                )
         outcome = (Outcome.SENT if error is None
                    else Outcome.FAILED if retry_at is not None else Outcome.GIVEN_UP)
         if self._observe is not None:

@@ -18,7 +18,6 @@ import functools
 import logging
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -31,7 +30,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot import logs
 from bot.metrics import Metrics, observed_requests
-from bot.reminders import Reminders
+from bot.reminders import Reminders, worker_id
 from bot.settings import Settings
 from bot.telegram.app import AnyApplication, build_application, close_live
 from bot.telegram.context import BotEnv, Defaults
@@ -42,6 +41,11 @@ from meetings.ports import Clock
 from storage import Database, inbox, migrate
 from storage.uow import retry_observer
 from storage.updates import forget_updates
+
+# The outbox worker waits this long at most for the bot's shared flood limits (longer waits put
+# the message off), with this many messages on their way at once.
+SEND_HOLD = timedelta(seconds=2)
+SENDERS = 4
 
 # PTB 22 warns on every RetryAfter unless durations are opted in to timedelta (the reminders
 # read `retry_after` as either); set before PTB reads it, and leave an operator's choice alone.
@@ -124,9 +128,10 @@ async def _run(settings: Settings, token: str, secret: str | None, clock: Clock,
             await intake.take_over()
             background.start(intake.poll, "polling")
         background.start(intake.sweep, "replay unhandled updates")
-        worker = f"{socket.gethostname()}:{os.getpid()}"
+        worker = worker_id()
         background.start(Reminders(database, application.bot, clock, worker=worker,
-                                   observe=metrics.job_finished).run, "reminders")
+                                   observe=metrics.job_finished, hold=SEND_HOLD,
+                                   senders=SENDERS).run, "reminders")
         background.start(functools.partial(_housekeeping, database, clock), "housekeeping")
         log.info("serving in %s mode; web server at %s", "webhook" if secret else "polling",
                  site_url)

@@ -279,8 +279,9 @@ class JobQueue(Protocol):
         ...
 
     async def claim_due(self, *, kind: str, now: datetime, worker: str,
-                        limit: int = 10) -> Sequence[Job]:
-        """Claims due jobs of one kind; commit the claim before doing the work."""
+                        limit: int = 10, prefix: str | None = None) -> Sequence[Job]:
+        """Claims due jobs of one kind (whose dedupe key starts with ``prefix``, if given);
+        commit the claim before doing the work."""
         ...
 
     async def complete(self, job_id: int, *, now: datetime) -> None: ...

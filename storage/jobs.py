@@ -10,7 +10,7 @@ job (e.g. "reminder for meeting 12 at T-24h") from being enqueued twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,13 +35,19 @@ async def enqueue(session: AsyncSession, *, kind: str, dedupe_key: str,
 
 
 async def claim_due(session: AsyncSession, *, kind: str, now: datetime, worker: str,
-                    limit: int = 10, lease: timedelta = DEFAULT_LEASE) -> list[Job]:
-    """Claims up to ``limit`` due jobs of ``kind`` for ``worker``; concurrent claimers never share
-    a job, and one kind's backlog never holds up another's worker."""
+                    limit: int = 10, lease: timedelta = DEFAULT_LEASE,
+                    prefix: str | None = None) -> list[Job]:
+    """Claims up to ``limit`` due jobs of ``kind`` for ``worker`` (only those whose dedupe key
+    starts with ``prefix``, if given); concurrent claimers never share a job, and one kind's
+    backlog never holds up another's worker."""
+    conditions = [col(JobRow.kind) == kind, col(JobRow.done_at).is_(None),
+                  col(JobRow.run_at) <= now,
+                  or_(col(JobRow.claimed_by).is_(None), col(JobRow.claimed_at) < now - lease)]
+    if prefix is not None:
+        conditions.append(col(JobRow.dedupe_key).startswith(prefix, autoescape=True))
     due = (
         select(JobRow.id)
-        .where(col(JobRow.kind) == kind, col(JobRow.done_at).is_(None), col(JobRow.run_at) <= now,
-               or_(col(JobRow.claimed_by).is_(None), col(JobRow.claimed_at) < now - lease))
+        .where(*conditions)
         .order_by(col(JobRow.run_at), col(JobRow.id))
         .limit(limit)
         # PostgreSQL: pass over rows another worker is claiming instead of queueing behind it.
@@ -57,6 +63,26 @@ async def claim_due(session: AsyncSession, *, kind: str, now: datetime, worker: 
                 payload=json.loads(row.payload), run_at=row.run_at, attempts=row.attempts)
             for row in claimed.scalars()]
     return sorted(jobs, key=lambda job: (job.run_at, job.id))
+
+
+async def release_claims(session: AsyncSession, *, kind: str,
+                         dead: Callable[[str], bool]) -> int:
+    """Hands the unfinished jobs claimed by workers that ``dead`` says are gone back at once,
+    instead of after their lease (a worker that restarted knows its predecessor died). Returns
+    how many jobs were released."""
+    claimers = (await session.exec(
+        select(JobRow.claimed_by).distinct()
+        .where(col(JobRow.kind) == kind, col(JobRow.done_at).is_(None),
+               col(JobRow.claimed_by).is_not(None)))).all()
+    gone = [worker for worker in claimers if worker is not None and dead(worker)]
+    if not gone:
+        return 0
+    released = await session.exec(
+        update(JobRow)
+        .where(col(JobRow.claimed_by).in_(gone), col(JobRow.done_at).is_(None))
+        .values(claimed_by=None, claimed_at=None)
+        .returning(col(JobRow.id)))
+    return len(released.all())
 
 
 async def complete(session: AsyncSession, job_id: int, *, now: datetime) -> None:
@@ -86,8 +112,9 @@ class SqlJobs:
                              run_at=run_at)
 
     async def claim_due(self, *, kind: str, now: datetime, worker: str,
-                        limit: int = 10) -> list[Job]:
-        return await claim_due(self._session, kind=kind, now=now, worker=worker, limit=limit)
+                        limit: int = 10, prefix: str | None = None) -> list[Job]:
+        return await claim_due(self._session, kind=kind, now=now, worker=worker, limit=limit,
+                               prefix=prefix)
 
     async def complete(self, job_id: int, *, now: datetime) -> None:
         await complete(self._session, job_id, now=now)

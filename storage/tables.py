@@ -552,3 +552,15 @@ class JobRow(Base, table=True):
     attempts: int
     done_at: datetime | None = _instant(optional=True)
     last_error: str | None = Field(default=None, sa_type=Text())
+
+
+class SendSlotRow(Base, table=True):
+    """Telegram's flood limits shared by every instance (`meetings.domain.flood`): one row per
+    chat the bot writes to (``chat:<id>``) and one per slot of the overall limit (``bot:<n>``)."""
+
+    __tablename__ = "send_slots"
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    sent: str = _text()  # JSON list of the sends inside the window, ISO instants, oldest first
+    # Not indexed: the rows are few, and PostgreSQL updates unindexed columns in place (HOT).
+    free_at: datetime = _instant()

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.changes import Changes
+from bot.sandbox.ratelimit import Refusal, Unhonoured
 from bot.sandbox.state import (
     JSON,
     CallbackAnswer,
@@ -81,6 +82,14 @@ class Control:
 
     def set_rate_limits(self, enabled: bool) -> None:
         self.world.rate_limits = enabled
+
+    def flood_refusals(self, *, bot: str | None = None) -> list[Refusal]:
+        """Every 429 the bot got from the limits, oldest first."""
+        return list(self.world.bot_named(bot).limiter.refusals)
+
+    def unhonoured_refusals(self, *, bot: str | None = None) -> list[Unhonoured]:
+        """Messages the bot sent while a 429 still asked it to wait (should be none)."""
+        return list(self.world.bot_named(bot).limiter.unhonoured)
 
     def set_next_update_id(self, update_id: int, *, bot: str | None = None) -> None:
         """Telegram restarts update ids at random after a week idle; this simulates it."""
@@ -217,7 +226,7 @@ HTTP_METHODS = frozenset({
     "set_privacy", "set_rate_limits", "set_next_update_id", "start_bot", "block_bot",
     "send_text", "send_document", "edit_text", "press_button", "chat", "transcript",
     "bot_messages", "callback_answers", "webhook_deliveries", "pending_updates",
-    "next_bot_message", "answer_to",
+    "next_bot_message", "answer_to", "flood_refusals", "unhonoured_refusals",
 })
 
 

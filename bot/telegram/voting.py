@@ -7,23 +7,30 @@ paths cast through `meetings.conduct.cast_vote`.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Message
-from telegram.error import BadRequest, Forbidden
 
 from bot.i18n import N_, translate
+from bot.reminders import Outcome, Reminders, worker_id
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
-from bot.telegram.render import CHOICES, motion_message, result_text, vote_keyboard
+from bot.telegram.render import CHOICES, motion_message, result_text
 from meetings import usecases
 from meetings.domain.errors import InvalidInput
 from meetings.domain.model import Choice, MotionKind
 from meetings.domain.permissions import Act, require
 from meetings.domain.votes import parse_choice
-from meetings.usecases.voting import Opened
+from meetings.usecases.voting import Opened, ballot_prefix
 from storage import retrying
 
 log = logging.getLogger(__name__)
+
+# The papers of a secret ballot go at once where Telegram's limits allow; one that would have to
+# wait (its CIO got a message this very second) is left to the background worker. One at a
+# time: a crash then leaves at most one paper in flight whose fate is unknown.
+BALLOT_HOLD = timedelta(0)
+BALLOT_SENDERS = 1
 
 
 async def motion(req: ChatRequest) -> Reply:
@@ -73,30 +80,22 @@ async def _open(req: ChatRequest, kind: MotionKind, text: str, usage: str, *,
 
 
 async def _send_ballots(req: ChatRequest, opened: Opened, group_message: Message) -> None:
-    """Each CIO gets the secret ballot's buttons privately; the group hears who could not be
-    reached (they never started a chat with the bot) and how they can still vote."""
+    """Each CIO's paper was queued with the motion (`usecases.voting.open_motion`); they go out
+    now, at the pace Telegram allows, through the outbox worker's sending (a crash before or
+    during this leaves them to the background worker, which sends each once). The group hears
+    who could not be reached (they never started a chat with the bot) and how they can still
+    vote."""
     motion = opened.count.motion
     codes = {d.id: d.code for d in opened.count.departments}
-    unreachable = []
-    for voter in opened.voters:
-        try:
-            if voter.telegram_id is None:
-                raise Forbidden("no Telegram id")
-            await req.update.get_bot().send_message(
-                voter.telegram_id,
-                req.t(
-                    "🗳 Secret ballot M{id}: {text}\nNobody can see your vote, in the group "
-                    "or in the bot's records. A secret vote is final: once cast, it cannot "
-                    "be changed.",
-                    id=motion.id,
-                    text=motion.text,
-                ),
-                reply_markup=vote_keyboard(req.language, motion.id),
-            )
-        except (Forbidden, BadRequest) as err:
-            log.info("secret ballot M%s not delivered to member %s: %s", motion.id, voter.id, err)
-            unreachable.append(codes.get(voter.department_id or 0, voter.name))
+    sender = Reminders(req.env.database, req.update.get_bot(), req.env.clock,
+                       worker=worker_id(), hold=BALLOT_HOLD, senders=BALLOT_SENDERS)
+    delivered = await sender.deliver(req.env.clock.now(), prefix=ballot_prefix(motion.id),
+                                     limit=max(len(opened.voters), 1))
+    refused = {d.chat_id for d, outcome in delivered if outcome is Outcome.GIVEN_UP}
+    unreachable = [codes.get(voter.department_id or 0, voter.name) for voter in opened.voters
+                   if voter.telegram_id is None or voter.telegram_id in refused]
     if unreachable:
+        log.info("secret ballot M%s not delivered to %d voters", motion.id, len(unreachable))
         await group_message.reply_text(
             req.t(
                 "I could not reach {codes} privately: open a private chat with me and send "

@@ -31,6 +31,7 @@ class ReminderKind(StrEnum):
     ACTION_ESCALATION = "action_escalation"  # to the chair, with the overdue notice
     VOTE_REMINDER = "vote_reminder"  # to a CIO who has not voted on a circular vote yet
     VOTE_CLOSED = "vote_closed"  # a circular vote reached its deadline: the result, to the group
+    BALLOT = "ballot"  # a secret ballot's buttons, to each CIO privately
 
 
 _KIND_ORDER = {kind: position for position, kind in enumerate(ReminderKind)}

@@ -108,6 +108,8 @@ async def council_of(uow: UnitOfWork, council_id: int) -> Council:
 
 
 DAY = timedelta(days=1)
+# The job kind of everything the outbox worker sends (`meetings.usecases.outbox`).
+OUTBOX_JOB_KIND = "reminder"
 
 
 def local_today(council: Council, now: datetime) -> date:

@@ -22,6 +22,9 @@ once overdue one to each owning CIO plus an escalation to each chair, keyed
 At claim time the notice is dropped if the item is done, its newest notice is another one, or
 the recipient no longer owns it or chairs the council.
 
+A secret ballot's papers are jobs too, queued by `usecases.voting.open_motion` with the motion,
+keyed ``motion:{id}:ballot:{telegram id}``, and dropped at claim time once the vote has closed.
+
 Circular votes use them too: a day before the deadline (halfway, for a shorter vote) each CIO
 whose department has not voted is reminded privately, keyed ``motion:{id}:remind:{telegram id}``
 and dropped at claim time if they have voted meanwhile; at the deadline one job,
@@ -58,9 +61,10 @@ from meetings.domain.reminders import (
 )
 from meetings.ports import AuditEntry, Job, UnitOfWork
 from meetings.usecases.agenda import agenda_of
+from meetings.usecases.common import OUTBOX_JOB_KIND
 from meetings.usecases.voting import Result, close_due_circular, declared_result
 
-JOB_KIND = "reminder"
+JOB_KIND = OUTBOX_JOB_KIND
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,14 +201,16 @@ async def _not_voted(uow: UnitOfWork, motion: Motion, members: Sequence[Member])
 
 
 async def claim_deliveries(uow: UnitOfWork, *, now: datetime, worker: str,
-                           limit: int) -> list[Delivery]:
-    """Claims up to ``limit`` due reminder jobs for ``worker`` and commits the claim.
+                           limit: int, prefix: str | None = None) -> list[Delivery]:
+    """Claims up to ``limit`` due reminder jobs (only those whose dedupe key starts with
+    ``prefix``, if given: e.g. one secret ballot's papers) for ``worker`` and commits the claim.
 
     Stale ones are given up on the spot and not returned, so a batch may come back shorter.
     """
     deliveries: list[Delivery] = []
     async with uow:
-        for job in await uow.jobs.claim_due(kind=JOB_KIND, now=now, worker=worker, limit=limit):
+        for job in await uow.jobs.claim_due(kind=JOB_KIND, now=now, worker=worker, limit=limit,
+                                            prefix=prefix):
             delivery = await _delivery(uow, job, now)
             if delivery is None:
                 await uow.jobs.fail(job.id, now=now, error="obsolete", retry_at=None)
@@ -279,6 +285,12 @@ async def _motion_delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery
     if council is None or not council.active:
         return None
     kind = ReminderKind(payload["kind"])
+    if kind is ReminderKind.BALLOT:
+        ballot = await uow.motions.get(int(payload["motion_id"]))
+        if ballot is None or not votes.is_open(ballot, now):
+            return None
+        return Delivery(job_id=job.id, attempts=job.attempts, chat_id=int(payload["chat_id"]),
+                        kind=kind, council=council, motion=ballot)
     if kind is ReminderKind.VOTE_CLOSED:
         motion_id = int(payload["motion_id"])
         result = await close_due_circular(uow, motion_id, now=now)
@@ -317,13 +329,31 @@ async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,
     return closed
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A delivery's outcome: sent (``error`` None), or failed, to retry at ``retry_at`` or,
+    when that is None, given up."""
+
+    job_id: int
+    now: datetime
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
 async def finish_delivery(uow: UnitOfWork, job_id: int, *, now: datetime, error: str | None,
                           retry_at: datetime | None) -> None:
     """Records a sent reminder (``error`` None), or a failure to retry at ``retry_at`` or, when
     that is None, to give up."""
+    await finish_deliveries(uow, [Finished(job_id, now, error, retry_at)])
+
+
+async def finish_deliveries(uow: UnitOfWork, finished: Sequence[Finished]) -> None:
+    """Records several deliveries' outcomes in one transaction."""
     async with uow:
-        if error is None:
-            await uow.jobs.complete(job_id, now=now)
-        else:
-            await uow.jobs.fail(job_id, now=now, error=error, retry_at=retry_at)
+        for done in finished:
+            if done.error is None:
+                await uow.jobs.complete(done.job_id, now=done.now)
+            else:
+                await uow.jobs.fail(done.job_id, now=done.now, error=done.error,
+                                    retry_at=done.retry_at)
         await uow.commit()

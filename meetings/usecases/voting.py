@@ -31,9 +31,11 @@ from meetings.domain.model import (
     SecretVote,
 )
 from meetings.domain.permissions import Act, require
+from meetings.domain.reminders import ReminderKind
 from meetings.domain.text import TEXT_MAX, clean
 from meetings.ports import UnitOfWork
 from meetings.usecases.common import (
+    OUTBOX_JOB_KIND,
     Actor,
     Operator,
     authorise,
@@ -81,9 +83,31 @@ async def open_motion(uow: UnitOfWork, council_id: int, *, kind: MotionKind, tex
                      kind=kind.value, closes_at=closes_at.isoformat() if closes_at else None,
                      rule=basis.rule.value, base=basis.base.value, membership=basis.membership,
                      quorum=basis.quorum_needed)
+        if kind is MotionKind.SECRET:
+            await _enqueue_ballots(uow, motion, voters, now)
         count = await _count(uow, motion)
         await uow.commit()
     return Opened(count, voters)
+
+
+def ballot_prefix(motion_id: int) -> str:
+    """The dedupe keys of a secret ballot's papers start with this."""
+    return f"motion:{motion_id}:ballot:"
+
+
+async def _enqueue_ballots(uow: UnitOfWork, motion: Motion, voters: Sequence[Member],
+                           now: datetime) -> None:
+    """Each CIO's paper of a secret ballot is a job in the outbox, queued with the motion in
+    one transaction: a crash once the motion exists still delivers every paper (once)."""
+    for voter in voters:
+        if voter.telegram_id is None:
+            continue
+        await uow.jobs.enqueue(
+            kind=OUTBOX_JOB_KIND, dedupe_key=f"{ballot_prefix(motion.id)}{voter.telegram_id}",
+            run_at=now,
+            payload={"council_id": motion.council_id, "motion_id": motion.id,
+                     "kind": ReminderKind.BALLOT.value, "chat_id": voter.telegram_id,
+                     "group": False})
 
 
 def _circular_deadline(council: Council, text: str, now: datetime) -> datetime:

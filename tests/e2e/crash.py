@@ -118,10 +118,13 @@ class CrashingSandbox(SandboxServer):
     def __init__(self) -> None:
         super().__init__()
         self._kill: Callable[[], None] | None = None
+        self._let_through = 0
         self._killed = asyncio.Event()
 
-    def kill_at_next_answer(self, kill: Callable[[], None]) -> None:
+    def kill_at_next_answer(self, kill: Callable[[], None], *, after: int = 0) -> None:
+        """Kills at the next answer, or at the one after ``after`` more have gone through."""
         self._kill = kill
+        self._let_through = after
         self._killed.clear()
 
     async def killed(self, timeout: float) -> None:
@@ -136,7 +139,9 @@ class CrashingSandbox(SandboxServer):
     @web.middleware
     async def _intercept(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         method = request.match_info.get("method", "").lower()
-        if self._kill is not None and method in self.ANSWERS:
+        if self._kill is not None and method in self.ANSWERS and self._let_through:
+            self._let_through -= 1
+        elif self._kill is not None and method in self.ANSWERS:
             kill, self._kill = self._kill, None
             kill()
             self._killed.set()

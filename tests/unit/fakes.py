@@ -262,10 +262,11 @@ class _Jobs(_Repo[Job]):
         return True
 
     async def claim_due(self, *, kind: str, now: datetime, worker: str,
-                        limit: int = 10) -> Sequence[Job]:
+                        limit: int = 10, prefix: str | None = None) -> Sequence[Job]:
         def claimable(job: Job) -> bool:
             claimed_at = self._claimed_at.get(job.id)
             return (job.kind == kind and job.run_at <= now and job.id not in self._done
+                    and job.dedupe_key.startswith(prefix or "")
                     and (claimed_at is None or claimed_at < now - JOB_LEASE))
 
         due = sorted(self._where(claimable), key=lambda j: (j.run_at, j.id))[:limit]
