@@ -219,6 +219,7 @@ class MeetingRow(Base, table=True):
     # A plain column, not a foreign key: agenda_items already refers to meetings, and a key back
     # would make the two tables a cycle. The use case checks the item belongs to the meeting.
     topic_id: int | None = None
+    announced_at: datetime | None = _instant(optional=True)
 
 
 class AgendaItemRow(Base, table=True):
@@ -236,6 +237,7 @@ class AgendaItemRow(Base, table=True):
     description: str = _text()
     state: AgendaState = Field(sa_type=_choice_of(AgendaState, "state"))
     major: bool
+    urgent: bool = Field(default=False, sa_column_kwargs={"server_default": sql("false")})
 
 
 class AttendanceRow(Base, table=True):
@@ -257,6 +259,21 @@ class AttendanceRow(Base, table=True):
     member_id: int | None = _ref("members.id", "SET NULL", optional=True)
     proxy_name: str = _text()
     reason: str = _text()
+
+
+class GuestRow(Base, table=True):
+    __tablename__ = "guests"
+    # Numbered with the meeting's notes and /agreed decisions (one count, see NoteRow), so /undo
+    # can take the last guest back; unique within the table like theirs.
+    __table_args__ = (UniqueConstraint("meeting_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = _ref("meetings.id", "CASCADE", index=False)
+    name: str = _text()
+    created_at: datetime = _instant()
+    recorded_by: int | None = _ref("members.id", "SET NULL", optional=True)
+    organisation: str = _text()
+    seq: int | None = None
 
 
 class NoteRow(Base, table=True):

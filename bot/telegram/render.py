@@ -33,7 +33,7 @@ from meetings.domain.model import (
     MotionState,
     Role,
 )
-from meetings.domain.reminders import agenda_deadline
+from meetings.domain.reminders import agenda_deadline, short_notice
 from meetings.domain.scheduling import local_text, to_local
 from meetings.domain.votes import quorum_needed
 from meetings.usecases.meeting import Ended, RollCall
@@ -105,6 +105,7 @@ def roster(language: str, council: Council, members: Sequence[Member],
 AGENDA_STATES = {AgendaState.PROPOSED: N_("proposed"), AgendaState.ACCEPTED: N_("accepted"),
                  AgendaState.DEFERRED: N_("deferred"), AgendaState.REJECTED: N_("rejected")}
 MAJOR = "★"
+URGENT = "⚡"
 
 
 def proposals_line(language: str, council: Council, meeting: Meeting) -> str | None:
@@ -118,6 +119,17 @@ def proposals_line(language: str, council: Council, meeting: Meeting) -> str | N
     return None
 
 
+def short_notice_line(language: str, council: Council, meeting: Meeting) -> str | None:
+    """For a meeting announced at short notice, that its proposals close later than the
+    council's deadline, and when; None for any other meeting."""
+    if not short_notice(meeting, council):
+        return None
+    return translate(language, "Short notice: CIOs' proposals are taken until {deadline}, "
+                               "halfway to the meeting, instead of {days} days before it.",
+                     deadline=local_text(agenda_deadline(meeting, council), council.timezone),
+                     days=council.agenda_deadline_days)
+
+
 def agenda_text(language: str, council: Council, agenda: Agenda) -> str:
     """/agenda: every item with its id, department, state and description, then the review."""
     meeting = agenda.meeting
@@ -129,6 +141,8 @@ def agenda_text(language: str, council: Council, agenda: Agenda) -> str:
         state = translate(language, AGENDA_STATES[item.state])
         if item.major:
             state = translate(language, "{state}, major issue", state=state)
+        if item.urgent:
+            state = translate(language, "{state}, urgent business", state=state)
         lines.append(f"{_item_title(agenda, item)} — {state}")
         lines.extend(f"    {line}" for line in item.description.splitlines() if line.strip())
     if not agenda.items:
@@ -154,9 +168,10 @@ def final_agenda_text(language: str, council_name: str, when_text: str, agenda: 
 
 
 def _item_title(agenda: Agenda, item: AgendaItem) -> str:
-    """`#5 ★ Open data platform (EPB)`."""
+    """`#5 ★ Open data platform (EPB)`; `#9 ⚡ Flood response` for urgent business."""
     code = agenda.code(item.department_id)
-    return " ".join(part for part in (f"#{item.id}", MAJOR if item.major else "", item.title,
+    return " ".join(part for part in (f"#{item.id}", MAJOR if item.major else "",
+                                      URGENT if item.urgent else "", item.title,
                                       f"({code})" if code else "") if part)
 
 
@@ -311,6 +326,8 @@ def ended_text(language: str, ended: Ended, departments: Sequence[Department],
                   present=counts[AttendanceStatus.PRESENT], proxy=counts[AttendanceStatus.PROXY],
                   excused=counts[AttendanceStatus.EXCUSED], absent=counts[AttendanceStatus.ABSENT]),
         *attendance_lines(language, ended.attendance, departments, members),
+        *(f"• {guest.name}: " + translate(language, "guest") + (
+            f" ({guest.organisation})" if guest.organisation else "") for guest in ended.guests),
         translate(language, "Recorded: {notes} notes, {decisions} decisions, {motions} votes. The "
                             "secretariat drafts the minutes from here.", notes=ended.notes,
                   decisions=ended.decisions, motions=ended.motions),

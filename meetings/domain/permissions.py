@@ -21,6 +21,7 @@ class Act(StrEnum):
     SCHEDULE = "schedule"
     PROPOSE = "propose"
     DECIDE_AGENDA = "decide_agenda"
+    ADD_URGENT_ITEM = "add_urgent_item"
     RUN_MEETING = "run_meeting"
     MARK_HERE = "mark_here"
     RECORD_ATTENDANCE = "record_attendance"
@@ -43,6 +44,7 @@ _EVERYONE = frozenset(Role)
 _OFFICE = frozenset({Role.CHAIR, Role.SECRETARY})
 _CHAIR = frozenset({Role.CHAIR})
 _CIO = frozenset({Role.CIO})
+_ATTENDING = frozenset({Role.CIO, Role.EXPERT, Role.OBSERVER})
 
 ALLOWED: Mapping[Act, frozenset[Role]] = {
     Act.ADD_DEPARTMENT: _OFFICE,
@@ -52,8 +54,9 @@ ALLOWED: Mapping[Act, frozenset[Role]] = {
     Act.SCHEDULE: _OFFICE,
     Act.PROPOSE: _CIO,
     Act.DECIDE_AGENDA: _CHAIR,
+    Act.ADD_URGENT_ITEM: _OFFICE,
     Act.RUN_MEETING: _OFFICE,
-    Act.MARK_HERE: frozenset({Role.CIO, Role.EXPERT}),
+    Act.MARK_HERE: _ATTENDING,
     Act.RECORD_ATTENDANCE: _OFFICE,
     Act.TAKE_NOTE: _EVERYONE,
     Act.RECORD_DECISION: _CHAIR,
@@ -79,7 +82,7 @@ _REFUSALS = {
     _OFFICE: template("only the chair or the secretariat may do this"),
     _CIO: template("only department CIOs may do this"),
     _OFFICE | _CIO: template("only the chair, the secretariat or department CIOs may do this"),
-    frozenset({Role.CIO, Role.EXPERT}): template("only CIOs and experts may do this"),
+    _ATTENDING: template("only CIOs, experts and observers may do this"),
     _EVERYONE: template("only council members may do this"),
 }
 

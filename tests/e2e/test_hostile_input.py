@@ -146,7 +146,7 @@ async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> 
                                 "accept", "defer", "reject", "major", "action", "done",
                                 "actions", "startmeeting", "here", "proxy", "excused", "topic",
                                 "info", "idea", "agreed", "undo", "motion", "secret",
-                                "circular", "vote", "close", "endmeeting"]),
+                                "circular", "vote", "close", "endmeeting", "item", "guest"]),
        argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
                         max_size=300))
 async def test_arbitrary_arguments_never_crash(chat: CouncilChat, command: str,
@@ -257,6 +257,19 @@ MEETING_CASES = [
     ("/startmeeting", "meeting #1 is already in progress; end it with /endmeeting first"),
     ("/endmeeting", "motion M1 is still open: close it with /close first"),
     ("/undo", "there is no note or decision of this meeting to undo"),
+    ("/guest " + HUGE, "guest name is too long (100000 characters, at most 120)"),
+    ("/guest \x00\u202e | Tsinghua University", "guest name is empty"),
+    ("/guest Prof. Wang | " + HUGE, "organisation is too long (100000 characters, at most 200)"),
+    ("/guest | Tsinghua University", "usage: /guest <name> [| organisation]"),
+    ("/guest", "usage: /guest <name> [| organisation]"),
+    ("/item " + HUGE, "title is too long (100000 characters, at most 200)"),
+    ("/item Flood data | " + HUGE, "description is too long (100000 characters, at most 4000)"),
+    ("/item \x00\u202e | x", "title is empty"),
+    ("/item | only a description", "usage: /item [#meeting] <title> [| description]"),
+    ("/item #x Flood data", "usage: /item [#meeting] <title> [| description]"),
+    ("/item #1", "usage: /item [#meeting] <title> [| description]"),
+    ("/item #99999 Flood data", "no meeting 99999 in this council"),
+    ("/item", "usage: /item [#meeting] <title> [| description]"),
     ("/here =1+1", "CIO EPB is already marked present."),
 ]
 

@@ -222,16 +222,25 @@ async def test_an_expert_is_present_in_a_record_of_their_own(
     )
 
 
-async def test_the_office_and_observers_do_not_mark_here(
+async def test_the_office_does_not_mark_here(
     uow: FakeUnitOfWork, council: Council, people: dict[str, Member], running: Meeting
 ) -> None:
-    """/here is for CIOs and experts (the contract); the chair, secretary and an observer are
-    refused."""
-    guest = await observer(uow, council)
-    for member in (people["chair"], people["secretary"], guest):
-        with pytest.raises(NotAllowed, match="only CIOs and experts"):
+    """/here is for CIOs, experts and observers; the chair and the secretary are refused."""
+    for member in (people["chair"], people["secretary"]):
+        with pytest.raises(NotAllowed, match="only CIOs, experts and observers"):
             await usecases.meeting.mark_here(uow, council.id, actor=member, now=at(1))
     assert uow.rows("attendance") == []
+
+
+async def test_an_observer_marks_here_without_a_department(
+    uow: FakeUnitOfWork, council: Council, running: Meeting
+) -> None:
+    """An observer's /here records them present with no department, so they never count for
+    quorum nor vote."""
+    guest = await observer(uow, council)
+    _, new = await usecases.meeting.mark_here(uow, council.id, actor=guest, now=at(1))
+    assert (new, [(a.department_id, a.member_id, a.status) for a in uow.rows("attendance")]) == (
+        True, [(None, guest.id, AttendanceStatus.PRESENT)])
 
 
 async def test_a_roll_call_button_of_another_meeting_is_refused(
