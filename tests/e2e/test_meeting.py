@@ -116,7 +116,7 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
             "CIO EDU is already marked present.")
         chair_press = await press(chat, chat.chair, roll_call, "✋ Here")
         assert (chair_press.text, chair_press.show_alert) == (
-            "only CIOs and experts may do this", True)
+            "only CIOs, experts and observers may do this", True)
         assert await chat.command(chat.secretary, "/proxy XYZ Someone") == (
             "no department with code 'XYZ'")
         assert await chat.command(chat.chair, f"/topic {campus}") == (
