@@ -17,7 +17,7 @@ from bot.sandbox import User
 from bot.telegram.app import COMMANDS, live_counts
 from meetings.domain.model import Role
 from meetings.domain.permissions import can
-from meetings.domain.text import TEXT_MAX, clean
+from meetings.domain.text import TEXT_MAX, clean, optional
 from storage.db import sync_url
 from tests.e2e.harness import NOW, CouncilChat, council_chat
 from tests.snapshot import VOLATILE, snapshot
@@ -385,8 +385,19 @@ REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "info": (r"Noted \(info \d+\)\.", (r"usage: /info <text>", r"note is empty")),
     "idea": (r"Noted \(idea \d+\)\.", (r"usage: /idea <text>", r"note is empty")),
     "agreed": (r"Decision D\d+ recorded: .+", (r"usage: /agreed <text>", r"decision is empty")),
-    "undo": (r"Removed (note |decision D)\d+: .+",
+    "undo": (r"Removed (note |decision D)\d+: .+|Removed guest .+ from the attendance\.",
              (r"there is no note or decision of this meeting to undo",)),
+    "guest": (r"Guest .+ is attending meeting #\d+; a guest does not vote\. /undo takes this "
+              r"back\.", (r"usage: /guest <name> \[\| organisation\]", r"guest name is empty",
+                         r"guest name is too long \(\d+ characters, at most 120\)",
+                         r"organisation is empty",
+                         r"organisation is too long \(\d+ characters, at most 200\)")),
+    "item": (r"Agenda #\d+ added as urgent business to the meeting on .+ \(meeting #\d+\), "
+             r"accepted: .+", (
+                 r"usage: /item \[#meeting\] <title> \[\| description\]", r"title is empty",
+                 r"title is too long \(\d+ characters, at most 200\)", r"description is empty",
+                 r"no meeting \d+ in this council",
+                 r"meeting #\d+ is \w+; urgent business goes to a meeting that has not ended")),
     "motion": (r"🗳 Motion M\d+: .+", (r"usage: /motion <text>", r"motion is empty")),
     "secret": (r"🗳 Secret ballot M\d+: .+", (r"usage: /secret <text>", r"motion is empty")),
     "circular": (r"🗳 Circular vote M\d+: .+", (
@@ -433,6 +444,7 @@ MEETING_ARGUMENTS: dict[str, st.SearchStrategy[str]] = {
     "startmeeting": ids, "here": free_text, "proxy": joined(codes, free_text),
     "excused": joined(codes, free_text), "topic": ids, "info": free_text, "idea": free_text,
     "agreed": free_text, "undo": free_text, "motion": free_text, "secret": free_text,
+    "guest": free_text, "item": st.one_of(free_text, joined(ids, free_text)),
     "circular": joined(local_times, free_text), "vote": joined(ids, choices), "close": ids,
     # /endmeeting takes no arguments, and ending the meeting early would leave the other
     # examples nothing to act on: MEETING_CASES covers it.
@@ -476,6 +488,18 @@ async def stored_and_typed(chat: CouncilChat, command: str, argument: str, reply
             assert department is not None
             proxies = {a.department_id: a.proxy_name for a in await uow.attendance.list(1)}
             return proxies[department.id], clean(argument.split(maxsplit=1)[1], field="name")
+        if reply.startswith("Guest "):
+            guests = await uow.guests.list(1)
+            name, _, organisation = argument.partition("|")
+            stored = (guests[-1].name, guests[-1].organisation)
+            return repr(stored), repr((clean(name, field="name", max_length=120),
+                                       optional(organisation, field="organisation")))
+        if found := re.match(r"Agenda #(\d+) added as urgent business", reply):
+            item = await uow.agenda.get(int(found.group(1)))
+            assert item is not None
+            text = argument.strip()
+            title = (text.partition(" ")[2] if text.startswith("#") else text).partition("|")[0]
+            return item.title, clean(title, field="title")
     return None
 
 
