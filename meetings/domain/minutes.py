@@ -74,6 +74,12 @@ class Guest:
     role: Role | None
     organisation: str = ""
 
+    def __repr__(self) -> str:
+        # Without an organisation as before there was one, so minutes drafted before it keep
+        # their `fingerprint` (an unchanged meeting gets no new revision).
+        extra = f", organisation={self.organisation!r}" if self.organisation else ""
+        return f"Guest(name={self.name!r}, role={self.role!r}{extra})"
+
 
 @dataclass(frozen=True, slots=True)
 class AgendaLine:
@@ -82,6 +88,12 @@ class AgendaLine:
     major: bool
     department: str = ""  # the proposing department's code
     urgent: bool = False  # urgent business (临时动议), added by the office with /item
+
+    def __repr__(self) -> str:
+        # Not urgent, as before there was urgent business: see `Guest.__repr__`.
+        extra = ", urgent=True" if self.urgent else ""
+        return (f"AgendaLine(id={self.id!r}, title={self.title!r}, major={self.major!r}, "
+                f"department={self.department!r}{extra})")
 
 
 @dataclass(frozen=True, slots=True)
