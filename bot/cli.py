@@ -26,7 +26,7 @@ from bot.appraisal_text import card_text, evidence, table_text, weights_line
 from bot.clock import SystemClock
 from bot.demo import DemoRefused, run_demo
 from bot.links import feed_links
-from bot.meeting_table import local_start, meeting_table
+from bot.meeting_table import local_start, meeting_table, short_notice_note
 from bot.runner import ServeError
 from bot.runner import serve as run_service
 from bot.settings import Settings, SettingsError, load_settings
@@ -463,6 +463,8 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         found, meeting = ctx.run(work)
         ctx.out.print(f"Meeting {meeting_ref(meeting.id)} scheduled for "
                       f"{local_start(found, meeting)}.")
+        if note := short_notice_note(found, meeting):
+            ctx.out.print(note)
 
     @meetings_app.command("reschedule")
     def meetings_reschedule(

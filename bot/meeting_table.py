@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from rich.table import Table
 
 from meetings.domain.model import Council, Meeting, meeting_ref
-from meetings.domain.scheduling import to_local
+from meetings.domain.reminders import agenda_deadline, short_notice
+from meetings.domain.scheduling import local_text, to_local
 
 
 def meeting_table(council: Council, meetings: Sequence[Meeting]) -> Table:
@@ -28,3 +29,14 @@ def local_start(council: Council, meeting: Meeting) -> str:
     (CST is China's, Cuba's and the US Central time)."""
     local = to_local(meeting.starts_at, council.timezone)
     return f"{local:%Y-%m-%d %H:%M} {council.timezone}"
+
+
+def short_notice_note(council: Council, meeting: Meeting) -> str | None:
+    """For a meeting announced at short notice, when CIOs' proposals close instead of the
+    council's deadline (the chat says it with `render.short_notice_line`)."""
+    if not short_notice(meeting, council):
+        return None
+    return (f"Short notice: CIOs' proposals are taken until "
+            f"{local_text(agenda_deadline(meeting, council), council.timezone)} "
+            f"{council.timezone}, halfway to the meeting, instead of "
+            f"{council.agenda_deadline_days} days before it.")

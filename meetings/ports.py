@@ -25,6 +25,7 @@ from meetings.domain.model import (
     Decision,
     Department,
     FeedToken,
+    Guest,
     JoinRequest,
     Meeting,
     Member,
@@ -125,6 +126,16 @@ class AttendanceRepository(Protocol):
 
     async def list(self, meeting_id: int) -> Sequence[Attendance]: ...
     async def of_department(self, meeting_id: int, department_id: int) -> Attendance | None: ...
+
+
+class GuestRepository(Protocol):
+    async def add(self, guest: Guest) -> Guest:
+        """Stores an invited guest; a number (``seq``) another record of the meeting took
+        first is a lost race (`Conflict`), as for notes."""
+        ...
+
+    async def list(self, meeting_id: int) -> Sequence[Guest]: ...
+    async def delete(self, guest_id: int) -> None: ...
 
 
 class NoteRepository(Protocol):
@@ -353,6 +364,8 @@ class UnitOfWork(Protocol):
     def agenda(self) -> AgendaRepository: ...
     @property
     def attendance(self) -> AttendanceRepository: ...
+    @property
+    def guests(self) -> GuestRepository: ...
     @property
     def notes(self) -> NoteRepository: ...
     @property

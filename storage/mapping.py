@@ -35,6 +35,7 @@ ROW_TYPES: dict[type[Any], type[SQLModel]] = {
     model.Meeting: tables.MeetingRow,
     model.AgendaItem: tables.AgendaItemRow,
     model.Attendance: tables.AttendanceRow,
+    model.Guest: tables.GuestRow,
     model.Note: tables.NoteRow,
     model.Decision: tables.DecisionRow,
     model.Motion: tables.MotionRow,

@@ -45,6 +45,7 @@ from storage.tables import (
     DecisionRow,
     DepartmentRow,
     FeedTokenRow,
+    GuestRow,
     MeetingRow,
     MemberRow,
     MinutesRevisionRow,
@@ -273,6 +274,19 @@ class SqlNotes(_Repository[model.Note]):
 
     async def delete(self, note_id: int) -> None:
         await self._session.exec(delete(NoteRow).where(col(NoteRow.id) == note_id))
+
+
+class SqlGuests(_Repository[model.Guest]):
+    value_type = model.Guest
+
+    async def add(self, guest: model.Guest) -> model.Guest:
+        return await self._insert(guest, race=_NUMBER_TAKEN)
+
+    async def list(self, meeting_id: int) -> Sequence[model.Guest]:
+        return await self._all(col(GuestRow.meeting_id) == meeting_id)
+
+    async def delete(self, guest_id: int) -> None:
+        await self._session.exec(delete(GuestRow).where(col(GuestRow.id) == guest_id))
 
 
 class SqlDecisions(_Repository[model.Decision]):

@@ -226,6 +226,7 @@ class MeetingRow(Base, table=True):
     # The roll call's group message, edited live as people answer (bot.telegram.live).
     roll_call_chat_id: int | None = Field(default=None, sa_type=BigInteger())
     roll_call_message_id: int | None = Field(default=None, sa_type=BigInteger())
+    announced_at: datetime | None = _instant(optional=True)
 
 
 class AgendaItemRow(Base, table=True):
@@ -243,6 +244,7 @@ class AgendaItemRow(Base, table=True):
     description: str = _text()
     state: AgendaState = Field(sa_type=_choice_of(AgendaState, "state"))
     major: bool
+    urgent: bool = Field(default=False, sa_column_kwargs={"server_default": sql("false")})
 
 
 class AttendanceRow(Base, table=True):
@@ -264,6 +266,21 @@ class AttendanceRow(Base, table=True):
     member_id: int | None = _ref("members.id", "SET NULL", optional=True)
     proxy_name: str = _text()
     reason: str = _text()
+
+
+class GuestRow(Base, table=True):
+    __tablename__ = "guests"
+    # Numbered with the meeting's notes and /agreed decisions (one count, see NoteRow), so /undo
+    # can take the last guest back; unique within the table like theirs.
+    __table_args__ = (UniqueConstraint("meeting_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = _ref("meetings.id", "CASCADE", index=False)
+    name: str = _text()
+    created_at: datetime = _instant()
+    recorded_by: int | None = _ref("members.id", "SET NULL", optional=True)
+    organisation: str = _text()
+    seq: int | None = None
 
 
 class NoteRow(Base, table=True):

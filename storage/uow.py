@@ -63,6 +63,7 @@ class SqlUnitOfWork:
         self.meetings = sql.SqlMeetings(session)
         self.agenda = sql.SqlAgenda(session)
         self.attendance = sql.SqlAttendance(session)
+        self.guests = sql.SqlGuests(session)
         self.notes = sql.SqlNotes(session)
         self.decisions = sql.SqlDecisions(session)
         self.motions = sql.SqlMotions(session)

@@ -19,6 +19,7 @@ from bot.telegram.render import (
     rules_text,
     series_change_lines,
     series_meetings,
+    short_notice_line,
     when,
 )
 from meetings import usecases
@@ -173,10 +174,12 @@ async def schedule(req: ChatRequest) -> str:
         duration_minutes=minutes,
         title=title,
     )
-    return req.t(
+    scheduled = req.t(
         "Scheduled: {meeting}",
         meeting=meeting_line(req.language, req.council.timezone, meeting),
     )
+    notice = short_notice_line(req.language, req.council, meeting)
+    return f"{scheduled}\n{notice}" if notice else scheduled
 
 
 async def reschedule(req: ChatRequest) -> str:
@@ -269,6 +272,39 @@ async def propose(req: ChatRequest) -> str:
         id=proposal.item.id,
         when=when(req.language, council.timezone, meeting),
         meeting=meeting.id,
+    )
+
+
+_ITEM_USAGE = N_("/item [#meeting] <title> [| description]")
+
+
+async def item(req: ChatRequest) -> str:
+    """/item [#meeting] <title> [| description]: the office adds urgent business, accepted at
+    once, to the meeting in progress, else the next one, or the one given."""
+    text = req.arguments.strip()
+    meeting_id = None
+    if text.startswith("#"):
+        reference, _, text = text.partition(" ")
+        meeting_id = parse_id(reference, _ITEM_USAGE)
+    title, _, description = text.partition("|")
+    if not title.strip():
+        raise InvalidInput("usage: {usage}", usage=_ITEM_USAGE)
+    added, meeting = await usecases.agenda.add_urgent_item(
+        req.uow(),
+        req.council.id,
+        title=title,
+        description=description,
+        actor=require(req.member, Act.ADD_URGENT_ITEM),
+        now=req.now,
+        meeting_id=meeting_id,
+    )
+    return req.t(
+        "Agenda #{id} added as urgent business to the meeting on {when} (meeting #{meeting}), "
+        "accepted: {title}",
+        id=added.id,
+        when=when(req.language, req.council.timezone, meeting),
+        meeting=meeting.id,
+        title=added.title,
     )
 
 

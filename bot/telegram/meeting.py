@@ -14,7 +14,7 @@ from bot.telegram.minutes import minutes_reply
 from bot.telegram.render import ended_text, quorum_line, roll_call_message
 from meetings import usecases
 from meetings.domain.errors import InvalidInput
-from meetings.domain.model import Decision, NoteKind
+from meetings.domain.model import Decision, Guest, NoteKind
 from meetings.domain.permissions import Act, require
 
 
@@ -86,6 +86,23 @@ async def excused(req: ChatRequest) -> str:
     )
 
 
+async def guest(req: ChatRequest) -> str:
+    """/guest <name> [| organisation]: the office records an invited guest without Telegram
+    as attending the meeting (列席); a guest never votes."""
+    name, _, organisation = req.arguments.partition("|")
+    if not name.strip():
+        raise InvalidInput("usage: {usage}", usage=N_("/guest <name> [| organisation]"))
+    recorded, meeting = await usecases.meeting.record_guest(
+        req.uow(), req.council.id, name=name, organisation=organisation,
+        actor=require(req.member, Act.RECORD_ATTENDANCE), now=req.now)
+    if recorded.organisation:
+        return req.t("Guest {name} ({organisation}) is attending meeting #{meeting}; a guest "
+                     "does not vote. /undo takes this back.", name=recorded.name,
+                     organisation=recorded.organisation, meeting=meeting.id)
+    return req.t("Guest {name} is attending meeting #{meeting}; a guest does not vote. /undo "
+                 "takes this back.", name=recorded.name, meeting=meeting.id)
+
+
 async def topic(req: ChatRequest) -> str:
     """/topic <agenda id>: moves the discussion to an agenda item."""
     usage = N_("/topic <agenda id>")
@@ -129,12 +146,14 @@ async def agreed(req: ChatRequest) -> str:
 
 
 async def undo(req: ChatRequest) -> str:
-    """/undo: removes the last note or decision recorded (never a vote)."""
+    """/undo: removes the last note, decision or guest recorded (never a vote)."""
     removed = await usecases.meeting.undo_last(
         req.uow(), req.council.id, actor=member_of(req), now=req.now
     )
     if isinstance(removed, Decision):
         return req.t("Removed decision D{id}: {text}", id=removed.id, text=removed.text)
+    if isinstance(removed, Guest):
+        return req.t("Removed guest {name} from the attendance.", name=removed.name)
     return req.t("Removed note {id}: {text}", id=removed.id, text=removed.text)
 
 

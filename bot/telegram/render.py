@@ -37,7 +37,7 @@ from meetings.domain.model import (
     meeting_ref,
 )
 from meetings.domain.proceedings import roll_call_state
-from meetings.domain.reminders import agenda_deadline
+from meetings.domain.reminders import agenda_deadline, short_notice
 from meetings.domain.rules import BASES, quorum_of
 from meetings.domain.scheduling import KeptBecause, SeriesChange, local_text, to_local
 from meetings.domain.votes import Presence
@@ -171,6 +171,7 @@ def roster(language: str, council: Council, members: Sequence[Member],
 AGENDA_STATES = {AgendaState.PROPOSED: N_("proposed"), AgendaState.ACCEPTED: N_("accepted"),
                  AgendaState.DEFERRED: N_("deferred"), AgendaState.REJECTED: N_("rejected")}
 MAJOR = "★"
+URGENT = "⚡"
 
 
 def proposals_line(language: str, council: Council, meeting: Meeting,
@@ -191,6 +192,17 @@ def proposals_line(language: str, council: Council, meeting: Meeting,
     return None
 
 
+def short_notice_line(language: str, council: Council, meeting: Meeting) -> str | None:
+    """For a meeting announced at short notice, that its proposals close later than the
+    council's deadline, and when; None for any other meeting."""
+    if not short_notice(meeting, council):
+        return None
+    return translate(language, "Short notice: CIOs' proposals are taken until {deadline}, "
+                               "halfway to the meeting, instead of {days} days before it.",
+                     deadline=local_text(agenda_deadline(meeting, council), council.timezone),
+                     days=council.agenda_deadline_days)
+
+
 def agenda_text(language: str, council: Council, agenda: Agenda, now: datetime) -> str:
     """/agenda: every item with its id, department, state and description, then the review."""
     meeting = agenda.meeting
@@ -202,6 +214,8 @@ def agenda_text(language: str, council: Council, agenda: Agenda, now: datetime) 
         state = translate(language, AGENDA_STATES[item.state])
         if item.major:
             state = translate(language, "{state}, major issue", state=state)
+        if item.urgent:
+            state = translate(language, "{state}, urgent business", state=state)
         lines.append(f"{_item_title(agenda, item)} — {state}")
         lines.extend(f"    {line}" for line in item.description.splitlines() if line.strip())
     if not agenda.items:
@@ -227,9 +241,10 @@ def final_agenda_text(language: str, council_name: str, when_text: str, agenda: 
 
 
 def _item_title(agenda: Agenda, item: AgendaItem) -> str:
-    """`#5 ★ Open data platform (EPB)`."""
+    """`#5 ★ Open data platform (EPB)`; `#9 ⚡ Flood response` for urgent business."""
     code = agenda.code(item.department_id)
-    return " ".join(part for part in (f"#{item.id}", MAJOR if item.major else "", item.title,
+    return " ".join(part for part in (f"#{item.id}", MAJOR if item.major else "",
+                                      URGENT if item.urgent else "", item.title,
                                       f"({code})" if code else "") if part)
 
 
@@ -509,10 +524,12 @@ def ended_text(language: str, ended: Ended, departments: Sequence[Department],
                   excused=counts[AttendanceStatus.EXCUSED], absent=counts[AttendanceStatus.ABSENT]),
         *attendance_lines(language, by_department, departments, members),
     ]
-    if others:
+    if others or ended.guests:
         lines.append(translate(language, "Other attendees (no department, no vote): {count}",
-                               count=len(others)))
+                               count=len(others) + len(ended.guests)))
         lines.extend(attendance_lines(language, others, departments, members))
+        lines.extend(f"• {guest.name}: " + translate(language, "guest") + (
+            f" ({guest.organisation})" if guest.organisation else "") for guest in ended.guests)
     lines += [
         translate(language, "Recorded: {notes} notes, {decisions} decisions, {motions} votes.",
                   notes=ended.notes, decisions=ended.decisions, motions=ended.motions),

@@ -17,8 +17,10 @@ from meetings.domain.model import (
     Department,
     Meeting,
     MeetingState,
+    Member,
 )
 from meetings.domain.reminders import agenda_deadline
+from meetings.domain.scheduling import has_ended
 
 # An AGENDA_CLOSED meeting is past its deadline by definition, so it takes no more proposals.
 _OPEN_FOR_PROPOSALS = {MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN}
@@ -82,6 +84,42 @@ def close(meeting: Meeting, council: Council, *, now: datetime) -> Meeting | Non
     return None
 
 
+def urgent_target(meetings: Sequence[Meeting], *, now: datetime,
+                  meeting_id: int | None = None) -> Meeting:
+    """The meeting urgent business (/item) goes to: the one given, else the one in progress,
+    else the next one. Any meeting takes it until it ends, past its deadline or with its agenda
+    closed: that is what urgent business is for."""
+    if meeting_id is not None:
+        meeting = next((m for m in meetings if m.id == meeting_id), None)
+        if meeting is None:
+            raise UnknownMeeting("no meeting {id} in this council", id=meeting_id)
+        if meeting.state not in _DECIDING or has_ended(meeting, now):
+            raise InvalidState("meeting #{id} is {state}; urgent business goes to a meeting "
+                               "that has not ended", id=meeting.id, state=meeting.state.value)
+        return meeting
+    running = next((m for m in meetings if m.state is MeetingState.IN_PROGRESS), None)
+    if running is not None:
+        return running
+    ahead = [m for m in meetings if m.state in _DECIDING and not has_ended(m, now)]
+    if not ahead:
+        raise UnknownMeeting("no meeting is in progress or scheduled to take urgent business")
+    return min(ahead, key=lambda m: (m.starts_at, m.id))
+
+
+def urgent_item(meeting: Meeting, *, title: str, description: str, proposer: Member,
+                now: datetime) -> AgendaItem:
+    """An item of urgent business (临时动议): on the agenda at once, no decision needed."""
+    return AgendaItem(meeting_id=meeting.id, title=title, proposer_id=proposer.id,
+                      department_id=proposer.department_id, proposed_at=now,
+                      description=description, state=AgendaState.ACCEPTED, urgent=True)
+
+
+def taking_order(item: AgendaItem) -> tuple[bool, bool, int]:
+    """Where an accepted item is taken: major issues first, urgent business last, else in
+    the order proposed."""
+    return (not item.major, item.urgent, item.id)
+
+
 _DECIDABLE = {
     AgendaState.ACCEPTED: {AgendaState.PROPOSED, AgendaState.DEFERRED},
     AgendaState.DEFERRED: {AgendaState.PROPOSED, AgendaState.ACCEPTED},
@@ -127,9 +165,9 @@ class Agenda:
     today: date  # the council's local date, which decides what is overdue
 
     def final(self) -> tuple[AgendaItem, ...]:
-        """The accepted items in the order they are taken: major issues first, then by id."""
+        """The accepted items in the order they are taken (`taking_order`)."""
         accepted = (i for i in self.items if i.state is AgendaState.ACCEPTED)
-        return tuple(sorted(accepted, key=lambda i: (not i.major, i.id)))
+        return tuple(sorted(accepted, key=taking_order))
 
     def code(self, department_id: int | None) -> str:
         """A department's code, or "" when there is none (the CIO's department was removed)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from meetings.domain import actions as action_rules
+from meetings.domain.agenda import taking_order
 from meetings.domain.model import (
     NEW,
     ActionItem,
@@ -37,6 +38,7 @@ from meetings.domain.model import (
     NoteKind,
     Role,
 )
+from meetings.domain.model import Guest as StoredGuest
 from meetings.domain.model import Note as StoredNote
 from meetings.domain.scheduling import to_local
 
@@ -64,10 +66,19 @@ class AttendanceLine:
 
 @dataclass(frozen=True, slots=True)
 class Guest:
-    """An expert or observer who attended (列席)."""
+    """Someone in attendance without a department (列席): an expert or observer of the
+    council, or an invited guest the office recorded (``role`` None), with their
+    organisation when given."""
 
     name: str
-    role: Role
+    role: Role | None
+    organisation: str = ""
+
+    def __repr__(self) -> str:
+        # Without an organisation as before there was one, so minutes drafted before it keep
+        # their `fingerprint` (an unchanged meeting gets no new revision).
+        extra = f", organisation={self.organisation!r}" if self.organisation else ""
+        return f"Guest(name={self.name!r}, role={self.role!r}{extra})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,13 @@ class AgendaLine:
     title: str
     major: bool
     department: str = ""  # the proposing department's code
+    urgent: bool = False  # urgent business (临时动议), added by the office with /item
+
+    def __repr__(self) -> str:
+        # Not urgent, as before there was urgent business: see `Guest.__repr__`.
+        extra = ", urgent=True" if self.urgent else ""
+        return (f"AgendaLine(id={self.id!r}, title={self.title!r}, major={self.major!r}, "
+                f"department={self.department!r}{extra})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +203,7 @@ class Records:
     ballots: Mapping[int, Sequence[Ballot]]  # current ballots by motion id
     decisions: Sequence[Decision]
     actions: Sequence[ActionItem]
+    guests: Sequence[StoredGuest] = ()  # invited guests the office recorded
 
 
 _STATUS_ORDER = {AttendanceStatus.PRESENT: 0, AttendanceStatus.PROXY: 1,
@@ -221,16 +240,20 @@ def build(records: Records, *, revision: int = 1, drafted_by: str = "",
         key=lambda line: (_STATUS_ORDER[line.status], line.code)))
     # The chair and the secretary may answer the roll call too; they run the meeting and the
     # minutes name them as such, not among those attending (列席).
-    guests = tuple(Guest(name(a.member_id), members[a.member_id].role)
-                   for a in records.attendance
-                   if a.department_id is None and a.member_id in members
-                   and a.status is AttendanceStatus.PRESENT
-                   and members[a.member_id].role not in (Role.CHAIR, Role.SECRETARY))
+    guests = (*(Guest(name(a.member_id), members[a.member_id].role)
+                for a in records.attendance
+                if a.department_id is None and a.member_id in members
+                and a.status is AttendanceStatus.PRESENT
+                and members[a.member_id].role not in (Role.CHAIR, Role.SECRETARY)),
+              *(Guest(word_safe(g.name), None, word_safe(g.organisation))
+                for g in sorted(records.guests, key=lambda g: (g.seq or 0, g.id))
+                if g.meeting_id == meeting.id))
     items = [i for i in records.agenda
              if i.meeting_id == meeting.id and i.state is AgendaState.ACCEPTED]
     agenda = tuple(AgendaLine(i.id, word_safe(i.title), i.major,
-                              codes.get(i.department_id, "") if i.department_id else "")
-                   for i in sorted(items, key=lambda i: (not i.major, i.id)))
+                              codes.get(i.department_id, "") if i.department_id else "",
+                              i.urgent)
+                   for i in sorted(items, key=taking_order))
 
     def motion_line(motion: Motion) -> MotionLine:
         ballots = records.ballots.get(motion.id, ())

@@ -213,6 +213,10 @@ class Meeting:
     # The roll call's group message, kept showing who is in while the meeting runs.
     roll_call_chat_id: int | None = None
     roll_call_message_id: int | None = None
+    # When the meeting was given its current start (scheduled, planned or moved): the notice
+    # given, which a short-notice meeting's proposal deadline fits (`scheduling.proposal_deadline`).
+    # None: not known (meetings stored before it was kept), taken as ample notice.
+    announced_at: datetime | None = None
     id: int = NEW
 
 
@@ -226,6 +230,9 @@ class AgendaItem:
     description: str = ""
     state: AgendaState = AgendaState.PROPOSED
     major: bool = False
+    # Urgent business (临时动议): added by the office with /item, accepted at once, at any time
+    # until the meeting ends.
+    urgent: bool = False
     id: int = NEW
 
 
@@ -240,6 +247,21 @@ class Attendance:
     member_id: int | None = None
     proxy_name: str = ""
     reason: str = ""
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    """An invited guest without a Telegram account, recorded by the office as attending the
+    meeting (列席). A guest never votes and never counts for quorum; /undo may take the record
+    back, so it carries its place in the meeting's record like a note (`Note.seq`)."""
+
+    meeting_id: int
+    name: str
+    created_at: datetime
+    recorded_by: int | None = None  # the member of the office who recorded the guest
+    organisation: str = ""
+    seq: int | None = None
     id: int = NEW
 
 

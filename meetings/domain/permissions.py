@@ -21,6 +21,7 @@ class Act(StrEnum):
     SCHEDULE = "schedule"
     PROPOSE = "propose"
     DECIDE_AGENDA = "decide_agenda"
+    ADD_URGENT_ITEM = "add_urgent_item"
     RUN_MEETING = "run_meeting"
     MARK_HERE = "mark_here"
     RECORD_ATTENDANCE = "record_attendance"
@@ -53,9 +54,11 @@ ALLOWED: Mapping[Act, frozenset[Role]] = {
     Act.SCHEDULE: _OFFICE,
     Act.PROPOSE: _CIO,
     Act.DECIDE_AGENDA: _CHAIR,
+    Act.ADD_URGENT_ITEM: _OFFICE,
     Act.RUN_MEETING: _OFFICE,
-    # The chair and the secretary attend too: the roll call shows them among those present.
-    Act.MARK_HERE: frozenset({Role.CIO, Role.EXPERT, Role.CHAIR, Role.SECRETARY}),
+    # Everyone attends: experts, observers and the office without a department (the roll call
+    # shows them among those present), so only CIOs vote and count for quorum.
+    Act.MARK_HERE: _EVERYONE,
     Act.RECORD_ATTENDANCE: _OFFICE,
     Act.TAKE_NOTE: _EVERYONE,
     Act.RECORD_DECISION: _CHAIR,
@@ -82,9 +85,6 @@ _REFUSALS = {
     _OFFICE: template("only the chair or the secretariat may do this"),
     _CIO: template("only department CIOs may do this"),
     _OFFICE | _CIO: template("only the chair, the secretariat or department CIOs may do this"),
-    frozenset({Role.CIO, Role.EXPERT}): template("only CIOs and experts may do this"),
-    _OFFICE | _CIO | {Role.EXPERT}: template(
-        "only CIOs, experts, the chair and the secretariat answer the roll call"),
     _EVERYONE: template("only council members may do this"),
 }
 

@@ -1,8 +1,9 @@
 """Running a meeting: which meeting starts, who attends and how, the topic, and ending it.
 
 Attendance is per department (the CIO present in person, a proxy, excused, or absent); experts
-and observers who attend have a record of their own. Whoever has no record when the meeting
-ends was absent.
+and observers who attend have a record of their own, and invited guests without a Telegram
+account are recorded by the office (`Guest`). Whoever has no record when the meeting ends was
+absent. Guests of either kind never vote and never count for quorum: neither has a department.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from meetings.domain.model import (
     AttendanceStatus,
     Decision,
     Department,
+    Guest,
     Meeting,
     MeetingState,
     Member,
@@ -88,14 +90,22 @@ def end(meeting: Meeting, open_motions: Iterable[Motion], *, now: datetime) -> M
 
 
 def here(member: Member, meeting: Meeting) -> Attendance:
-    """Someone marks themself present: a CIO for their department; an expert, the chair or the
-    secretary for themself (they attend, but answer for no department)."""
+    """Someone marks themself present: a CIO for their department; an expert, an observer, the
+    chair or the secretary for themself (they attend, but answer for no department)."""
     if member.role is Role.CIO and member.department_id is not None:
         return Attendance(meeting.id, member.department_id, AttendanceStatus.PRESENT,
                           member_id=member.id)
     if member.role in (Role.EXPERT, Role.OBSERVER, Role.CHAIR, Role.SECRETARY):
         return Attendance(meeting.id, None, AttendanceStatus.PRESENT, member_id=member.id)
-    raise NotAllowed("only CIOs and experts may do this")
+    raise NotAllowed("only CIOs, experts and observers may do this")
+
+
+def guest(meeting: Meeting, *, name: str, organisation: str, recorded_by: int | None,
+          now: datetime, seq: int) -> Guest:
+    """An invited guest without Telegram, recorded by the office as attending (列席); the
+    meeting must be in progress (`require_running`)."""
+    return Guest(meeting.id, name, now, recorded_by=recorded_by, organisation=organisation,
+                 seq=seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,41 +188,47 @@ def topic(meeting: Meeting, item: AgendaItem | None, item_id: int) -> Meeting:
     return replace(meeting, topic_id=item.id)
 
 
-# --- the meeting's record: notes and /agreed decisions ------------------------------------------
+# --- the meeting's record: notes, /agreed decisions and guests -----------------------------------
 
-Record = Note | Decision
+Record = Note | Decision | Guest
 
 
-def undoable(meeting: Meeting, notes: Iterable[Note],
-             decisions: Iterable[Decision]) -> list[Record]:
-    """What /undo may take back: the meeting's notes and the decisions agreed without a vote
-    (a vote's decision stands), oldest first."""
+def undoable(meeting: Meeting, notes: Iterable[Note], decisions: Iterable[Decision],
+             guests: Iterable[Guest] = ()) -> list[Record]:
+    """What /undo may take back: the meeting's notes, the decisions agreed without a vote
+    (a vote's decision stands) and the guests the office recorded, oldest first."""
     records: list[Record] = [n for n in notes if n.meeting_id == meeting.id]
     records += [d for d in decisions if d.meeting_id == meeting.id and d.motion_id is None]
+    records += [g for g in guests if g.meeting_id == meeting.id]
     return sorted(records, key=_record_order)
+
+
+_KIND_ORDER = {Note: 0, Decision: 1, Guest: 2}
 
 
 def _record_order(record: Record) -> tuple[int, datetime, int, int]:
     # By number; records without one (none since migration 0004) count as the oldest, in the
     # order they were made.
-    return (record.seq or 0, record.created_at, isinstance(record, Decision), record.id)
+    return (record.seq or 0, record.created_at, _KIND_ORDER[type(record)], record.id)
 
 
-def next_record_seq(meeting: Meeting, notes: Iterable[Note],
-                    decisions: Iterable[Decision]) -> int:
-    """The number of the meeting's next note or /agreed decision: one more than any so far.
+def next_record_seq(meeting: Meeting, notes: Iterable[Note], decisions: Iterable[Decision],
+                    guests: Iterable[Guest] = ()) -> int:
+    """The number of the meeting's next note, /agreed decision or guest: one more than any
+    so far.
 
     The number of an undone record may be taken again (that record is gone). The caller holds
     the meeting against concurrent records while it takes the number.
     """
-    records: list[Record] = [*notes, *decisions]
+    records: list[Record] = [*notes, *decisions, *guests]
     taken = [r.seq for r in records if r.meeting_id == meeting.id and r.seq]
     return max(taken, default=0) + 1
 
 
-def last_record(meeting: Meeting, notes: Iterable[Note], decisions: Iterable[Decision]) -> Record:
-    """The meeting's note or /agreed decision recorded last: what /undo removes."""
-    records = undoable(meeting, notes, decisions)
+def last_record(meeting: Meeting, notes: Iterable[Note], decisions: Iterable[Decision],
+                guests: Iterable[Guest] = ()) -> Record:
+    """The meeting's note, /agreed decision or guest recorded last: what /undo removes."""
+    records = undoable(meeting, notes, decisions, guests)
     if not records:
         raise InvalidState("there is no note or decision of this meeting to undo")
     return records[-1]

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from meetings.domain.model import NEW, ActionItem, Council, Meeting, MeetingState, Member
 from meetings.domain.permissions import Act, can
-from meetings.domain.scheduling import to_local, to_utc
+from meetings.domain.scheduling import proposal_deadline, to_local, to_utc
 
 
 class ReminderKind(StrEnum):
@@ -57,9 +57,24 @@ def _days_before(meeting: Meeting, council: Council, days: int) -> datetime:
     return to_utc(local - timedelta(days=days), council.timezone)
 
 
-def agenda_deadline(meeting: Meeting, council: Council) -> datetime:
-    """When agenda proposals for ``meeting`` close (aware UTC)."""
+def regular_agenda_deadline(meeting: Meeting, council: Council) -> datetime:
+    """The council's proposal deadline for ``meeting`` (aware UTC): its setting, in days
+    before the start. The one place that reads the setting."""
     return _days_before(meeting, council, council.agenda_deadline_days)
+
+
+def agenda_deadline(meeting: Meeting, council: Council) -> datetime:
+    """When agenda proposals for ``meeting`` close (aware UTC): the council's deadline, or a
+    later one fitting the notice of a meeting announced at short notice
+    (`scheduling.proposal_deadline`)."""
+    return proposal_deadline(meeting.starts_at, regular_agenda_deadline(meeting, council),
+                             meeting.announced_at)
+
+
+def short_notice(meeting: Meeting, council: Council) -> bool:
+    """Whether ``meeting`` takes proposals until a deadline later than the council's, because
+    it was announced at short notice."""
+    return agenda_deadline(meeting, council) != regular_agenda_deadline(meeting, council)
 
 
 def dedupe_key(meeting: Meeting, kind: ReminderKind) -> str:

@@ -497,6 +497,7 @@ def plan_series(
             location=series.location,
             occurrence=occ.occurrence,
             moved_reason=occ.moved_reason,
+            announced_at=now,
             id=NEW,
         )
         for occ in window
@@ -769,7 +770,8 @@ def reschedule(
     why = optional(reason, field="reason", max_length=MAX_TITLE_LENGTH) or (
         f"rescheduled from {old:%Y-%m-%d %H:%M}"
     )
-    return replace(meeting, starts_at=starts_at, moved_reason=why)
+    # The new start is news as of now: a meeting moved closer gets a deadline fitting that.
+    return replace(meeting, starts_at=starts_at, moved_reason=why, announced_at=now)
 
 
 def cancel(meeting: Meeting, *, now: datetime) -> Meeting:
@@ -799,8 +801,33 @@ def schedule_extraordinary(
         duration_minutes=_check_duration(duration_minutes),
         title=optional(title, field="title", max_length=MAX_TITLE_LENGTH),
         location=optional(location, field="location", max_length=MAX_LOCATION_LENGTH),
+        announced_at=now,
         id=NEW,
     )
+
+
+def proposal_deadline(starts_at: datetime, regular: datetime,
+                      announced_at: datetime | None) -> datetime:
+    """When CIOs' proposals for a meeting close, given the council's ``regular`` deadline and
+    the notice the meeting was given (``announced_at``; None: not known, taken as ample).
+
+    The regular deadline keeps the time between it and the start for the chair to decide on the
+    items and circulate the agenda. A meeting announced with less than twice that much notice
+    would leave the CIOs less time to propose than the office keeps for itself (none at all
+    once the regular deadline has passed, as for tomorrow's extraordinary meeting), so its
+    proposals close halfway through the notice instead: the CIOs get the first half, the
+    office the second. Halving needs no setting of its own, so it fits whatever deadline the
+    council sets, and it is continuous: a meeting announced exactly twice the deadline ahead
+    keeps the regular deadline and one announced a little later gets a little more time,
+    never the cliff where a minute's difference takes a three-day window to nothing. An
+    adjusted deadline falls on a whole minute (rounded down), as the chat shows it.
+    """
+    if announced_at is None or announced_at >= starts_at:
+        return regular
+    halfway = announced_at + (starts_at - announced_at) / 2
+    if halfway <= regular:
+        return regular
+    return max(regular, halfway.replace(second=0, microsecond=0))
 
 
 def parse_local_datetime(text: str) -> datetime:

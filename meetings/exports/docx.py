@@ -29,7 +29,9 @@ from docx.table import Table
 
 from meetings.domain.minutes import (
     ActionLine,
+    AgendaLine,
     AttendanceLine,
+    Guest,
     Minutes,
     MotionLine,
     Topic,
@@ -463,6 +465,16 @@ class _Labels:
     rule: dict[MajorityRule, str]
     kind: dict[MeetingKind, str]
     role: dict[Role, str]
+    guest: str  # an invited guest the office recorded (no role in the council)
+    urgent: str
+    major: str
+
+    def guest_detail(self, guest: Guest) -> str:
+        """What follows a guest's name: their organisation, else their role."""
+        return guest.organisation or (self.role[guest.role] if guest.role else self.guest)
+
+    def marks(self, item: AgendaLine) -> str:
+        return (self.major if item.major else "") + (self.urgent if item.urgent else "")
 
 
 _EN = _Labels(
@@ -477,6 +489,7 @@ _EN = _Labels(
     kind={MeetingKind.REGULAR: "regular", MeetingKind.EXTRAORDINARY: "extraordinary"},
     role={Role.EXPERT: "expert", Role.OBSERVER: "observer", Role.CHAIR: "chair",
           Role.SECRETARY: "secretary", Role.CIO: "CIO"},
+    guest="guest", urgent=" [urgent business]", major=" [major issue]",
 )
 _ZH = _Labels(
     status={AttendanceStatus.PRESENT: "出席", AttendanceStatus.PROXY: "代为出席",
@@ -490,6 +503,7 @@ _ZH = _Labels(
     kind={MeetingKind.REGULAR: "例会", MeetingKind.EXTRAORDINARY: "临时会议"},
     role={Role.EXPERT: "专家", Role.OBSERVER: "观察员", Role.CHAIR: "主任",
           Role.SECRETARY: "秘书处", Role.CIO: "首席信息官"},
+    guest="特邀嘉宾", urgent="（临时动议）", major="（重大事项）",
 )
 
 _ZH_NUMERALS = "〇一二三四五六七八九"
@@ -627,13 +641,12 @@ class _Writer:
                    [[a.department, a.code, a.person, labels.status[a.status], a.reason]
                     for a in m.attendance], widths=(52, 18, 40, 24, 32))
         if m.guests:
-            self.labelled("Also attending: ", "; ".join(
-                f"{g.name} ({labels.role[g.role]})" for g in m.guests))
+            self.labelled("In attendance: ", "; ".join(
+                f"{g.name} ({labels.guest_detail(g)})" for g in m.guests))
         self.paragraph("Agenda", s.heading1)
         for number, item in enumerate(m.agenda, 1):
-            mark = " [major issue]" if item.major else ""
             by = f" ({item.department})" if item.department else ""
-            self.paragraph(f"{number}. #{item.id} {item.title}{by}{mark}", s.body)
+            self.paragraph(f"{number}. #{item.id} {item.title}{by}{labels.marks(item)}", s.body)
         if not m.agenda:
             self.paragraph("No agenda items were accepted.", s.body)
         self.paragraph("Proceedings", s.heading1)
@@ -660,8 +673,7 @@ class _Writer:
 
     def english_topic(self, topic: Topic) -> None:
         s, labels = self.styles, self.labels
-        title = (f"#{topic.item.id} {topic.item.title}" + (" [major issue]" if topic.item.major
-                                                          else "")
+        title = (f"#{topic.item.id} {topic.item.title}{labels.marks(topic.item)}"
                  if topic.item else "General business")
         self.paragraph(title, s.heading2)
         for note in topic.notes:
@@ -720,9 +732,8 @@ class _Writer:
 
         heading("会议议程")
         for number, item in enumerate(m.agenda, 1):
-            mark = "（重大事项）" if item.major else ""
             by = f"（{item.department}提出）" if item.department else ""
-            self.paragraph(f"{number}. {item.title}{by}{mark}", s.body)
+            self.paragraph(f"{number}. {item.title}{by}{labels.marks(item)}", s.body)
         if not m.agenda:
             self.paragraph("本次会议无经确定的议题。", s.body)
         heading("议定事项")
@@ -751,8 +762,7 @@ class _Writer:
 
     def gbt_topic(self, number: int, topic: Topic) -> None:
         s, labels = self.styles, self.labels
-        title = (topic.item.title + ("（重大事项）" if topic.item.major else "")
-                 if topic.item else "其他事项")
+        title = (topic.item.title + labels.marks(topic.item) if topic.item else "其他事项")
         self.paragraph(f"（{zh_number(number)}）{title}", s.heading2)
         for note in topic.notes:
             self.paragraph(f"{labels.note[note.kind]}（{note.author}）：{note.text}", s.body)
@@ -804,7 +814,7 @@ class _Writer:
                           style=listed)
         if m.guests:
             self.labelled("列席：", "、".join(
-                f"{g.name}（{self.labels.role[g.role]}）" for g in m.guests), style=listed)
+                f"{g.name}（{self.labels.guest_detail(g)}）" for g in m.guests), style=listed)
         if by_status[AttendanceStatus.ABSENT]:
             self.labelled("缺席：", names(by_status[AttendanceStatus.ABSENT],
                                         lambda a: f"{a.department}{a.person}"), style=listed)

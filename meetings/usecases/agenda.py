@@ -25,6 +25,7 @@ from meetings.domain.text import TEXT_MAX, clean
 from meetings.ports import UnitOfWork
 from meetings.usecases.common import (
     DAY,
+    RUNNING_WINDOW,
     Actor,
     authorise,
     council_of,
@@ -63,6 +64,30 @@ async def propose_item(
                      meeting=meeting.id)
         await uow.commit()
     return Proposal(item, meeting, agenda.passed_over(meetings, meeting, now=now))
+
+
+async def add_urgent_item(
+    uow: UnitOfWork, council_id: int, *, title: str, description: str, actor: Member,
+    now: datetime, meeting_id: int | None = None,
+) -> tuple[AgendaItem, Meeting]:
+    """The chair or the secretariat adds urgent business (临时动议), accepted at once, to the
+    meeting in progress, else the next one, or the one given; any time until it ends."""
+    require(actor, Act.ADD_URGENT_ITEM)
+    title = clean(title, field="title")
+    description = (clean(description, field="description", max_length=TEXT_MAX, multiline=True)
+                   if description.strip() else "")
+    async with uow:
+        if meeting_id is None:
+            meetings = await uow.meetings.list(council_id, since=now - RUNNING_WINDOW)
+        else:
+            meetings = [await meeting_of(uow, council_id, meeting_id)]
+        meeting = agenda.urgent_target(meetings, now=now, meeting_id=meeting_id)
+        item = await uow.agenda.add(agenda.urgent_item(
+            meeting, title=title, description=description, proposer=actor, now=now))
+        await record(uow, council_id, actor, "agenda.urgent", now, item=item.id,
+                     meeting=meeting.id)
+        await uow.commit()
+    return item, meeting
 
 
 async def _agenda_item(uow: UnitOfWork, council_id: int, item_id: int

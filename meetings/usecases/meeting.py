@@ -19,6 +19,7 @@ from meetings.domain.model import (
     Council,
     Decision,
     Department,
+    Guest,
     Meeting,
     Member,
     MotionState,
@@ -172,6 +173,28 @@ async def _record_for_department(
     return stored, department, meeting
 
 
+GUEST_NAME_MAX = 120
+
+
+async def record_guest(uow: UnitOfWork, council_id: int, *, name: str, organisation: str,
+                       actor: Member, now: datetime) -> tuple[Guest, Meeting]:
+    """The office records an invited guest without Telegram as attending the running meeting
+    (列席); /undo takes it back like a note."""
+    require(actor, Act.RECORD_ATTENDANCE)
+    name = clean(name, field="guest name", max_length=GUEST_NAME_MAX)
+    organisation = optional(organisation, field="organisation")
+    async with uow:
+        meeting = await _running_and_held(uow, council_id, now)
+        seq = proceedings.next_record_seq(meeting, *await _record_of(uow, council_id, meeting))
+        stored = await uow.guests.add(proceedings.guest(
+            meeting, name=name, organisation=organisation, recorded_by=actor.id, now=now,
+            seq=seq))
+        await record(uow, council_id, actor, "attendance.guest", now, meeting=meeting.id,
+                     guest=stored.id)
+        await uow.commit()
+    return stored, meeting
+
+
 async def set_topic(uow: UnitOfWork, council_id: int, item_id: int, *, actor: Actor,
                     now: datetime) -> AgendaItem:
     """The office moves the discussion to an accepted agenda item of the running meeting."""
@@ -220,8 +243,8 @@ async def record_agreed(uow: UnitOfWork, council_id: int, *, text: str, actor: A
 
 
 async def undo_last(uow: UnitOfWork, council_id: int, *, actor: Actor,
-                    now: datetime) -> Note | Decision:
-    """Removes the last note or agreed decision of the running meeting (never a vote).
+                    now: datetime) -> Note | Decision | Guest:
+    """Removes the last note, agreed decision or guest of the running meeting (never a vote).
 
     "Last" is by the record number notes and decisions carry, which is exact even when two
     records share a timestamp; the removed text stays in the audit log.
@@ -232,12 +255,15 @@ async def undo_last(uow: UnitOfWork, council_id: int, *, actor: Actor,
         found = proceedings.last_record(meeting, *await _record_of(uow, council_id, meeting))
         if isinstance(found, Note):
             await uow.notes.delete(found.id)
-            target = "note"
-        else:
+            target, text = "note", found.text
+        elif isinstance(found, Decision):
             await uow.decisions.delete(found.id)
-            target = "decision"
+            target, text = "decision", found.text
+        else:
+            await uow.guests.delete(found.id)
+            target, text = "guest", found.name
         await record(uow, council_id, actor, f"{target}.undo", now, meeting=meeting.id,
-                     **{target: found.id}, text=found.text)
+                     **{target: found.id}, text=text)
         await uow.commit()
     return found
 
@@ -251,9 +277,11 @@ async def _running_and_held(uow: UnitOfWork, council_id: int, now: datetime) -> 
 
 
 async def _record_of(uow: UnitOfWork, council_id: int, meeting: Meeting
-                     ) -> tuple[Sequence[Note], Sequence[Decision]]:
-    """The meeting's notes, and the council's decisions (the rules pick the meeting's)."""
-    return await uow.notes.list(meeting.id), await uow.decisions.list(council_id)
+                     ) -> tuple[Sequence[Note], Sequence[Decision], Sequence[Guest]]:
+    """The meeting's notes and guests, and the council's decisions (the rules pick the
+    meeting's)."""
+    return (await uow.notes.list(meeting.id), await uow.decisions.list(council_id),
+            await uow.guests.list(meeting.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +291,7 @@ class Ended:
     notes: int
     decisions: int
     motions: int
+    guests: Sequence[Guest] = ()
 
 
 async def end_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor,
@@ -281,7 +310,7 @@ async def end_meeting(uow: UnitOfWork, council_id: int, *, actor: Actor,
         decisions = [d for d in await uow.decisions.list(council_id)
                      if d.meeting_id == meeting.id]
         result = Ended(ended, [*recorded, *absent], len(await uow.notes.list(meeting.id)),
-                       len(decisions), len(motions))
+                       len(decisions), len(motions), await uow.guests.list(meeting.id))
         await record(uow, council_id, actor, "meeting.end", now, meeting=meeting.id)
         await uow.commit()
     return result

@@ -58,7 +58,8 @@ async def load_records(uow: UnitOfWork, council_id: int, meeting_id: int) -> Rec
         ballots={m.id: await uow.ballots.current(m.id) for m in motions
                  if m.meeting_id == meeting.id or m.meeting_id is None},
         decisions=await uow.decisions.list(council_id),
-        actions=await uow.actions.list(council_id))
+        actions=await uow.actions.list(council_id),
+        guests=await uow.guests.list(meeting.id))
 
 
 def drafted_by(records: Records) -> str:

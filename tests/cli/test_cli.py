@@ -81,6 +81,16 @@ def test_a_council_is_set_up_from_the_command_line(council: Cli) -> None:
     assert "@li_na" in members
     extra = council("meetings", "schedule", "2027-06-17 09:30", "--title", "Data sharing")
     assert "scheduled for 2027-06-17 09:30 Asia/Shanghai." in extra.out  # a name, not "CST"
+    assert "Short notice" not in extra.out
+
+
+def test_a_short_notice_meeting_says_until_when_it_takes_proposals(council: Cli) -> None:
+    """A meeting scheduled at 10:00 for 14:30 the next day, past the three-day deadline, says
+    that CIOs' proposals close halfway through its notice."""
+    result = council("meetings", "schedule", "2026-11-26 14:30")
+    assert (result.code, result.out.splitlines()[-1]) == (
+        0, "Short notice: CIOs' proposals are taken until 2026-11-26 00:15 Asia/Shanghai, "
+           "halfway to the meeting, instead of 3 days before it.")
 
 
 def test_holiday_moves_are_shown_with_their_reason(council: Cli) -> None:

@@ -17,7 +17,7 @@ from bot.sandbox import User
 from bot.telegram.app import COMMANDS, live_counts
 from meetings.domain.model import Role
 from meetings.domain.permissions import can
-from meetings.domain.text import TEXT_MAX, clean
+from meetings.domain.text import TEXT_MAX, clean, optional
 from storage.db import sync_url
 from tests.e2e.harness import NOW, CouncilChat, council_chat
 from tests.snapshot import VOLATILE, snapshot
@@ -146,7 +146,8 @@ async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> 
                                 "accept", "defer", "reject", "major", "action", "done",
                                 "actions", "startmeeting", "here", "proxy", "excused", "topic",
                                 "info", "idea", "agreed", "undo", "motion", "secret",
-                                "circular", "vote", "close", "endmeeting", "rules"]),
+                                "circular", "vote", "close", "endmeeting", "rules", "item",
+                                "guest"]),
        argument=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
                         max_size=300))
 async def test_arbitrary_arguments_never_crash(chat: CouncilChat, command: str,
@@ -259,6 +260,19 @@ MEETING_CASES = [
     ("/startmeeting", "meeting S1 is already in progress; end it with /endmeeting first"),
     ("/endmeeting", "motion M1 is still open: close it with /close first"),
     ("/undo", "there is no note or decision of this meeting to undo"),
+    ("/guest " + HUGE, "guest name is too long (100000 characters, at most 120)"),
+    ("/guest \x00\u202e | Tsinghua University", "guest name is empty"),
+    ("/guest Prof. Wang | " + HUGE, "organisation is too long (100000 characters, at most 200)"),
+    ("/guest | Tsinghua University", "usage: /guest <name> [| organisation]"),
+    ("/guest", "usage: /guest <name> [| organisation]"),
+    ("/item " + HUGE, "title is too long (100000 characters, at most 200)"),
+    ("/item Flood data | " + HUGE, "description is too long (100000 characters, at most 4000)"),
+    ("/item \x00\u202e | x", "title is empty"),
+    ("/item | only a description", "usage: /item [#meeting] <title> [| description]"),
+    ("/item #x Flood data", "usage: /item [#meeting] <title> [| description]"),
+    ("/item #1", "usage: /item [#meeting] <title> [| description]"),
+    ("/item #99999 Flood data", "no meeting S99999 in this council"),
+    ("/item", "usage: /item [#meeting] <title> [| description]"),
     ("/here =1+1", "CIO EPB is already marked present.\n2 of 2 departments present; quorum 2: "
                    "quorate"),
 ]
@@ -376,8 +390,19 @@ REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "info": (r"Noted \(info \d+\)\.", (r"usage: /info <text>", r"note is empty")),
     "idea": (r"Noted \(idea \d+\)\.", (r"usage: /idea <text>", r"note is empty")),
     "agreed": (r"Decision D\d+ recorded: .+", (r"usage: /agreed <text>", r"decision is empty")),
-    "undo": (r"Removed (note |decision D)\d+: .+",
+    "undo": (r"Removed (note |decision D)\d+: .+|Removed guest .+ from the attendance\.",
              (r"there is no note or decision of this meeting to undo",)),
+    "guest": (r"Guest .+ is attending meeting #\d+; a guest does not vote\. /undo takes this "
+              r"back\.", (r"usage: /guest <name> \[\| organisation\]", r"guest name is empty",
+                         r"guest name is too long \(\d+ characters, at most 120\)",
+                         r"organisation is empty",
+                         r"organisation is too long \(\d+ characters, at most 200\)")),
+    "item": (r"Agenda #\d+ added as urgent business to the meeting on .+ \(meeting #\d+\), "
+             r"accepted: .+", (
+                 r"usage: /item \[#meeting\] <title> \[\| description\]", r"title is empty",
+                 r"title is too long \(\d+ characters, at most 200\)", r"description is empty",
+                 r"no meeting \d+ in this council",
+                 r"meeting #\d+ is \w+; urgent business goes to a meeting that has not ended")),
     "motion": (r"🗳 Motion M\d+: .+", (r"usage: /motion <text>", r"motion is empty")),
     "secret": (r"🗳 Secret ballot M\d+: .+", (r"usage: /secret <text>", r"motion is empty")),
     "circular": (r"🗳 Circular vote M\d+: .+", (
@@ -424,6 +449,7 @@ MEETING_ARGUMENTS: dict[str, st.SearchStrategy[str]] = {
     "startmeeting": ids, "here": free_text, "proxy": joined(codes, free_text),
     "excused": joined(codes, free_text), "topic": ids, "info": free_text, "idea": free_text,
     "agreed": free_text, "undo": free_text, "motion": free_text, "secret": free_text,
+    "guest": free_text, "item": st.one_of(free_text, joined(ids, free_text)),
     "circular": joined(local_times, free_text), "vote": joined(ids, choices), "close": ids,
     # /endmeeting takes no arguments, and ending the meeting early would leave the other
     # examples nothing to act on: MEETING_CASES covers it.
@@ -467,6 +493,18 @@ async def stored_and_typed(chat: CouncilChat, command: str, argument: str, reply
             assert department is not None
             proxies = {a.department_id: a.proxy_name for a in await uow.attendance.list(1)}
             return proxies[department.id], clean(argument.split(maxsplit=1)[1], field="name")
+        if reply.startswith("Guest "):
+            guests = await uow.guests.list(1)
+            name, _, organisation = argument.partition("|")
+            stored = (guests[-1].name, guests[-1].organisation)
+            return repr(stored), repr((clean(name, field="name", max_length=120),
+                                       optional(organisation, field="organisation")))
+        if found := re.match(r"Agenda #(\d+) added as urgent business", reply):
+            item = await uow.agenda.get(int(found.group(1)))
+            assert item is not None
+            text = argument.strip()
+            title = (text.partition(" ")[2] if text.startswith("#") else text).partition("|")[0]
+            return item.title, clean(title, field="title")
     return None
 
 

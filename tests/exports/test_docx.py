@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import docx
@@ -15,6 +16,8 @@ import pytest
 from docx.document import Document as DocumentObject
 from docx.oxml.ns import qn
 
+from meetings.domain.minutes import Guest
+from meetings.domain.model import Role
 from meetings.exports.docx import TemplateError, check_template, write
 from tests.exports.sample import CHINESE, HOSTILE, MINUTES
 
@@ -81,6 +84,32 @@ def test_chinese_minutes_hold_the_same_facts_in_the_gbt9704_layout() -> None:
                 and p.style.name == "Heading 1"]
     assert headings == ["一、会议议程", "二、议定事项", "三、上次会议以来的传签表决事项",
                         "四、工作任务"]
+
+
+def test_invited_guests_and_urgent_business_are_named_in_both_layouts() -> None:
+    """An invited guest is listed in attendance with their organisation (or as a guest), apart
+    from the departments, and urgent business is marked on the agenda and its heading, in the
+    English layout and as 列席 / 临时动议 in the 纪要."""
+    urgent = replace(MINUTES.agenda[1], urgent=True, department="")  # the office added it
+    english = replace(
+        MINUTES, guests=(Guest("Dr. Qian", Role.EXPERT), Guest("Prof. Wang", None, "Tsinghua"),
+                         Guest("Zhang San", None)),
+        agenda=(MINUTES.agenda[0], urgent),
+        topics=(*MINUTES.topics[:2], replace(MINUTES.topics[2], item=urgent)))
+    text = all_text(read(write(english, "en")))
+    assert "In attendance: Dr. Qian (expert); Prof. Wang (Tsinghua); Zhang San (guest)" in text
+    assert f"2. #{urgent.id} {urgent.title} [urgent business]" in text.splitlines()
+    assert f"#{urgent.id} {urgent.title} [urgent business]" in text.splitlines()
+    chinese_urgent = replace(CHINESE.agenda[1], urgent=True, department="")
+    chinese = replace(
+        CHINESE, guests=(Guest("钱博士", Role.EXPERT), Guest("王教授", None, "清华大学"),
+                         Guest("张三", None)),
+        agenda=(CHINESE.agenda[0], chinese_urgent),
+        topics=(*CHINESE.topics[:2], replace(CHINESE.topics[2], item=chinese_urgent)))
+    text = all_text(read(write(chinese, "gbt9704")))
+    assert "列席：钱博士（专家）、王教授（清华大学）、张三（特邀嘉宾）" in text
+    assert f"2. {chinese_urgent.title}（临时动议）" in text.splitlines()
+    assert f"（三）{chinese_urgent.title}（临时动议）" in text.splitlines()  # (一) is general
 
 
 @pytest.mark.parametrize(("minutes", "style"), [(MINUTES, "en"), (CHINESE, "gbt9704")])

@@ -39,6 +39,7 @@ from meetings.domain.model import (
     Decision,
     Department,
     FeedToken,
+    Guest,
     JoinRequest,
     JoinState,
     MajorityRule,
@@ -484,6 +485,35 @@ async def test_notes_and_decisions_add_list_delete(store: Store, world: World) -
         await store.commit(lambda uow: uow.decisions.delete(decisions[0].id))
     assert await store.read(lambda uow: uow.notes.list(world.meeting.id)) == [notes[0], notes[2]]
     assert await store.read(lambda uow: uow.decisions.list(world.council.id)) == [decisions[1]]
+
+
+async def test_guests_add_list_delete_and_go_with_their_meeting(store: Store,
+                                                                world: World) -> None:
+    """A meeting's invited guests list in the order added with their organisation and number;
+    deleting one leaves the other (twice is harmless); a deleted meeting takes its guests."""
+    async def add(name: str, seq: int) -> Guest:
+        return await store.commit(lambda uow: uow.guests.add(Guest(
+            world.meeting.id, name, NOW, recorded_by=world.chair.id, organisation="Tsinghua",
+            seq=seq)))
+
+    wang, zhang = await add("Prof. Wang", 1), await add("Zhang San", 2)
+    assert await store.read(lambda uow: uow.guests.list(world.meeting.id)) == [wang, zhang]
+    for _ in range(2):
+        await store.commit(lambda uow: uow.guests.delete(zhang.id))
+    assert await store.read(lambda uow: uow.guests.list(world.meeting.id)) == [wang]
+    await store.commit(lambda uow: uow.meetings.delete(world.meeting.id))
+    assert await store.read(lambda uow: uow.guests.list(world.meeting.id)) == []
+
+
+async def test_urgent_items_and_announcement_times_are_kept(store: Store, world: World) -> None:
+    """An urgent agenda item and the time a meeting was announced read back as stored."""
+    announced = await store.commit(lambda uow: uow.meetings.update(
+        replace(world.meeting, announced_at=NOW - timedelta(hours=30))))
+    item = await store.commit(lambda uow: uow.agenda.add(AgendaItem(
+        world.meeting.id, "Flood response", world.chair.id, None, NOW,
+        state=AgendaState.ACCEPTED, urgent=True)))
+    assert await store.read(lambda uow: uow.meetings.get(world.meeting.id)) == announced
+    assert await store.read(lambda uow: uow.agenda.list(world.meeting.id)) == [item]
 
 
 # --- motions and ballots

@@ -36,6 +36,7 @@ from meetings.domain.model import (
     Decision,
     Department,
     FeedToken,
+    Guest,
     JoinRequest,
     JoinState,
     Meeting,
@@ -333,11 +334,11 @@ class _Meetings(_Repo[Meeting]):
         return await self.get(meeting_id)  # one writer at a time here: nothing to hold off
 
     async def delete(self, meeting_id: int) -> None:
-        # As the foreign keys do: the meeting's agenda, attendance and notes go with it; motions,
-        # decisions and action items stay, tied to neither the meeting nor its agenda items.
+        # As the foreign keys do: the meeting's agenda, attendance, guests and notes go with it;
+        # motions, decisions and action items stay, tied to neither the meeting nor its items.
         tables = self._uow.live
         items = {i.id for i in tables.table("agenda").values() if i.meeting_id == meeting_id}
-        for name in ("agenda", "attendance", "notes"):
+        for name in ("agenda", "attendance", "guests", "notes"):
             rows = tables.table(name)
             for gone in [row.id for row in rows.values() if row.meeting_id == meeting_id]:
                 del rows[gone]
@@ -410,6 +411,19 @@ class _Notes(_Numbered[Note]):
 
     async def delete(self, note_id: int) -> None:
         self._delete(note_id)
+
+
+class _Guests(_Numbered[Guest]):
+    name = "guests"
+
+    async def add(self, guest: Guest) -> Guest:
+        return self._insert(guest)
+
+    async def list(self, meeting_id: int) -> Sequence[Guest]:
+        return self._where(lambda g: g.meeting_id == meeting_id)
+
+    async def delete(self, guest_id: int) -> None:
+        self._delete(guest_id)
 
 
 class _Decisions(_Numbered[Decision]):
@@ -694,6 +708,7 @@ class FakeUnitOfWork:
         self.meetings = _Meetings(self)
         self.agenda = _Agenda(self)
         self.attendance = _Attendance(self)
+        self.guests = _Guests(self)
         self.notes = _Notes(self)
         self.decisions = _Decisions(self)
         self.motions = _Motions(self)

@@ -225,19 +225,29 @@ async def test_an_expert_is_present_in_a_record_of_their_own(
     )
 
 
-async def test_the_office_marks_itself_here_and_observers_do_not(
+async def test_every_member_marks_here_without_a_department_but_cios(
     uow: FakeUnitOfWork, council: Council, people: dict[str, Member], running: Meeting
 ) -> None:
-    """/here is for CIOs, experts and the office: the chair and the secretary are recorded
-    present for themselves (no department); an observer is refused."""
-    for member in (people["chair"], people["secretary"]):
+    """/here is for every member: the chair, the secretary and an observer are recorded
+    present for themselves, with no department (so they never vote nor count for quorum)."""
+    watcher = await observer(uow, council)
+    for member in (people["chair"], people["secretary"], watcher):
         marked = await usecases.meeting.mark_here(uow, council.id, actor=member, now=at(1))
         assert marked.new
-    with pytest.raises(NotAllowed, match="only CIOs, experts, the chair and the secretariat"):
-        await usecases.meeting.mark_here(uow, council.id, actor=await observer(uow, council),
-                                         now=at(1))
     assert {(a.department_id, a.member_id) for a in uow.rows("attendance")} == {
-        (None, people["chair"].id), (None, people["secretary"].id)}
+        (None, people["chair"].id), (None, people["secretary"].id), (None, watcher.id)}
+
+
+async def test_an_observer_marks_here_without_a_department(
+    uow: FakeUnitOfWork, council: Council, running: Meeting
+) -> None:
+    """An observer's /here records them present with no department, so they never count for
+    quorum nor vote."""
+    guest = await observer(uow, council)
+    marked = await usecases.meeting.mark_here(uow, council.id, actor=guest, now=at(1))
+    assert (marked.new, marked.presence.present,
+            [(a.department_id, a.member_id, a.status) for a in uow.rows("attendance")]) == (
+        True, 0, [(None, guest.id, AttendanceStatus.PRESENT)])
 
 
 async def test_a_roll_call_button_of_another_meeting_is_refused(

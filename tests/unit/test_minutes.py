@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import docx
@@ -25,6 +26,7 @@ from meetings.domain.minutes import (
     NoteLine,
     Topic,
     VoteLine,
+    fingerprint,
     word_safe,
 )
 from meetings.domain.model import (
@@ -41,6 +43,7 @@ from meetings.domain.model import (
     NoteKind,
     Role,
 )
+from tests.exports.sample import CHINESE, MINUTES
 from tests.unit.conftest import SET_UP_AT
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -270,3 +273,16 @@ async def test_minutes_wait_for_the_end_of_the_meeting(
     with pytest.raises(UnknownMeeting, match="no meeting has ended"):
         await usecases.minutes.draft_minutes(uow, council.id, actor=people["secretary"],
                                              now=AFTER)
+
+
+def test_minutes_without_guests_or_urgent_business_keep_their_fingerprint() -> None:
+    """The fingerprints of the sample minutes are those computed before invited guests and
+    urgent business existed, so an unchanged meeting gets no new revision after the upgrade;
+    an urgent item or a guest's organisation does change it."""
+    assert (fingerprint(MINUTES), fingerprint(CHINESE)) == (
+        "b7143ff6254a1a5243e11338db988b39399919cd94bc2565b5210e0effdf3d1a",
+        "0870d6906388c81f3d0cf6c5e2a98a87b05d1e7a07a66ecfad6e315f362acf05")
+    urgent = replace(MINUTES, agenda=(replace(MINUTES.agenda[0], urgent=True),
+                                      *MINUTES.agenda[1:]))
+    visitor = replace(MINUTES, guests=(Guest("Dr. Qian", Role.EXPERT, "Tsinghua"),))
+    assert len({fingerprint(MINUTES), fingerprint(urgent), fingerprint(visitor)}) == 3

@@ -10,17 +10,19 @@ from meetings.domain.permissions import ALLOWED, Act, acts_for, can, may_complet
 
 EXPECTED = {
     Role.CHAIR: {Act.ADD_DEPARTMENT, Act.SET_ROLE, Act.APPROVE_JOIN, Act.SET_CADENCE,
-                 Act.SCHEDULE, Act.DECIDE_AGENDA, Act.RUN_MEETING, Act.RECORD_ATTENDANCE,
+                 Act.SCHEDULE, Act.DECIDE_AGENDA, Act.ADD_URGENT_ITEM, Act.RUN_MEETING,
+                 Act.RECORD_ATTENDANCE,
                  Act.TAKE_NOTE, Act.RECORD_DECISION, Act.UNDO, Act.OPEN_VOTE, Act.ASSIGN_ACTION,
                  Act.COMPLETE_ACTION, Act.APPROVE_MINUTES, Act.EXPORT, Act.SET_LANGUAGE,
                  Act.VIEW, Act.APPRAISAL, Act.SET_WEIGHTS, Act.SET_RULES, Act.MARK_HERE},
-    Role.SECRETARY: {Act.ADD_DEPARTMENT, Act.SET_CADENCE, Act.SCHEDULE, Act.RUN_MEETING,
+    Role.SECRETARY: {Act.ADD_DEPARTMENT, Act.SET_CADENCE, Act.SCHEDULE, Act.ADD_URGENT_ITEM,
+                     Act.RUN_MEETING,
                      Act.RECORD_ATTENDANCE, Act.TAKE_NOTE, Act.UNDO, Act.ASSIGN_ACTION,
                      Act.COMPLETE_ACTION, Act.EXPORT, Act.VIEW, Act.APPRAISAL, Act.MARK_HERE},
     Role.CIO: {Act.PROPOSE, Act.MARK_HERE, Act.TAKE_NOTE, Act.VOTE, Act.COMPLETE_ACTION,
                Act.VIEW, Act.APPRAISAL},
     Role.EXPERT: {Act.MARK_HERE, Act.TAKE_NOTE, Act.VIEW},
-    Role.OBSERVER: {Act.TAKE_NOTE, Act.VIEW},
+    Role.OBSERVER: {Act.MARK_HERE, Act.TAKE_NOTE, Act.VIEW},
 }
 
 

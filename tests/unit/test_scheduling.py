@@ -424,7 +424,7 @@ def test_plan_series_creates_the_next_twelve_months_of_regular_meetings() -> Non
     planned = plan_series(bimonthly_2th(), SHANGHAI, CN, [], now=utc(2027, 1, 1))
     first = Meeting(council_id=1, kind=MeetingKind.REGULAR, starts_at=utc(2027, 1, 14, 6, 30),
                     duration_minutes=120, location="Room 301", occurrence=date(2027, 1, 14),
-                    id=NEW)
+                    announced_at=utc(2027, 1, 1), id=NEW)
     days = [date(2027, 1, 14), date(2027, 3, 11), date(2027, 5, 13), date(2027, 7, 8),
             date(2027, 9, 9), date(2027, 11, 11)]
     assert (first, days) == (planned[0], [m.occurrence for m in planned])
@@ -519,10 +519,11 @@ REGULAR = Meeting(1, MeetingKind.REGULAR, utc(2027, 3, 11, 6, 30), occurrence=da
 
 
 def test_reschedule_moves_the_meeting_and_keeps_its_occurrence() -> None:
-    """Rescheduling changes the start, records why, and keeps the series' occurrence date."""
+    """Rescheduling changes the start, records why and when (the notice of the new start), and
+    keeps the series' occurrence date."""
     moved = reschedule(REGULAR, wall(2027, 3, 18, 9, 0), SHANGHAI, CN, now=NOW)
     expected = replace(REGULAR, starts_at=utc(2027, 3, 18, 1, 0),
-                       moved_reason="rescheduled from 2027-03-11 14:30")
+                       moved_reason="rescheduled from 2027-03-11 14:30", announced_at=NOW)
     assert expected == moved
 
 
@@ -583,12 +584,13 @@ def test_cancel_refuses_closed_meetings(meeting: Meeting, message: str) -> None:
 
 
 def test_schedule_extraordinary_builds_a_meeting() -> None:
-    """An extraordinary meeting gets the UTC start, length, title and place, and no occurrence."""
+    """An extraordinary meeting gets the UTC start, length, title and place, no occurrence, and
+    the time it was announced."""
     meeting = schedule_extraordinary(1, wall(2027, 3, 5, 10, 0), SHANGHAI, CN, now=NOW,
                                      duration_minutes=60, title=" Budget\n review ",
                                      location="Room 2")
     expected = Meeting(1, MeetingKind.EXTRAORDINARY, utc(2027, 3, 5, 2, 0), duration_minutes=60,
-                       title="Budget review", location="Room 2", id=NEW)
+                       title="Budget review", location="Room 2", announced_at=NOW, id=NEW)
     assert expected == meeting
 
 
