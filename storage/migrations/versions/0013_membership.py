@@ -1,0 +1,62 @@
+"""Membership: at most one chair per council; whether the bot can write to a member privately;
+the people the bot has seen in each council's chat.
+
+Revision ID: 0013
+Revises: 0007
+Create Date: 2026-12-02 15:10:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+CHAIR = sa.text("role = 'chair'")
+
+
+def upgrade() -> None:
+    # A council that somehow got a second chair keeps its first; the others become observers
+    # (their rows and history stay), so the new index can hold.
+    op.execute("""
+        UPDATE members SET role = 'observer'
+        WHERE role = 'chair' AND id > (SELECT min(first.id) FROM members AS first
+                                       WHERE first.council_id = members.council_id
+                                       AND first.role = 'chair')
+    """)
+    with op.batch_alter_table("members") as batch_op:
+        batch_op.add_column(sa.Column("private_chat", sa.Boolean(),
+                                      server_default=sa.text("false"), nullable=False))
+        batch_op.add_column(sa.Column("unreachable_reported", sa.Boolean(),
+                                      server_default=sa.text("false"), nullable=False))
+    op.create_index("uq_members_one_chair", "members", ["council_id"], unique=True,
+                    sqlite_where=CHAIR, postgresql_where=CHAIR)
+    op.create_table(
+        "chat_people",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("council_id", sa.Integer(), nullable=False),
+        sa.Column("telegram_id", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(["council_id"], ["councils.id"], ondelete="CASCADE",
+                                name=op.f("fk_chat_people_council_id_councils")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_people")),
+        sa.UniqueConstraint("council_id", "telegram_id",
+                            name=op.f("uq_chat_people_council_id_telegram_id")),
+    )
+    op.create_index(op.f("ix_chat_people_username"), "chat_people", ["username"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_chat_people_username"), table_name="chat_people")
+    op.drop_table("chat_people")
+    with op.batch_alter_table("members") as batch_op:
+        batch_op.drop_column("unreachable_reported")
+        batch_op.drop_column("private_chat")
+    op.drop_index("uq_members_one_chair", table_name="members")
