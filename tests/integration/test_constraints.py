@@ -7,7 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from meetings.domain.errors import Duplicate, InvalidInput, NotFound, UnknownMeeting, VotingClosed
+from meetings.domain.errors import (
+    Duplicate,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    UnknownMeeting,
+    VotingClosed,
+)
 from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
@@ -144,3 +151,17 @@ async def test_a_council_has_at_most_one_chair(migrated_db: Database, world: Wor
     await committed(migrated_db, hand_over)
     members = await read(migrated_db, lambda uow: uow.members.list(world.council.id))
     assert [m.name for m in members if m.role is Role.CHAIR] == ["Li"]
+
+
+async def test_postgresql_refuses_a_council_without_a_chair(migrated_db: Database, world: World,
+                                                            engine_name: str) -> None:
+    """On PostgreSQL (concurrent writers) the database itself refuses, at commit, a change that
+    leaves a council without its chair; deleting the council with its chair is fine. SQLite
+    serialises writers, so the use cases' check stands alone there."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite has no deferred triggers; its writers never race the use case")
+    with pytest.raises(InvalidState, match="the council would be left without a chair"):
+        await committed(migrated_db, lambda uow: uow.members.update(
+            replace(world.chair, role=Role.OBSERVER)))
+    members = await read(migrated_db, lambda uow: uow.members.list(world.council.id))
+    assert [m.name for m in members if m.role is Role.CHAIR] == ["Chair"]

@@ -20,6 +20,30 @@ depends_on: str | Sequence[str] | None = None
 
 CHAIR = sa.text("role = 'chair'")
 
+# At least one chair, on PostgreSQL: checked at commit (deferred), so the hand-over may demote
+# first and promote after; the message is how storage.errors recognises it (KEEP_A_CHAIR).
+# SQLite has no deferred triggers; its writers are serialised (BEGIN IMMEDIATE), so the use
+# cases' own check (meetings.domain.membership.require_keeps_chair) cannot be raced there.
+KEEP_A_CHAIR = [
+    """
+    CREATE FUNCTION members_keep_a_chair() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM councils WHERE id = OLD.council_id)
+           AND NOT EXISTS (SELECT 1 FROM members
+                           WHERE council_id = OLD.council_id AND role = 'chair') THEN
+            RAISE EXCEPTION 'members_keep_a_chair: council % would have no chair',
+                OLD.council_id USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE CONSTRAINT TRIGGER members_keep_a_chair AFTER UPDATE OF role OR DELETE ON members
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.role = 'chair')
+    EXECUTE FUNCTION members_keep_a_chair()
+    """,
+]
+
 
 def upgrade() -> None:
     # A council that somehow got a second chair keeps its first; the others become observers
@@ -37,6 +61,9 @@ def upgrade() -> None:
                                       server_default=sa.text("false"), nullable=False))
     op.create_index("uq_members_one_chair", "members", ["council_id"], unique=True,
                     sqlite_where=CHAIR, postgresql_where=CHAIR)
+    if op.get_context().dialect.name == "postgresql":
+        for statement in KEEP_A_CHAIR:
+            op.execute(statement)
     op.create_table(
         "chat_people",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -59,4 +86,6 @@ def downgrade() -> None:
     with op.batch_alter_table("members") as batch_op:
         batch_op.drop_column("unreachable_reported")
         batch_op.drop_column("private_chat")
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION members_keep_a_chair() CASCADE")
     op.drop_index("uq_members_one_chair", table_name="members")
