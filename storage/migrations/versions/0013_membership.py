@@ -54,11 +54,12 @@ def upgrade() -> None:
                                        WHERE first.council_id = members.council_id
                                        AND first.role = 'chair')
     """)
-    with op.batch_alter_table("members") as batch_op:
-        batch_op.add_column(sa.Column("private_chat", sa.Boolean(),
-                                      server_default=sa.text("false"), nullable=False))
-        batch_op.add_column(sa.Column("unreachable_reported", sa.Boolean(),
-                                      server_default=sa.text("false"), nullable=False))
+    # Plain ALTER TABLE (no batch copy: copying `members` would drop a table that other
+    # tables' foreign keys refer to).
+    op.add_column("members", sa.Column("private_chat", sa.Boolean(),
+                                       server_default=sa.text("false"), nullable=False))
+    op.add_column("members", sa.Column("unreachable_reported", sa.Boolean(),
+                                       server_default=sa.text("false"), nullable=False))
     op.create_index("uq_members_one_chair", "members", ["council_id"], unique=True,
                     sqlite_where=CHAIR, postgresql_where=CHAIR)
     if op.get_context().dialect.name == "postgresql":
@@ -83,9 +84,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_chat_people_username"), table_name="chat_people")
     op.drop_table("chat_people")
-    with op.batch_alter_table("members") as batch_op:
-        batch_op.drop_column("unreachable_reported")
-        batch_op.drop_column("private_chat")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of the table would drop
+    # `members`, which other tables' foreign keys refer to.
+    op.drop_column("members", "unreachable_reported")
+    op.drop_column("members", "private_chat")
     if op.get_context().dialect.name == "postgresql":
         op.execute("DROP FUNCTION members_keep_a_chair() CASCADE")
     op.drop_index("uq_members_one_chair", table_name="members")
