@@ -389,12 +389,18 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         department: Annotated[str | None, typer.Option(help="Department code (CIOs).")] = None,
         council: CouncilOption = None,
     ) -> None:
-        """Change a member's role."""
+        """Change a member's role; `chair` hands the chair over (the outgoing chair becomes an
+        observer)."""
         async def work(uow: UnitOfWork) -> str:
             found = await council_of(uow, council)
-            changed = await usecases.councils.set_role(
+            change = await usecases.councils.set_role(
                 uow, found.id, member_ref=member, role=role, actor=operator(),
                 now=ctx.clock.now(), department=department)
+            changed = change.member
+            if change.former_chair is not None:
+                former = change.former_chair
+                return (f"{changed.name} is now the chair; {former.name} is now "
+                        f"{former.role.value}.")
             return f"{changed.name} is now {changed.role.value}."
 
         ctx.out.print(ctx.run(work))

@@ -33,7 +33,13 @@ import telegram
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.i18n import N_, translate
-from bot.telegram.render import final_agenda_text, result_text, split_text, vote_keyboard
+from bot.telegram.render import (
+    final_agenda_text,
+    result_text,
+    split_text,
+    start_link,
+    vote_keyboard,
+)
 from meetings import usecases
 from meetings.domain.flood import Limits
 from meetings.domain.reminders import ReminderKind
@@ -67,6 +73,11 @@ TEXTS = {
     ReminderKind.VOTE_REMINDER: N_(
         "🗳 {council}: your department has not voted on circular vote {action} yet: {text}\n"
         "It closes at {due}. Send /vote {action} yes|no|abstain."),
+    ReminderKind.UNREACHABLE: N_(
+        "✉️ Secretariat: I could not deliver a private message to {name}{department}: they have "
+        "not pressed Start in a private chat with me, or have blocked me. Secret ballots, "
+        "reminders and calendar links cannot reach them until they do.\n"
+        "{name}, please open {link} and press Start."),
 }
 BALLOT_TEXT = N_("🗳 Secret ballot M{id}: {text}\nNobody can see your vote, in the group or in "
                  "the bot's records. A secret vote is final: once cast, it cannot be changed.")
@@ -95,12 +106,17 @@ class TickReport:
     given_up: int = 0
 
 
-def reminder_fields(delivery: Delivery) -> dict[str, str]:
+def reminder_fields(delivery: Delivery, bot_username: str = "") -> dict[str, str]:
     """The fields of the reminder's text as people read them: times in the council's zone
     (`2025-06-12 14:30`), an action item as `A7`, a vote as `M3`; empty where not told of."""
     zone = delivery.council.timezone
-    fields = dict.fromkeys(("when", "deadline", "action", "department", "due", "text"), "")
+    fields = dict.fromkeys(("when", "deadline", "action", "department", "due", "text", "name",
+                            "link"), "")
     fields["council"] = delivery.council.name
+    if (member := delivery.member) is not None:
+        fields["name"] = member.name
+        fields["department"] = f" ({delivery.department.code})" if delivery.department else ""
+        fields["link"] = start_link(bot_username, delivery.council.id)
     if delivery.meeting is not None:
         fields["when"] = local_text(delivery.meeting.starts_at, zone)
     if delivery.deadline is not None:
@@ -114,14 +130,15 @@ def reminder_fields(delivery: Delivery) -> dict[str, str]:
     return fields
 
 
-def reminder_text(delivery: Delivery) -> str:
-    """The message to send, in the council's language."""
+def reminder_text(delivery: Delivery, bot_username: str = "") -> str:
+    """The message to send, in the council's language (``bot_username`` makes the Start link
+    of a notice about someone the bot cannot reach privately)."""
     language = delivery.council.language
     if delivery.result is not None:
         return result_text(language, delivery.result.count)
     if delivery.kind is ReminderKind.BALLOT and delivery.motion is not None:
         return translate(language, BALLOT_TEXT, id=delivery.motion.id, text=delivery.motion.text)
-    fields = reminder_fields(delivery)
+    fields = reminder_fields(delivery, bot_username)
     if delivery.final_agenda is not None:
         return final_agenda_text(language, fields["council"], fields["when"],
                                  delivery.final_agenda)
@@ -328,7 +345,8 @@ class Reminders:
         try:
             # Only a long final agenda needs several messages; should a later one fail, the
             # retry sends them all again (at least once, like every reminder).
-            for number, piece in enumerate(split_text(reminder_text(delivery))):
+            for number, piece in enumerate(split_text(reminder_text(delivery,
+                                                                    self._username()))):
                 reservation = first if number == 0 else await self._pacer.reserve(
                     chat_id, group=chat_id < 0, now=self._clock.now(),
                     hold=max(self._hold, PIECE_HOLD))
@@ -358,8 +376,13 @@ class Reminders:
                      chat_id, retry_after)
             return await self._finish(delivery, str(err), now + retry_after)
         except Forbidden as err:
-            # The person never started the bot or blocked it: nothing we can do, nothing wrong.
+            # The person never started the bot or blocked it: sending again cannot help, but
+            # the secretariat hears of it (once per member) rather than nobody.
             log.info("reminder %s not sent to %s: %s", delivery.job_id, chat_id, err)
+            if chat_id != delivery.council.chat_id and chat_id > 0:
+                await retrying(self._new_uow, lambda uow: usecases.outbox.report_unreachable(
+                    uow, council_id=delivery.council.id, telegram_id=chat_id,
+                    now=self._clock.now()))
             return await self._finish(delivery, f"forbidden: {err}", None)
         except BadRequest as err:
             # "chat not found" and the like: sending the same request again cannot succeed.
@@ -381,6 +404,12 @@ class Reminders:
             )
             return await self._finish(delivery, f"{type(err).__name__}: {err}", retry_at)
         return await self._finish(delivery, None, None)
+
+    def _username(self) -> str:
+        try:
+            return self._bot.username
+        except RuntimeError:  # not initialised (no getMe yet): a link without the bot's name
+            return ""
 
     async def _retire_buttons(self, language: str, result: Result) -> None:
         """A circular vote closed by its deadline: its own message shows the result, without

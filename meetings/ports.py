@@ -20,6 +20,7 @@ from meetings.domain.model import (
     Attendance,
     AuditEvent,
     Ballot,
+    ChatPerson,
     Choice,
     Council,
     Decision,
@@ -75,6 +76,19 @@ class MemberRepository(Protocol):
 
     async def list(self, council_id: int) -> Sequence[Member]: ...
     async def update(self, member: Member) -> Member: ...
+
+
+class PeopleRepository(Protocol):
+    """The people the bot has seen in each council's chat."""
+
+    async def get(self, council_id: int, telegram_id: int) -> ChatPerson | None: ...
+    async def by_username(self, council_id: int, username: str) -> ChatPerson | None:
+        """The person last seen with this username (case-insensitive)."""
+        ...
+
+    async def put(self, person: ChatPerson) -> ChatPerson:
+        """Stores the person, or their new name and username."""
+        ...
 
 
 class JoinRequestRepository(Protocol):
@@ -354,6 +368,8 @@ class UnitOfWork(Protocol):
     def departments(self) -> DepartmentRepository: ...
     @property
     def members(self) -> MemberRepository: ...
+    @property
+    def people(self) -> PeopleRepository: ...
     @property
     def join_requests(self) -> JoinRequestRepository: ...
     @property

@@ -17,6 +17,8 @@ from meetings.domain.errors import Duplicate, InvalidInput, InvalidState, NotFou
 MOTION_NOT_OPEN = "motion_not_open"
 # The message of the minutes triggers in migration 0007.
 MINUTES_APPEND_ONLY = "minutes_revisions_append_only"
+# The message of the PostgreSQL trigger keeping a chair (migration 0013).
+KEEP_A_CHAIR = "members_keep_a_chair"
 
 
 class Conflict(Exception):
@@ -57,6 +59,9 @@ def translated(*, duplicate: Exception | None = None) -> Iterator[None]:
             raise VotingClosed("voting on this motion has closed") from err
         if MINUTES_APPEND_ONLY in str(err.orig):
             raise InvalidState("a stored revision of the minutes is never changed") from err
+        if KEEP_A_CHAIR in str(err.orig):
+            raise InvalidState("the council would be left without a chair: hand the chair "
+                               "over instead (/role <user> chair)") from err
         kind = _VIOLATIONS.get(_code(err) or "")
         if kind == "unique":
             raise (duplicate or Duplicate("this is already recorded")) from err

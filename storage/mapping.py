@@ -30,6 +30,7 @@ ROW_TYPES: dict[type[Any], type[SQLModel]] = {
     model.Council: tables.CouncilRow,
     model.Department: tables.DepartmentRow,
     model.Member: tables.MemberRow,
+    model.ChatPerson: tables.ChatPersonRow,
     model.JoinRequest: tables.JoinRequestRow,
     model.Series: tables.SeriesRow,
     model.Meeting: tables.MeetingRow,

@@ -41,6 +41,7 @@ from storage.tables import (
     AuditEventRow,
     BallotBoxRow,
     BallotRow,
+    ChatPersonRow,
     CouncilRow,
     DecisionRow,
     DepartmentRow,
@@ -164,6 +165,9 @@ class SqlMembers(_Repository[model.Member]):
     missing_template = "no member {id} in this council"
 
     def _duplicate(self, member: model.Member) -> Exception:
+        if member.role is model.Role.CHAIR:
+            return Duplicate("the council already has a chair: hand the chair over instead "
+                             "(/role <user> chair)")
         if member.telegram_id is None:
             return Duplicate("this department already has a CIO")
         return Duplicate("Telegram user {telegram_id} is already a member of this council, "
@@ -183,6 +187,25 @@ class SqlMembers(_Repository[model.Member]):
 
     async def memberships(self, telegram_id: int) -> Sequence[model.Member]:
         return await self._all(col(MemberRow.telegram_id) == telegram_id)
+
+
+class SqlPeople(_Repository[model.ChatPerson]):
+    value_type = model.ChatPerson
+
+    async def get(self, council_id: int, telegram_id: int  # type: ignore[override]  # by key
+                  ) -> model.ChatPerson | None:
+        return await self._first(col(ChatPersonRow.council_id) == council_id,
+                                 col(ChatPersonRow.telegram_id) == telegram_id)
+
+    async def by_username(self, council_id: int, username: str) -> model.ChatPerson | None:
+        # Telegram usernames are case-insensitive; the one seen last holds it now.
+        return await self._first(col(ChatPersonRow.council_id) == council_id,
+                                 func.lower(col(ChatPersonRow.username)) == username.lower(),
+                                 order_by=[col(ChatPersonRow.id).desc()])
+
+    async def put(self, person: model.ChatPerson) -> model.ChatPerson:
+        return await self._put(person, col(ChatPersonRow.council_id) == person.council_id,
+                               col(ChatPersonRow.telegram_id) == person.telegram_id)
 
 
 class SqlJoinRequests(_Repository[model.JoinRequest]):

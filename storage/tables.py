@@ -156,6 +156,9 @@ class MemberRow(Base, table=True):
         # A department speaks and votes through exactly one CIO.
         Index("uq_members_one_cio_per_department", "department_id", unique=True,
               sqlite_where=sql("role = 'cio'"), postgresql_where=sql("role = 'cio'")),
+        # A council has at most one chair (at least one: the use cases hand it over).
+        Index("uq_members_one_chair", "council_id", unique=True,
+              sqlite_where=sql("role = 'chair'"), postgresql_where=sql("role = 'chair'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -165,6 +168,22 @@ class MemberRow(Base, table=True):
     telegram_id: int | None = Field(default=None, sa_type=BigInteger())
     username: str | None = Field(default=None, sa_type=String(64))
     department_id: int | None = _ref("departments.id", "SET NULL", optional=True)
+    private_chat: bool = Field(default=False, sa_column_kwargs={"server_default": sql("false")})
+    unreachable_reported: bool = Field(default=False,
+                                       sa_column_kwargs={"server_default": sql("false")})
+
+
+class ChatPersonRow(Base, table=True):
+    """Someone the bot saw in a council's chat (meetings.domain.model.ChatPerson)."""
+
+    __tablename__ = "chat_people"
+    __table_args__ = (UniqueConstraint("council_id", "telegram_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = _ref("councils.id", "CASCADE", index=False)
+    telegram_id: int = Field(sa_type=BigInteger())
+    name: str = _text()
+    username: str | None = Field(default=None, sa_type=String(64), index=True)
 
 
 class JoinRequestRow(Base, table=True):

@@ -58,6 +58,7 @@ class SqlUnitOfWork:
         self.councils = sql.SqlCouncils(session)
         self.departments = sql.SqlDepartments(session)
         self.members = sql.SqlMembers(session)
+        self.people = sql.SqlPeople(session)
         self.join_requests = sql.SqlJoinRequests(session)
         self.series = sql.SqlSeries(session)
         self.meetings = sql.SqlMeetings(session)

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from storage.db import sync_url
 
-# Bookkeeping that legitimately moves on every update, even a refused one.
-VOLATILE = {"processed_updates", "update_inbox", "alembic_version"}
+# Bookkeeping that legitimately moves on every update, even a refused one (`chat_people`: who
+# the bot has seen in a council's chat, remembered whatever they asked).
+VOLATILE = {"processed_updates", "update_inbox", "alembic_version", "chat_people"}
 
 
 def snapshot(database_url: str) -> dict[str, list[tuple[object, ...]]]:

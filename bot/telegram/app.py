@@ -32,7 +32,15 @@ from bot.i18n import N_, explain, translate
 from bot.telegram import appraisal, calendar, handlers, meeting, minutes, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts, LiveRollCalls, Pause
-from bot.telegram.render import CHOICE_OF_KEY, NO_PREVIEW, TELEGRAM_CAPTION_LIMIT, split_text
+from bot.telegram.render import (
+    CHOICE_OF_KEY,
+    NO_PREVIEW,
+    TELEGRAM_CAPTION_LIMIT,
+    role_name,
+    split_text,
+    start_link,
+    start_request,
+)
 from meetings import usecases
 from meetings.domain.errors import CouncilError
 from meetings.domain.permissions import Act, can, require
@@ -149,6 +157,7 @@ async def _request(update: Update, context: BotContext) -> ChatRequest:
         chat_id=chat.id,
         telegram_id=user.id,
         private=chat.type == ChatType.PRIVATE,
+        person=usecases.councils.Person(user.id, user.full_name, user.username),
     )
     logs.bind_council(sender.council.id if sender.council else None)
     # A file (a template captioned /template) has no text: no arguments.
@@ -203,19 +212,51 @@ async def _help(update: Update, context: BotContext) -> None:
     if message is None or update.effective_user is None:
         return
     request = await _request(update, context)
+    await _send(message, Reply(help_text(request)))
+
+
+def help_text(request: ChatRequest) -> str:
+    """The commands the sender may use in this chat: by their role, and in a private chat only
+    those that work there."""
     role = request.member.role if request.member else None
     lines = [request.t("Commands you can use:")]
     for command in COMMANDS:
+        if command.group_only and request.in_private:
+            continue
         if command.act is None or can(role, command.act):
             lines.append(f"/{command.name} — {request.t(command.summary)}")
     lines.append("/help — " + request.t("this list"))
     if request.sender.council is None:
-        lines.append(
-            request.t(
+        if request.in_private:
+            lines.append(request.t("You are not a member of a council yet: ask your council's "
+                                   "chair, or send /join <CODE> in the council's group."))
+        else:
+            lines.append(request.t(
                 "This chat is not a council yet: a group admin can send /setup <council name>."
-            )
-        )
-    await _send(message, Reply("\n".join(lines)))
+            ))
+    return "\n".join(lines)
+
+
+async def _start(update: Update, context: BotContext) -> None:
+    """/start [payload] (the Start button, or a deep link): in a private chat, greets the person
+    and notes that the bot can now write to them privately; then the commands they may use."""
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    request = await _request(update, context)  # identifies them, noting the private chat
+    if not request.in_private:
+        await _send(message, Reply(help_text(request)))
+        return
+    name = update.effective_user.full_name
+    if request.member is not None:
+        greeting = request.t(
+            "Hello {name}! You are {role} of {council}. I can now write to you here: secret "
+            "ballots, reminders and calendar links come to this chat.", name=name,
+            role=role_name(request.language, request.member.role),
+            council=request.council.name)
+    else:
+        greeting = request.t("Hello {name}! I can now write to you here.", name=name)
+    await _send(message, Reply(greeting + "\n\n" + help_text(request)))
 
 
 async def _unknown(update: Update, context: BotContext) -> None:
@@ -268,6 +309,9 @@ async def _decide_join(update: Update, context: BotContext) -> None:
         if member
         else request.t("The request of {name} was declined.", name=decided.name)
     )
+    if member is not None and not member.private_chat:
+        text += "\n" + start_request(request.language, member.name,
+                                     start_link(context.bot.username, request.council.id))
     await query.edit_message_text(text)
 
 
@@ -436,7 +480,8 @@ def register(application: AnyApplication) -> None:
             await _dispatch(command, update, context)
 
         application.add_handler(CommandHandler(command.name, callback, filters=new_messages))
-    application.add_handler(CommandHandler(["help", "start"], _help, filters=new_messages))
+    application.add_handler(CommandHandler("help", _help, filters=new_messages))
+    application.add_handler(CommandHandler("start", _start, filters=new_messages))
     # Ids of at most 9 digits, as parse_id takes: larger ones (forged data) would overflow the
     # database's integer keys, so they match no handler and are ignored like other junk.
     application.add_handler(CallbackQueryHandler(_decide_join, pattern=r"^j:\d{1,9}:[ad]$"))

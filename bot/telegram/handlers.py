@@ -14,12 +14,13 @@ from bot.telegram.render import (
     agenda_text,
     meeting_line,
     proposals_line,
-    role_name,
+    role_text,
     roster,
     rules_text,
     series_change_lines,
     series_meetings,
     short_notice_line,
+    start_link,
     when,
 )
 from meetings import usecases
@@ -72,7 +73,8 @@ async def join(req: ChatRequest) -> Reply:
 
 
 async def role(req: ChatRequest) -> str:
-    """/role <user> <role> [CODE]: sets a member's role (user: @username, id, or a reply)."""
+    """/role <user> <role> [CODE]: sets a member's role (user: @username, id, or a reply);
+    `/role <user> chair` hands the chair over."""
     replied = req.update.effective_message and req.update.effective_message.reply_to_message
     target = replied.from_user if replied else None
     usage = N_("/role <@user|id> <chair|secretary|cio|expert|observer> [CODE]")
@@ -83,44 +85,32 @@ async def role(req: ChatRequest) -> str:
         ref, *parts = req.args(3, usage=usage, at_least=2)
     chosen = _role(parts[0], usage)
     code = parts[1] if len(parts) > 1 else None
+
+    async def assign(newcomer: usecases.councils.Person | None) -> usecases.councils.RoleChange:
+        return await usecases.councils.set_role(
+            req.uow(), req.council.id, member_ref=ref, role=chosen, actor=member_of(req),
+            now=req.now, department=code, newcomer=newcomer)
+
     try:
-        member = await usecases.councils.set_role(
-            req.uow(),
-            req.council.id,
-            member_ref=ref,
-            role=chosen,
-            actor=member_of(req),
-            now=req.now,
-            department=code,
-        )
+        change = await assign(_person(target) if target else None)
     except UnknownMember:
-        newcomer = target or await _chat_user(req, ref)
+        # Not a member and not seen in the chat: Telegram still knows a chat member by id.
+        newcomer = await _chat_user(req, ref)
         if newcomer is None:
-            raise UnknownMember(
-                "I do not know {ref} yet: reply to one of their messages with "
-                "/role, or give their numeric Telegram id",
-                ref=ref,
-            ) from None
-        member = await usecases.councils.add_member(
-            req.uow(),
-            req.council.id,
-            name=newcomer.full_name,
-            role=chosen,
-            actor=member_of(req),
-            now=req.now,
-            telegram_id=newcomer.id,
-            username=newcomer.username,
-            department=code,
-        )
-    return req.t(
-        "{name} is now {role}.", name=member.name, role=role_name(req.language, member.role)
-    )
+            raise
+        change = await assign(_person(newcomer))
+    bot = req.update.get_bot()
+    return role_text(req.language, change, start_link(bot.username, req.council.id))
+
+
+def _person(user: User) -> usecases.councils.Person:
+    return usecases.councils.Person(user.id, user.full_name, user.username)
 
 
 async def _chat_user(req: ChatRequest, ref: str) -> User | None:
     """Someone in the council's chat by numeric id, so a newcomer can be given a role."""
     user_id = ref.removeprefix("tg:")
-    if not user_id.isdigit():
+    if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 15:
         return None
     try:
         found = await req.update.get_bot().get_chat_member(req.chat_id, int(user_id))

@@ -41,6 +41,7 @@ from meetings.domain.reminders import agenda_deadline, short_notice
 from meetings.domain.rules import BASES, quorum_of
 from meetings.domain.scheduling import KeptBecause, SeriesChange, local_text, to_local
 from meetings.domain.votes import Presence
+from meetings.usecases.councils import RoleChange
 from meetings.usecases.meeting import Ended, RollCall
 from meetings.usecases.voting import Count
 
@@ -165,6 +166,45 @@ def roster(language: str, council: Council, members: Sequence[Member],
     if without_cio:
         lines.append(translate(language, "Departments without a CIO: {codes}",
                                codes=", ".join(without_cio)))
+    unreachable = [m.name for m in sorted(members, key=lambda m: (_ROLE_ORDER.index(m.role),
+                                                                  m.name))
+                   if not m.private_chat]
+    if unreachable:
+        lines.append(translate(
+            language, "I cannot write privately to: {names}. They need to press Start in a "
+            "private chat with me (for secret ballots, reminders and calendar links).",
+            names=", ".join(unreachable)))
+    return "\n".join(lines)
+
+
+def start_link(bot_username: str, council_id: int) -> str:
+    """The deep link that opens a private chat with the bot; pressing Start there sends
+    `/start c<council id>`."""
+    return f"https://t.me/{bot_username}?start=c{council_id}"
+
+
+def start_request(language: str, name: str, link: str) -> str:
+    """Asks someone who cannot be written to privately yet to press Start."""
+    return translate(language, "{name}: please open {link} and press Start, so that I can send "
+                               "you secret ballots, reminders and calendar links privately.",
+                     name=name, link=link)
+
+
+def role_text(language: str, change: RoleChange, link: str) -> str:
+    """What /role did: the new role, a hand-over of the chair (who the chair is now), a
+    department left without its CIO, and the Start link for someone the bot cannot write to."""
+    member = change.member
+    if change.former_chair is not None:
+        lines = [translate(language, "{name} is now the chair; {former} is now {role}.",
+                           name=member.name, former=change.former_chair.name,
+                           role=role_name(language, change.former_chair.role))]
+    else:
+        lines = [translate(language, "{name} is now {role}.", name=member.name,
+                           role=role_name(language, member.role))]
+    if change.vacated is not None:
+        lines.append(translate(language, "{code} has no CIO now.", code=change.vacated.code))
+    if not member.private_chat:
+        lines.append(start_request(language, member.name, link))
     return "\n".join(lines)
 
 

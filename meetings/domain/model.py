@@ -164,6 +164,25 @@ class Member:
     telegram_id: int | None = None
     username: str | None = None
     department_id: int | None = None
+    # Whether the bot may write to them privately: they pressed Start (or wrote to it privately)
+    # and no private message has bounced since. Secret ballots, reminders and calendar links
+    # need it.
+    private_chat: bool = False
+    # A private message that bounced was reported to the secretariat (once, until they start
+    # the bot again).
+    unreachable_reported: bool = False
+    id: int = NEW
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPerson:
+    """Someone the bot has seen in a council's chat, member or not: so the chair can give them
+    a role by @username. Name and username follow what Telegram last showed."""
+
+    council_id: int
+    telegram_id: int
+    name: str
+    username: str | None = None
     id: int = NEW
 
 

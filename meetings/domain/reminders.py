@@ -32,6 +32,9 @@ class ReminderKind(StrEnum):
     VOTE_REMINDER = "vote_reminder"  # to a CIO who has not voted on a circular vote yet
     VOTE_CLOSED = "vote_closed"  # a circular vote reached its deadline: the result, to the group
     BALLOT = "ballot"  # a secret ballot's buttons, to each CIO privately
+    # A private message to a member bounced (they never pressed Start, or blocked the bot): the
+    # secretariat hears of it in the group, once per member.
+    UNREACHABLE = "unreachable"
 
 
 _KIND_ORDER = {kind: position for position, kind in enumerate(ReminderKind)}

@@ -48,3 +48,30 @@ def department_code(text: str) -> str:
         raise InvalidInput("department code {code} must be 1-16 letters or digits",
                            code=shown(text.strip(), 20))
     return code
+
+
+# Telegram's rule for a username: 5-32 letters, digits and underscores, starting with a letter.
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+# Telegram user ids are positive and fit in 52 bits.
+_TELEGRAM_ID_MAX = 2**52
+
+
+def username(text: str | None) -> str | None:
+    """A Telegram username without its @, or None when blank; refuses one Telegram would not
+    allow (spaces, punctuation, too short or too long) and says why."""
+    name = (text or "").strip().removeprefix("@")
+    if not name:
+        return None
+    if not _USERNAME.fullmatch(name):
+        raise InvalidInput("username {username} is not a Telegram username: 5-32 letters, "
+                           "digits or underscores, starting with a letter",
+                           username=shown(name, 40))
+    return name
+
+
+def telegram_id(value: int | None) -> int | None:
+    """A Telegram user id: a positive number (group chats have negative ids, people never)."""
+    if value is not None and not 0 < value < _TELEGRAM_ID_MAX:
+        raise InvalidInput("Telegram user id {id} is not valid: a person's id is a positive "
+                           "number", id=value)
+    return value

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from meetings.domain import membership, rules, scheduling
+from meetings.domain import membership, rules, scheduling, text
 from meetings.domain.audit import ChainBreak, verify
 from meetings.domain.calendars import public_holidays
 from meetings.domain.errors import (
@@ -17,8 +17,11 @@ from meetings.domain.errors import (
     InvalidState,
     NotAllowed,
     NotFound,
+    UnknownMember,
+    template,
 )
 from meetings.domain.model import (
+    ChatPerson,
     Council,
     Department,
     JoinRequest,
@@ -85,22 +88,42 @@ async def add_member(
     uow: UnitOfWork, council_id: int, *, name: str, role: Role, actor: Actor, now: datetime,
     telegram_id: int | None = None, username: str | None = None, department: str | None = None,
 ) -> Member:
+    """Adds someone with a role. Refused, saying which rule: a second chair (the chair is
+    handed over instead), a Telegram id or @username another member has, a username Telegram
+    would not allow, a negative id."""
     authorise(actor, Act.SET_ROLE)
+    telegram_id = text.telegram_id(telegram_id)
+    handle = text.username(username)
     async with uow:
+        members = await uow.members.list(council_id)
+        if role is Role.CHAIR:
+            membership.require_no_chair_yet(members)
+        await _require_new_identity(uow, council_id, telegram_id, handle)
         department_id = await _role_department(uow, council_id, role, department)
         member = await uow.members.add(Member(
             council_id=council_id,
             name=clean(name, field="member name"),
             role=role,
             telegram_id=telegram_id,
-            username=optional((username or "").lstrip("@"), field="username", max_length=64)
-            or None,
+            username=handle,
             department_id=department_id,
         ))
         await record(uow, council_id, actor, "member.add", now, member=member.id,
                      role=role.value, department=department_id)
         await uow.commit()
     return member
+
+
+async def _require_new_identity(uow: UnitOfWork, council_id: int, telegram_id: int | None,
+                                username: str | None) -> None:
+    if telegram_id is not None and (same := await uow.members.by_telegram(
+            council_id, telegram_id)) is not None:
+        raise Duplicate("Telegram user {id} is already a member of this council: {name}",
+                        id=telegram_id, name=same.name)
+    if username is not None and (same := await uow.members.by_username(
+            council_id, username)) is not None:
+        raise Duplicate("@{username} is already the username of a member of this council: "
+                        "{name}", username=username, name=same.name)
 
 
 async def _role_department(
@@ -120,19 +143,94 @@ async def _role_department(
     return department.id
 
 
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """What `set_role` did: the member with their new role, and what went with it."""
+
+    member: Member
+    added: bool = False  # they were not a member before (someone the bot had seen)
+    former_chair: Member | None = None  # a hand-over: the outgoing chair, with their new role
+    vacated: Department | None = None  # the department the member no longer speaks for
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone on Telegram, as an update shows them."""
+
+    telegram_id: int
+    name: str
+    username: str | None = None
+
+
+NOT_SEEN = template("I have not seen {ref} in the council's chat yet: ask them to send any "
+                    "command there (/help is enough), or use their numeric Telegram id")
+
+
 async def set_role(
     uow: UnitOfWork, council_id: int, *, member_ref: str, role: Role, actor: Actor, now: datetime,
-    department: str | None = None,
-) -> Member:
+    department: str | None = None, newcomer: Person | None = None,
+) -> RoleChange:
+    """Sets a member's role; someone not yet a member is added, found by ``newcomer`` or among
+    the people the bot has seen in the council's chat. Giving someone the chair hands it over:
+    the outgoing chair becomes an observer, in the same transaction; the chair's own role is
+    never taken away otherwise, so the council always has one."""
     authorise(actor, Act.SET_ROLE)
     async with uow:
-        member = await member_by_ref(uow, council_id, member_ref)
-        department_id = await _role_department(uow, council_id, role, department, member.id)
-        member = await uow.members.update(replace(member, role=role, department_id=department_id))
-        await record(uow, council_id, actor, "member.role", now, member=member.id,
-                     role=role.value, department=department_id)
+        members = await uow.members.list(council_id)
+        found = await _member_or_person(uow, council_id, member_ref, newcomer)
+        member = found if isinstance(found, Member) else None
+        departments = {d.id: d for d in await uow.departments.list(council_id)}
+        former: Member | None = None
+        if member is not None:
+            membership.require_keeps_chair(member, role)
+        chair = membership.chair_of(members)
+        if role is Role.CHAIR and chair is not None and (member is None or member.id != chair.id):
+            # Demoted first: the database holds at most one chair at any moment.
+            former = await uow.members.update(replace(
+                chair, role=membership.FORMER_CHAIR_ROLE, department_id=None))
+        department_id = await _role_department(uow, council_id, role, department,
+                                               member.id if member else None)
+        if member is None:
+            assert isinstance(found, Person)
+            await _require_new_identity(uow, council_id, found.telegram_id,
+                                        text.username(found.username))
+            changed = await uow.members.add(Member(
+                council_id=council_id, name=clean(found.name, field="name"), role=role,
+                telegram_id=found.telegram_id, username=text.username(found.username),
+                department_id=department_id))
+        else:
+            changed = await uow.members.update(
+                replace(member, role=role, department_id=department_id))
+        vacated = None
+        if member is not None and member.department_id not in (None, department_id):
+            vacated = departments.get(member.department_id or 0)
+        if former is not None:
+            await record(uow, council_id, actor, "chair.hand_over", now, former=former.id,
+                         chair=changed.id, former_role=former.role.value)
+        await record(uow, council_id, actor, "member.add" if member is None else "member.role",
+                     now, member=changed.id, role=role.value, department=department_id)
         await uow.commit()
-    return member
+    return RoleChange(changed, added=member is None, former_chair=former, vacated=vacated)
+
+
+async def _member_or_person(uow: UnitOfWork, council_id: int, ref: str,
+                            newcomer: Person | None) -> Member | Person:
+    """The member ``ref`` names, or else the person: ``newcomer``, or someone the bot has seen
+    in the council's chat (by @username or Telegram id)."""
+    try:
+        return await member_by_ref(uow, council_id, ref)
+    except UnknownMember:
+        if newcomer is not None:
+            return newcomer
+        ref = ref.strip()
+        seen = None
+        if ref.startswith("@") and len(ref) > 1:
+            seen = await uow.people.by_username(council_id, ref[1:])
+        elif (digits := ref.removeprefix("tg:")).isascii() and digits.isdigit():
+            seen = await uow.people.get(council_id, int(digits))
+        if seen is None:
+            raise UnknownMember(NOT_SEEN, ref=shown(ref)) from None
+        return Person(seen.telegram_id, seen.name, seen.username)
 
 
 async def verify_audit(uow: UnitOfWork) -> tuple[int, list[ChainBreak]]:
@@ -183,6 +281,8 @@ async def request_join(
         existing = await uow.members.by_telegram(council_id, telegram_id)
         if existing is not None and existing.role is Role.CIO:
             raise Duplicate("you are already a CIO in this council")
+        if existing is not None:
+            membership.require_keeps_chair(existing, Role.CIO)
         membership.require_no_other_cio(department, await uow.members.list(council_id))
         request = await uow.join_requests.add(JoinRequest(
             council_id=council_id, telegram_id=telegram_id, name=clean(name, field="name"),
@@ -222,6 +322,7 @@ async def decide_join(
 async def _become_cio(uow: UnitOfWork, request: JoinRequest, department: Department) -> Member:
     existing = await uow.members.by_telegram(request.council_id, request.telegram_id)
     if existing is not None:
+        membership.require_keeps_chair(existing, Role.CIO)  # the chair became chair meanwhile
         return await uow.members.update(
             replace(existing, role=Role.CIO, department_id=department.id))
     return await uow.members.add(Member(
@@ -295,19 +396,51 @@ class Sender:
     member: Member | None
 
 
-async def identify(uow: UnitOfWork, *, chat_id: int, telegram_id: int,
-                   private: bool) -> Sender:
+async def identify(uow: UnitOfWork, *, chat_id: int, telegram_id: int, private: bool,
+                   person: Person | None = None) -> Sender:
     """The council of a group chat (or, in a private chat, the sender's only council) and the
-    sender's membership in it."""
+    sender's membership in it.
+
+    With ``person`` (the sender as the update shows them) it also remembers them, writing only
+    when something changed: in a group, a member's new username, or the name and username of
+    anyone else the bot sees (so the chair can give them a role by @username); in a private
+    chat, that the bot can now write to each of the person's memberships."""
     async with uow:
+        changed = False
         if private:
-            memberships = await uow.members.memberships(telegram_id)
-            if len(memberships) != 1:
-                return Sender(None, None)
-            return Sender(await uow.councils.get(memberships[0].council_id), memberships[0])
-        council = await uow.councils.by_chat(chat_id)
-        member = await uow.members.by_telegram(council.id, telegram_id) if council else None
-    return Sender(council, member)
+            memberships = list(await uow.members.memberships(telegram_id))
+            if person is not None:
+                for index, held in enumerate(memberships):
+                    if not held.private_chat or held.unreachable_reported:
+                        memberships[index] = await uow.members.update(replace(
+                            held, private_chat=True, unreachable_reported=False))
+                        changed = True
+            sender = (Sender(await uow.councils.get(memberships[0].council_id), memberships[0])
+                      if len(memberships) == 1 else Sender(None, None))
+        else:
+            council = await uow.councils.by_chat(chat_id)
+            member = await uow.members.by_telegram(council.id, telegram_id) if council else None
+            if council is not None and person is not None:
+                member, changed = await _remember(uow, council.id, member, person)
+            sender = Sender(council, member)
+        if changed:
+            await uow.commit()
+    return sender
+
+
+async def _remember(uow: UnitOfWork, council_id: int, member: Member | None,
+                    person: Person) -> tuple[Member | None, bool]:
+    """Keeps what the bot knows of someone in the council's chat current; True when it wrote."""
+    username = person.username or None
+    if member is not None:
+        if member.username == username:
+            return member, False
+        return await uow.members.update(replace(member, username=username)), True
+    seen = await uow.people.get(council_id, person.telegram_id)
+    if seen is not None and (seen.name, seen.username) == (person.name, username):
+        return None, False
+    await uow.people.put(ChatPerson(council_id, person.telegram_id, person.name[:200], username))
+    return None, True
 
 
 async def roster(uow: UnitOfWork, council_id: int

@@ -36,7 +36,7 @@ post fail, the job's retry posts the same result again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from meetings.domain import agenda, votes
@@ -84,6 +84,7 @@ class Delivery:
     department: Department | None = None  # ... and the department that owns it
     motion: Motion | None = None  # a circular vote's reminder or result: the vote
     result: Result | None = None  # a circular vote closed at its deadline: post this
+    member: Member | None = None  # a bounced private message: whom it was for
 
 
 def _lookahead(council: Council) -> timedelta:
@@ -223,6 +224,8 @@ async def claim_deliveries(uow: UnitOfWork, *, now: datetime, worker: str,
 async def _delivery(uow: UnitOfWork, job: Job, now: datetime) -> Delivery | None:
     """The job as a delivery, or None when its reminder is no longer the one to send."""
     payload = job.payload
+    if "member_id" in payload:
+        return await _unreachable_delivery(uow, job)
     if "action_id" in payload:
         return await _action_delivery(uow, job, now)
     if "motion_id" in payload:
@@ -316,6 +319,45 @@ def _motion_news(job: Job, council: Council, motion: Motion, chat_id: int, *,
     return Delivery(job_id=job.id, attempts=job.attempts, chat_id=chat_id,
                     kind=ReminderKind(job.payload["kind"]), council=council, motion=motion,
                     result=result)
+
+
+async def report_unreachable(uow: UnitOfWork, *, council_id: int, telegram_id: int,
+                             now: datetime) -> bool:
+    """A private message to ``telegram_id`` bounced (Telegram's 403: they never pressed Start,
+    or blocked the bot). Notes that the member cannot be reached privately and, the first time
+    since they last started the bot, queues a notice to the secretariat in the council's group.
+    True when the notice was queued."""
+    async with uow:
+        member = await uow.members.by_telegram(council_id, telegram_id)
+        if member is None or (member.unreachable_reported and not member.private_chat):
+            return False
+        first = not member.unreachable_reported
+        member = await uow.members.update(replace(member, private_chat=False,
+                                                  unreachable_reported=True))
+        if first:
+            await uow.jobs.enqueue(
+                kind=JOB_KIND, dedupe_key=f"unreachable:{member.id}:{now.isoformat()}",
+                run_at=now, payload={"council_id": council_id, "member_id": member.id,
+                                     "kind": ReminderKind.UNREACHABLE.value, "group": True})
+            await uow.audit.append(AuditEntry(council_id, "operator:scheduler",
+                                              "member.unreachable", {"member": member.id}, now))
+        await uow.commit()
+    return first
+
+
+async def _unreachable_delivery(uow: UnitOfWork, job: Job) -> Delivery | None:
+    """The notice to the secretariat of a member who cannot be reached privately; None once
+    they have started the bot meanwhile."""
+    payload = job.payload
+    council = await uow.councils.get(int(payload["council_id"]))
+    member = await uow.members.get(int(payload["member_id"]))
+    if (council is None or member is None or not council.active or council.chat_id is None
+            or member.private_chat):
+        return None
+    return Delivery(job_id=job.id, attempts=job.attempts, chat_id=council.chat_id,
+                    kind=ReminderKind.UNREACHABLE, council=council, member=member,
+                    department=(await uow.departments.get(member.department_id)
+                                if member.department_id else None))
 
 
 async def _close_agenda(uow: UnitOfWork, council: Council, meeting: Meeting,

@@ -59,7 +59,8 @@ def council(cli: Cli) -> Cli:
     for args in [("init",), ("council", "create", "Riverside District CIO Council"),
                  ("department", "add", "EPB", "Environmental Protection Bureau"),
                  ("department", "add", "MSB", "Market Supervision Bureau"),
-                 ("member", "add", "Wang Lei", "--role", "chair", "--telegram-id", "1001")]:
+                 ("member", "add", "Wang Lei", "--role", "chair", "--telegram-id", "1001",
+                  "--username", "wang_lei")]:
         result = cli(*args)
         assert result.code == 0, result
     return cli
@@ -93,6 +94,18 @@ def test_a_short_notice_meeting_says_until_when_it_takes_proposals(council: Cli)
            "halfway to the meeting, instead of 3 days before it.")
 
 
+def test_the_chair_is_handed_over_from_the_command_line(council: Cli) -> None:
+    """`member role <member> chair` hands the chair over and says who holds it now; the list
+    shows one chair."""
+    assert council("member", "add", "Li Na", "--role", "cio", "--department", "EPB",
+                   "--telegram-id", "1002").code == 0
+    handed = council("member", "role", "tg:1002", "chair")
+    assert (handed.code, handed.out.strip()) == (
+        0, "Li Na is now the chair; Wang Lei is now observer.")
+    listing = council("member", "list").out
+    assert listing.count("chair") == 1
+
+
 def test_holiday_moves_are_shown_with_their_reason(council: Cli) -> None:
     """An occurrence on a public holiday is moved and the listing says from where and why."""
     result = council("series", "set", "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=1 10:00",
@@ -118,8 +131,20 @@ def test_holiday_moves_are_shown_with_their_reason(council: Cli) -> None:
         (("series", "set", "bimonthly 2TH 14:30", "--starting", "2026-01-01"),
          "cannot start on 2026-01-01: that day is past"),
         (("series", "set", "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2TH"), "missing the time"),
-        (("member", "role", "@nobody", "cio"), "no member '@nobody'"),
+        (("member", "role", "@nobody", "cio"), "I have not seen '@nobody' in the council's chat"),
+        (("member", "add", "Li Na", "--role", "chair"),
+         "the council already has a chair, Wang Lei: hand the chair over instead"),
+        (("member", "role", "tg:1001", "cio", "--department", "EPB"),
+         "Wang Lei is the council's chair: a council always has one, so hand the chair over"),
+        (("member", "add", "Li Na", "--role", "expert", "--username", "li na"),
+         "username 'li na' is not a Telegram username: 5-32 letters, digits or underscores"),
+        (("member", "add", "Li Na", "--role", "expert", "--telegram-id", "-1001"),
+         "Telegram user id -1001 is not valid: a person's id is a positive number"),
+        (("member", "add", "Li Na", "--role", "expert", "--telegram-id", "1001"),
+         "Telegram user 1001 is already a member of this council: Wang Lei"),
         (("department", "list", "--council", "Atlantis"), "no council named 'Atlantis'"),
+        (("member", "add", "Other Wang", "--role", "expert", "--username", "@Wang_Lei"),
+         "@Wang_Lei is already the username of a member of this council: Wang Lei"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(

@@ -53,7 +53,10 @@ async def test_only_the_chair_decides_join_requests(chat: CouncilChat) -> None:
     assert await chat.press(chat.stranger, request, "Approve") == "only council members may do this"
     assert await chat.press(chat.chair, request, "Approve") == ""
     await chat.sandbox.control.wait_until(lambda: request.text != before)
-    assert request.text == "CIO EPB is now the CIO of their department."
+    assert request.text == (
+        "CIO EPB is now the CIO of their department.\n"
+        f"CIO EPB: please open https://t.me/{chat.bot_name}?start=c1 and press Start, so that "
+        "I can send you secret ballots, reminders and calendar links privately.")
     taken = await chat.say(chat.cios["MSB"], f"/join@{chat.bot_name} EPB")
     assert taken.text == "EPB already has a CIO: CIO EPB"
     await chat.command(chat.chair, "/department MSB Market Supervision Bureau")
@@ -118,7 +121,7 @@ async def test_roles_by_reply(chat: CouncilChat) -> None:
                                            f"/role@{chat.bot_name} observer",
                                            reply_to=said.message_id)
     answer = await chat.sandbox.control.next_bot_message(chat.group.id, after=reply)
-    assert answer.text == "Passer By is now observer."
+    assert (answer.text or "").startswith("Passer By is now observer.\nPasser By: please open")
     async with chat.database.uow() as uow:
         council = await uow.councils.by_chat(chat.group.id)
         assert council is not None
@@ -190,3 +193,74 @@ async def test_answers_in_the_group_are_threaded_to_their_command(chat: CouncilC
     cio = chat.cios["EPB"]
     private = control.send_text(cio.id, cio.id, "/next")
     assert (await control.next_bot_message(cio.id, after=private)).reply_to is None
+
+
+async def council_id(chat: CouncilChat) -> int:
+    async with chat.database.uow() as uow:
+        council = await uow.councils.by_chat(chat.group.id)
+    assert council is not None
+    return council.id
+
+
+async def chairs(chat: CouncilChat) -> list[str]:
+    async with chat.database.uow() as uow:
+        members = await uow.members.list(await council_id(chat))
+    return [m.name for m in members if m.role is Role.CHAIR]
+
+
+async def test_the_chair_is_handed_over_in_one_step(chat: CouncilChat) -> None:
+    """A reply with /role chair hands the chair over and says who the chair is now (no second
+    chair); the former chair can no longer set roles; the only chair cannot be demoted."""
+    await chat.founded()
+    control = chat.sandbox.control
+    said = control.send_text(chat.secretary.id, chat.group.id, f"/next@{chat.bot_name}")
+    await control.next_bot_message(chat.group.id, after=said)
+    sent = control.send_text(chat.chair.id, chat.group.id, f"/role@{chat.bot_name} chair",
+                             reply_to=said.message_id)
+    answer = await control.next_bot_message(chat.group.id, after=sent)
+    assert (answer.text or "").startswith(
+        "Chen Jing is now the chair; Wang Lei is now observer.")
+    assert await chairs(chat) == ["Chen Jing"]
+    refused = await chat.command(chat.chair, "/role @zhou_min secretary")
+    assert refused == "only the chair may do this"
+    demoted = await chat.command(chat.secretary, "/role @chen_jing secretary")
+    assert demoted == ("Chen Jing is the council's chair: a council always has one, so hand "
+                       "the chair over to someone else first (/role <user> chair)")
+    back = await chat.command(chat.secretary, "/role @wang_lei chair")
+    assert back.startswith("Wang Lei is now the chair; Chen Jing is now observer.")
+    assert await chairs(chat) == ["Wang Lei"]
+
+
+async def test_someone_who_spoke_is_found_by_username(chat: CouncilChat) -> None:
+    """After a person sends anything the bot sees (here /help@bot), `/role @username` works for
+    them; for someone never seen, the bot says what to do."""
+    await chat.command(chat.chair, "/setup Riverside District CIO Council")
+    await chat.command(chat.stranger, "/help")
+    given = await chat.command(chat.chair, "/role @passer_by expert")
+    assert given.startswith("Passer By is now expert.")
+    unknown = await chat.command(chat.chair, "/role @nobody_here expert")
+    assert unknown == ("I have not seen '@nobody_here' in the council's chat yet: ask them to "
+                       "send any command there (/help is enough), or use their numeric "
+                       "Telegram id")
+
+
+async def test_members_are_told_to_start_the_private_chat(chat: CouncilChat) -> None:
+    """/members names who cannot be written to privately; the deep link's /start greets the
+    member and notes the private chat; private /help lists only what works there."""
+    await chat.founded()
+    roster = await chat.command(chat.chair, "/members")
+    assert ("I cannot write privately to: Wang Lei, Chen Jing, CIO EDU, CIO EPB, CIO MSB, "
+            "Zhou Min. They need to press Start") in roster
+    cio = chat.cios["EPB"]
+    started = chat.sandbox.control.start_bot(cio.id, payload=f"c{await council_id(chat)}")
+    greeting = await chat.sandbox.control.next_bot_message(cio.id, after=started)
+    lines = (greeting.text or "").splitlines()
+    assert lines[0] == ("Hello CIO EPB! You are cio of Riverside District CIO Council. I can "
+                        "now write to you here: secret ballots, reminders and calendar links "
+                        "come to this chat.")
+    commands = {line.split()[0] for line in lines if line.startswith("/")}
+    assert {"/vote", "/calendar", "/propose", "/help"} <= commands
+    assert not commands & {"/setup", "/join", "/startmeeting", "/motion", "/secret", "/role"}
+    roster = await chat.command(chat.chair, "/members")
+    assert "I cannot write privately to: Wang Lei, Chen Jing, CIO EDU, CIO MSB, Zhou Min." \
+        in roster

@@ -50,8 +50,9 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
         ("/cancel 1" + "0" * 30, "usage: /cancel <meeting id>"),
         ("/cadence FREQ=SECONDLY", "FREQ=SECONDLY is more often than weekly: not a council "
                                    "series"),
-        ("/role @nobody cio EPB", "I do not know @nobody yet: reply to one of their messages "
-                                  "with /role, or give their numeric Telegram id"),
+        ("/role @nobody cio EPB", "I have not seen '@nobody' in the council's chat yet: ask "
+                                  "them to send any command there (/help is enough), or use "
+                                  "their numeric Telegram id"),
         ("/role @cio_epb overlord", "usage: /role <@user|id> <chair|secretary|cio|expert|"
                                     "observer> [CODE]"),
         ("/lang klingon", "language 'klingon' is not supported (en, zh)"),

@@ -39,7 +39,14 @@ ONLY_CIOS = "only department CIOs may do this"
 @pytest.fixture
 async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
     async with council_chat(migrated_url, cios=5) as council:  # EPB, MSB, EDU, HLTH and PSB
-        yield await council.founded()
+        await council.founded()
+        # Each CIO follows the link to the private chat once a member (which the bot notes):
+        # what a refused vote leaves unchanged below is then only the council's state.
+        control = council.sandbox.control
+        for cio in council.cios.values():
+            started = control.start_bot(cio.id, payload="c1")
+            await control.next_bot_message(cio.id, after=started)
+        yield council
 
 
 async def decision_of(chat: CouncilChat, motion: int) -> int:

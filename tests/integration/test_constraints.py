@@ -7,7 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from meetings.domain.errors import Duplicate, InvalidInput, NotFound, UnknownMeeting, VotingClosed
+from meetings.domain.errors import (
+    Duplicate,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    UnknownMeeting,
+    VotingClosed,
+)
 from meetings.domain.model import (
     Attendance,
     AttendanceStatus,
@@ -21,7 +28,7 @@ from meetings.domain.model import (
     MotionState,
     Role,
 )
-from storage import Database
+from storage import Database, SqlUnitOfWork
 from tests.integration.conftest import NOW, World, committed, read
 
 
@@ -121,3 +128,40 @@ async def test_updating_a_missing_meeting_is_refused(migrated_db: Database, worl
     with pytest.raises(UnknownMeeting, match=f"no meeting {world.meeting.id}"):
         await committed(migrated_db, lambda uow: uow.meetings.update(
             replace(world.meeting, starts_at=NOW + timedelta(days=1))))
+
+
+async def test_a_council_has_at_most_one_chair(migrated_db: Database, world: World) -> None:
+    """A second chair, added or promoted, is refused by the database, naming the rule; another
+    council has its own chair; the chair changes hands by demoting, then promoting."""
+    with pytest.raises(Duplicate, match="the council already has a chair"):
+        await committed(migrated_db, lambda uow: uow.members.add(
+            Member(world.council.id, "Second chair", Role.CHAIR, telegram_id=9)))
+    with pytest.raises(Duplicate, match="the council already has a chair"):
+        await committed(migrated_db, lambda uow: uow.members.update(
+            replace(world.cio, role=Role.CHAIR, department_id=None)))
+
+    other = await committed(migrated_db, lambda uow: uow.councils.add(Council(name="Other")))
+    await committed(migrated_db, lambda uow: uow.members.add(
+        Member(other.id, "Other chair", Role.CHAIR, telegram_id=1)))
+
+    async def hand_over(uow: SqlUnitOfWork) -> None:
+        await uow.members.update(replace(world.chair, role=Role.OBSERVER))
+        await uow.members.update(replace(world.cio, role=Role.CHAIR, department_id=None))
+
+    await committed(migrated_db, hand_over)
+    members = await read(migrated_db, lambda uow: uow.members.list(world.council.id))
+    assert [m.name for m in members if m.role is Role.CHAIR] == ["Li"]
+
+
+async def test_postgresql_refuses_a_council_without_a_chair(migrated_db: Database, world: World,
+                                                            engine_name: str) -> None:
+    """On PostgreSQL (concurrent writers) the database itself refuses, at commit, a change that
+    leaves a council without its chair; deleting the council with its chair is fine. SQLite
+    serialises writers, so the use cases' check stands alone there."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite has no deferred triggers; its writers never race the use case")
+    with pytest.raises(InvalidState, match="the council would be left without a chair"):
+        await committed(migrated_db, lambda uow: uow.members.update(
+            replace(world.chair, role=Role.OBSERVER)))
+    members = await read(migrated_db, lambda uow: uow.members.list(world.council.id))
+    assert [m.name for m in members if m.role is Role.CHAIR] == ["Chair"]

@@ -34,6 +34,7 @@ from meetings.domain.model import (
     AttendanceStatus,
     AuditEvent,
     Ballot,
+    ChatPerson,
     Choice,
     Council,
     Decision,
@@ -282,6 +283,43 @@ async def test_one_telegram_account_is_one_member_and_one_cio_per_department(
         Member(world.council.id, "Expert", Role.EXPERT)))
     assert await store.read(lambda uow: uow.members.list(world.council.id)) == [
         world.chair, world.cio, world.other_cio, deputy, expert]
+
+
+async def test_one_chair_per_council(store: Store, world: World) -> None:
+    """A second chair, added or promoted, is a `Duplicate` naming the rule; demoting the chair
+    first and then promoting another in one unit of work hands it over."""
+    added = await store.refused(Duplicate, lambda uow: uow.members.add(
+        Member(world.council.id, "Second chair", Role.CHAIR, telegram_id=9)))
+    assert str(added) == ("the council already has a chair: hand the chair over instead "
+                          "(/role <user> chair)")
+    await store.refused(Duplicate, lambda uow: uow.members.update(
+        replace(world.cio, role=Role.CHAIR, department_id=None)))
+
+    async def hand_over(uow: UnitOfWork) -> Member:
+        await uow.members.update(replace(world.chair, role=Role.OBSERVER))
+        return await uow.members.update(replace(world.cio, role=Role.CHAIR, department_id=None))
+
+    chair = await store.commit(hand_over)
+    assert [m for m in await store.read(lambda uow: uow.members.list(world.council.id))
+            if m.role is Role.CHAIR] == [chair]
+
+
+async def test_people_seen_in_the_chat(store: Store, world: World) -> None:
+    """A person is stored once per council and Telegram id; a later put changes their name and
+    username; a username is found in any letter case, and not in another council."""
+    seen = await store.commit(lambda uow: uow.people.put(
+        ChatPerson(world.council.id, 77, "Zhao Lei", "zhao_lei")))
+    assert await store.read(lambda uow: uow.people.get(world.council.id, 77)) == seen
+    renamed = await store.commit(lambda uow: uow.people.put(
+        ChatPerson(world.council.id, 77, "Zhao Lei (EPB)", "zhaolei_gov")))
+    assert renamed == replace(seen, name="Zhao Lei (EPB)", username="zhaolei_gov")
+    assert await store.read(lambda uow: uow.people.by_username(world.council.id,
+                                                               "ZhaoLei_Gov")) == renamed
+    assert await store.read(lambda uow: uow.people.by_username(world.council.id,
+                                                               "zhao_lei")) is None
+    other = await store.commit(lambda uow: uow.councils.add(Council(name="Other")))
+    assert await store.read(lambda uow: uow.people.get(other.id, 77)) is None
+    assert await store.read(lambda uow: uow.people.by_username(other.id, "zhaolei_gov")) is None
 
 
 async def test_updating_a_member_that_is_not_stored_is_refused(store: Store,

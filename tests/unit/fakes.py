@@ -31,6 +31,7 @@ from meetings.domain.model import (
     Attendance,
     AuditEvent,
     Ballot,
+    ChatPerson,
     Choice,
     Council,
     Decision,
@@ -194,9 +195,14 @@ class _Members(_Repo[Member]):
             keys.add(("telegram", member.council_id, member.telegram_id))
         if member.role is Role.CIO and member.department_id is not None:
             keys.add(("cio of", member.department_id))  # a department speaks through one CIO
+        if member.role is Role.CHAIR:
+            keys.add(("chair of", member.council_id))  # a council has one chair
         return keys
 
     def _duplicate(self, member: Member) -> Duplicate:
+        if member.role is Role.CHAIR:
+            return Duplicate("the council already has a chair: hand the chair over instead "
+                             "(/role <user> chair)")
         if member.telegram_id is None:
             return Duplicate("this department already has a CIO")
         return Duplicate("Telegram user {telegram_id} is already a member of this council, "
@@ -218,6 +224,28 @@ class _Members(_Repo[Member]):
 
     async def memberships(self, telegram_id: int) -> Sequence[Member]:
         return self._where(lambda m: m.telegram_id == telegram_id)
+
+
+class _People(_Repo[ChatPerson]):
+    name = "people"
+
+    def _unique_keys(self, person: ChatPerson) -> set[tuple[object, ...]]:
+        return {(person.council_id, person.telegram_id)}
+
+    async def get(self, council_id: int, telegram_id: int  # type: ignore[override]  # by key
+                  ) -> ChatPerson | None:
+        return self._first(lambda p: p.council_id == council_id and p.telegram_id == telegram_id)
+
+    async def by_username(self, council_id: int, username: str) -> ChatPerson | None:
+        found = self._where(lambda p: p.council_id == council_id and p.username is not None
+                            and p.username.lower() == username.lower())
+        return found[-1] if found else None
+
+    async def put(self, person: ChatPerson) -> ChatPerson:
+        stored = await self.get(person.council_id, person.telegram_id)
+        if stored is None:
+            return self._insert(person)
+        return self._update(replace(person, id=stored.id))
 
 
 class _JoinRequests(_Repo[JoinRequest]):
@@ -702,6 +730,7 @@ class FakeUnitOfWork:
         self.councils = _Councils(self)
         self.departments = _Departments(self)
         self.members = _Members(self)
+        self.people = _People(self)
         self.join_requests = _JoinRequests(self)
         self.jobs = _Jobs(self)
         self.series = _Series(self)

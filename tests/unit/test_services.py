@@ -119,14 +119,14 @@ async def test_role_change_by_username(uow: FakeUnitOfWork, council: Council) ->
     await usecases.councils.add_member(
         uow, council.id, name="Guest", role=Role.OBSERVER, actor=CLI, now=NOW, username="@guest"
     )
-    changed = await usecases.councils.set_role(
+    changed = (await usecases.councils.set_role(
         uow, council.id, member_ref="@Guest", role=Role.CIO, actor=CLI, now=NOW, department="MSB"
-    )
+    )).member
     msb = next(d for d in uow.rows("departments") if d.code == "MSB")
     assert (changed.role, changed.department_id) == (Role.CIO, msb.id)
-    again = await usecases.councils.set_role(
+    again = (await usecases.councils.set_role(
         uow, council.id, member_ref="@guest", role=Role.CIO, actor=CLI, now=NOW, department="MSB"
-    )
+    )).member
     assert again == changed
 
 
