@@ -146,8 +146,7 @@ class ChartFont:
     path: str
 
 
-def cjk_font() -> ChartFont:
-    """The first CJK font matplotlib can find; `ExportError` when there is none."""
+def _installed_cjk_font() -> ChartFont | None:
     from matplotlib import font_manager
 
     for name in CJK_FONTS:
@@ -157,6 +156,23 @@ def cjk_font() -> ChartFont:
         except ValueError:
             continue
         return ChartFont(name, path)
+    return None
+
+
+def cjk_font() -> ChartFont:
+    """The first CJK font matplotlib can find; `ExportError` when there is none."""
+    from matplotlib import font_manager
+
+    found = _installed_cjk_font()
+    if found is None:
+        # matplotlib lists the system's fonts once and caches the list on disk, so a CJK font
+        # installed after that (apt-get install fonts-noto-cjk) stays unseen: look again.
+        for entry in font_manager.FontManager().ttflist:
+            if entry.name in CJK_FONTS:
+                font_manager.fontManager.addfont(entry.fname)
+        found = _installed_cjk_font()
+    if found is not None:
+        return found
     raise ExportError("no CJK font found for the chart (install fonts-noto-cjk): Chinese "
                       "department names would be drawn as boxes")
 
