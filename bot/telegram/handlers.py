@@ -289,7 +289,7 @@ async def item(req: ChatRequest) -> str:
         meeting_id=meeting_id,
     )
     return req.t(
-        "Agenda #{id} added as urgent business to the meeting on {when} (meeting #{meeting}), "
+        "Agenda #{id} added as urgent business to the meeting on {when} (meeting S{meeting}), "
         "accepted: {title}",
         id=added.id,
         when=when(req.language, req.council.timezone, meeting),

@@ -96,10 +96,10 @@ async def guest(req: ChatRequest) -> str:
         req.uow(), req.council.id, name=name, organisation=organisation,
         actor=require(req.member, Act.RECORD_ATTENDANCE), now=req.now)
     if recorded.organisation:
-        return req.t("Guest {name} ({organisation}) is attending meeting #{meeting}; a guest "
+        return req.t("Guest {name} ({organisation}) is attending meeting S{meeting}; a guest "
                      "does not vote. /undo takes this back.", name=recorded.name,
                      organisation=recorded.organisation, meeting=meeting.id)
-    return req.t("Guest {name} is attending meeting #{meeting}; a guest does not vote. /undo "
+    return req.t("Guest {name} is attending meeting S{meeting}; a guest does not vote. /undo "
                  "takes this back.", name=recorded.name, meeting=meeting.id)
 
 

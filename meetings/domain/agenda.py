@@ -94,7 +94,7 @@ def urgent_target(meetings: Sequence[Meeting], *, now: datetime,
         if meeting is None:
             raise UnknownMeeting("no meeting {id} in this council", id=meeting_id)
         if meeting.state not in _DECIDING or has_ended(meeting, now):
-            raise InvalidState("meeting #{id} is {state}; urgent business goes to a meeting "
+            raise InvalidState("meeting S{id} is {state}; urgent business goes to a meeting "
                                "that has not ended", id=meeting.id, state=meeting.state.value)
         return meeting
     running = next((m for m in meetings if m.state is MeetingState.IN_PROGRESS), None)

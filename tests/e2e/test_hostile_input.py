@@ -272,7 +272,7 @@ MEETING_CASES = [
     ("/item | only a description", "usage: /item [#meeting] <title> [| description]"),
     ("/item #x Flood data", "usage: /item [#meeting] <title> [| description]"),
     ("/item #1", "usage: /item [#meeting] <title> [| description]"),
-    ("/item #99999 Flood data", "no meeting S99999 in this council"),
+    ("/item #99999 Flood data", "no meeting 99999 in this council"),
     ("/item", "usage: /item [#meeting] <title> [| description]"),
     ("/here =1+1", "CIO EPB is already marked present.\n2 of 2 departments present; quorum 2: "
                    "quorate"),
@@ -393,17 +393,17 @@ REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "agreed": (r"Decision D\d+ recorded: .+", (r"usage: /agreed <text>", r"decision is empty")),
     "undo": (r"Removed (note |decision D)\d+: .+|Removed guest .+ from the attendance\.",
              (r"there is no note or decision of this meeting to undo",)),
-    "guest": (r"Guest .+ is attending meeting #\d+; a guest does not vote\. /undo takes this "
+    "guest": (r"Guest .+ is attending meeting S\d+; a guest does not vote\. /undo takes this "
               r"back\.", (r"usage: /guest <name> \[\| organisation\]", r"guest name is empty",
                          r"guest name is too long \(\d+ characters, at most 120\)",
                          r"organisation is empty",
                          r"organisation is too long \(\d+ characters, at most 200\)")),
-    "item": (r"Agenda #\d+ added as urgent business to the meeting on .+ \(meeting #\d+\), "
+    "item": (r"Agenda #\d+ added as urgent business to the meeting on .+ \(meeting S\d+\), "
              r"accepted: .+", (
                  r"usage: /item \[#meeting\] <title> \[\| description\]", r"title is empty",
                  r"title is too long \(\d+ characters, at most 200\)", r"description is empty",
                  r"no meeting \d+ in this council",
-                 r"meeting #\d+ is \w+; urgent business goes to a meeting that has not ended")),
+                 r"meeting S\d+ is \w+; urgent business goes to a meeting that has not ended")),
     "motion": (r"🗳 Motion M\d+: .+", (r"usage: /motion <text>", r"motion is empty")),
     "secret": (r"🗳 Secret ballot M\d+: .+", (r"usage: /secret <text>", r"motion is empty")),
     "circular": (r"🗳 Circular vote M\d+: .+", (

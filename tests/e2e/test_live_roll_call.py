@@ -17,6 +17,8 @@ from tests.e2e.harness import CouncilChat, council_chat
 OPENED = datetime(2026, 12, 3, 6, 25, tzinfo=UTC)
 HEADER = ("Roll call: CIOs and experts, press Here or send /here. A CIO must attend in person "
           "to vote.")
+# Four member departments (those with a CIO): the quorum is more than half of them, three.
+QUORUM_OF = [f"{n} of 4 departments present; quorum 3: not quorate" for n in range(3)]
 
 
 class HeldClock:
@@ -56,7 +58,8 @@ async def test_the_roll_call_shows_who_is_in_within_the_edit_limit(
     meeting = (await chat.command(chat.secretary, "/schedule 2026-12-03 14:30 120")).split()[1]
     chat.clock.at = OPENED
     roll_call = await chat.driver.ask(chat.secretary, "/startmeeting")
-    assert roll_call.text == f"🏛 Meeting {meeting} is open (Thu 3 Dec 2026, 14:30).\n{HEADER}"
+    assert roll_call.text == (f"🏛 Meeting {meeting} is open (Thu 3 Dec 2026, 14:30).\n{HEADER}\n"
+                              f"{QUORUM_OF[0]}")
     control = chat.sandbox.control
 
     # The /startmeeting's own edit (it names nobody new) and its pause go by first.
@@ -65,23 +68,26 @@ async def test_the_roll_call_shows_who_is_in_within_the_edit_limit(
     await live_roll_calls(chat.application).settle()
     edits = len(roll_call.history)
 
-    assert await chat.command(chat.cios["EPB"], "/here") == "CIO EPB is present."
+    assert await chat.command(chat.cios["EPB"], "/here") == f"CIO EPB is present.\n{QUORUM_OF[1]}"
     await control.wait_until(lambda: clock.waiting == 1)
-    assert roll_call.text.splitlines()[2:] == ["Present 1 of 4: EPB; awaiting EDU, HLTH, MSB"]
+    assert roll_call.text.splitlines()[2:] == ["Present 1 of 4: EPB; awaiting EDU, HLTH, MSB",
+                                               QUORUM_OF[1]]
     assert len(roll_call.history) == edits + 1
 
     assert await chat.press(chat.cios["MSB"], roll_call, "✋ Here") == "You are marked present."
-    assert await chat.command(chat.chair, "/here") == "Wang Lei is present."
-    assert await chat.command(chat.secretary, "/here") == "Chen Jing is present."
+    assert await chat.command(chat.chair, "/here") == f"Wang Lei is present.\n{QUORUM_OF[2]}"
+    assert await chat.command(chat.secretary, "/here") == (
+        f"Chen Jing is present.\n{QUORUM_OF[2]}")
     await chat.command(chat.secretary, "/proxy EDU Deputy Liu")
-    assert await chat.command(chat.expert, "/here") == "Zhou Min is present."
+    assert await chat.command(chat.expert, "/here") == f"Zhou Min is present.\n{QUORUM_OF[2]}"
     await chat.settle()
     assert len(roll_call.history) == edits + 1  # the pause holds: nothing edited yet
 
     clock.tick()
     final = [f"🏛 Meeting {meeting} is open (Thu 3 Dec 2026, 14:30).", HEADER,
              "Present 2 of 4: EPB, MSB; awaiting HLTH; proxy EDU",
-             "Also present: Wang Lei (chair), Chen Jing (secretary), Zhou Min (expert)"]
+             "Also present: Wang Lei (chair), Chen Jing (secretary), Zhou Min (expert)",
+             QUORUM_OF[2]]
     await control.wait_until(lambda: roll_call.text == "\n".join(final))
     assert len(roll_call.history) == edits + 2
     await control.wait_until(lambda: clock.waiting == 1)

@@ -134,11 +134,13 @@ async def open_ballot(sandbox: SandboxServer, chair: User, group: Chat,
 
 def check_result(result: str, motion_id: int, digest: str) -> None:
     counts = Counter(CHOSEN.values())
-    assert result.splitlines() == [
+    *lines, decision = result.splitlines()
+    assert re.fullmatch(r"Recorded as decision D\d+\.", decision)  # it carried
+    assert lines == [
         f"✅ M{motion_id} carried: {TEXT}",
         f"Yes {counts[Choice.YES]} · No {counts[Choice.NO]} · Abstain {counts[Choice.ABSTAIN]}",
-        "9 of 9 eligible voted; quorum 5.",
-        f"Rule: simple majority. Ballot set #{digest}."]
+        "Quorum 5 of 9 member departments; 9 voted.",
+        f"Rule: simple majority of the votes cast. Ballot set #{digest}."]
 
 
 async def recount(url: str, motion_id: int) -> tuple[dict[str, int], str, str]:

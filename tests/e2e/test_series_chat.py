@@ -5,6 +5,7 @@ the old #12; /next never shows a proposal deadline that has already passed as st
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 
 import pytest
@@ -90,10 +91,13 @@ async def test_a_time_another_meeting_holds_is_refused(chat: CouncilChat) -> Non
 async def test_next_says_proposals_are_closed_when_the_deadline_has_passed(
     chat: CouncilChat
 ) -> None:
-    """Tomorrow's meeting was scheduled after its proposal deadline: /next says proposals for
+    """Once a meeting's proposal deadline has passed (tomorrow's meeting, called at short notice,
+    takes proposals until halfway through its notice: 22:00 tonight), /next says proposals for
     it are closed instead of naming the deadline as if it were to come."""
     await chat.command(chat.secretary, "/schedule 2026-11-26 10:00 60 Urgent")
+    assert "Proposals close 2026-11-25 22:00." in (await chat.command(chat.chair, "/next"))
+    chat.clock.at = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
     reply = await chat.command(chat.chair, "/next")
     assert "Proposals close" not in reply
-    assert ("Proposals for this meeting are closed (the deadline was 2026-11-23 10:00): new "
+    assert ("Proposals for this meeting are closed (the deadline was 2026-11-25 22:00): new "
             "proposals go to the following meeting.") in reply.splitlines()

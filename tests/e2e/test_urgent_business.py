@@ -36,8 +36,8 @@ async def observer(chat: CouncilChat) -> User:
     control = chat.sandbox.control
     officer = control.create_user("Li Ping", username="li_ping")
     control.add_member(chat.group.id, officer.id, by=chat.chair.id)
-    assert await chat.command(chat.chair, f"/role {officer.id} observer") == (
-        "Li Ping is now observer.")
+    reply = await chat.command(chat.chair, f"/role {officer.id} observer")
+    assert reply.splitlines()[0] == "Li Ping is now observer."  # then the Start link
     return officer
 
 
@@ -65,18 +65,18 @@ async def test_an_urgent_item_goes_on_todays_meeting_and_topic_files_notes_under
     (a CIO's is refused); /topic takes it up, the notes are filed under it, and the agenda and
     the minutes mark it as urgent business."""
     scheduled = await chat.command(chat.secretary, "/schedule 2026-11-25 14:30 Data governance")
-    assert scheduled.startswith("Scheduled: #1 Wed 25 Nov 2026, 14:30 — Data governance")
+    assert scheduled.startswith("Scheduled: S1 Wed 25 Nov 2026, 14:30 — Data governance")
     assert await chat.command(chat.cios["EPB"], "/item Flood data") == (
         "only the chair or the secretariat may do this")
     assert await chat.command(chat.chair, "/item Flood-season data sharing | raised today") == (
         "Agenda #1 added as urgent business to the meeting on Wed 25 Nov 2026, 14:30 "
-        "(meeting #1), accepted: Flood-season data sharing")
+        "(meeting S1), accepted: Flood-season data sharing")
     chat.clock.at = STARTED
     await chat.command(chat.secretary, "/startmeeting")
     await chat.command(chat.cios["EPB"], "/here")
     assert await chat.command(chat.secretary, "/item #1 Cloud contract renewal") == (
         "Agenda #2 added as urgent business to the meeting on Wed 25 Nov 2026, 14:30 "
-        "(meeting #1), accepted: Cloud contract renewal")
+        "(meeting S1), accepted: Cloud contract renewal")
     assert await chat.command(chat.chair, "/topic 2") == (
         "Now discussing #2: Cloud contract renewal")
     assert await chat.command(chat.cios["EPB"], "/info The contract ends in January") == (
@@ -113,18 +113,20 @@ async def test_a_guest_and_an_observer_are_in_the_attendance_the_minutes_read(
     await chat.command(chat.secretary, "/startmeeting")
     for cio in chat.cios.values():
         await chat.command(cio, "/here")
-    assert await chat.command(officer, "/here") == "Li Ping is present."
-    assert await chat.command(chat.expert, "/here") == "Zhou Min is present."
+    assert await chat.command(officer, "/here") == (
+        "Li Ping is present.\n3 of 3 departments present; quorum 2: quorate")  # he is no department
+    assert await chat.command(chat.expert, "/here") == (
+        "Zhou Min is present.\n3 of 3 departments present; quorum 2: quorate")
     assert await chat.command(chat.cios["EPB"], "/guest Zhang San") == (
         "only the chair or the secretariat may do this")
     assert await chat.command(chat.secretary, "/guest | Tsinghua University") == (
         "usage: /guest <name> [| organisation]")
     assert await chat.command(chat.secretary, "/guest Prof.\u202e Wang\x00 | Tsinghua "
                                               "University") == (
-        "Guest Prof. Wang (Tsinghua University) is attending meeting #1; a guest does not vote. "
+        "Guest Prof. Wang (Tsinghua University) is attending meeting S1; a guest does not vote. "
         "/undo takes this back.")
     assert await chat.command(chat.chair, "/guest Zhang Sna") == (
-        "Guest Zhang Sna is attending meeting #1; a guest does not vote. /undo takes this back.")
+        "Guest Zhang Sna is attending meeting S1; a guest does not vote. /undo takes this back.")
     assert await chat.command(chat.chair, "/undo") == (
         "Removed guest Zhang Sna from the attendance.")
     await chat.command(chat.chair, "/motion Adopt the data catalogue")
@@ -157,7 +159,7 @@ async def test_a_short_notice_meeting_takes_proposals_until_a_deadline_fitting_i
     CIOs' proposals until halfway through its notice (00:15): /schedule says so, /next and the
     agenda call show it, a proposal before it is taken, one after it is not."""
     assert await chat.command(chat.secretary, "/schedule 2026-11-26 14:30 Emergency session") == (
-        "Scheduled: #1 Thu 26 Nov 2026, 14:30 — Emergency session\n"
+        "Scheduled: S1 Thu 26 Nov 2026, 14:30 — Emergency session\n"
         "Short notice: CIOs' proposals are taken until 2026-11-26 00:15, halfway to the "
         "meeting, instead of 3 days before it.")
     assert "Proposals close 2026-11-26 00:15." in (
@@ -170,7 +172,7 @@ async def test_a_short_notice_meeting_takes_proposals_until_a_deadline_fitting_i
         "📋 Riverside District CIO Council: the next meeting is on 2026-11-26 14:30. CIOs, "
         "please propose agenda items with /propose before 2026-11-26 00:15."]
     assert await chat.command(chat.cios["EPB"], "/propose Flood-season data sharing") == (
-        "Agenda #1 proposed for the meeting on Thu 26 Nov 2026, 14:30 (meeting #1).")
+        "Agenda #1 proposed for the meeting on Thu 26 Nov 2026, 14:30 (meeting S1).")
     chat.clock.at = datetime(2026, 11, 25, 16, 15, tzinfo=UTC)  # 00:15 on the 26th, Shanghai
     assert await chat.command(chat.cios["MSB"], "/propose Late idea") == (
         "every scheduled meeting is past its agenda deadline")

@@ -119,7 +119,7 @@ async def test_fifty_cios_press_at_once_on_two_instances(
             "This group is now the council")
         await seed_cios(migrated_url, chat_id=group.id, chair=chair, cios=cios, now=clock.now())
         assert (await driver.command(chair, "/schedule 2026-11-25 14:30 90 Budget")
-                ) == "Scheduled: S1 Wed 25 Nov 2026, 14:30 — Budget"
+                ).splitlines()[0] == "Scheduled: S1 Wed 25 Nov 2026, 14:30 — Budget"
         roll_call = await driver.ask(chair, "/startmeeting")
         assert (roll_call.text or "").startswith("🏛 Meeting S1 is open")
 

@@ -123,9 +123,9 @@ def test_urgent_business_goes_to_the_running_meeting_else_the_next() -> None:
 
 
 @pytest.mark.parametrize(("state", "message"), [
-    (MeetingState.ENDED, "meeting #1 is ended; urgent business goes to a meeting that has not "
+    (MeetingState.ENDED, "meeting S1 is ended; urgent business goes to a meeting that has not "
                          "ended"),
-    (MeetingState.CANCELLED, "meeting #1 is cancelled; urgent business goes to a meeting that "
+    (MeetingState.CANCELLED, "meeting S1 is cancelled; urgent business goes to a meeting that "
                              "has not ended"),
 ])
 def test_urgent_business_is_refused_for_a_meeting_that_is_over(state: MeetingState,
