@@ -5,8 +5,8 @@ the old #12; /next never shows a proposal deadline that has already passed as st
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
