@@ -225,9 +225,9 @@ MEETING_BY_ALLOWED_ROLES = [
     (Role.EXPERT, typed("here"), "Zhou Min is present."),
     (Role.OBSERVER, typed("here"), "CIO EDU is present."),
     (Role.SECRETARY, typed("guest"), "Guest Prof. Wang (Tsinghua University) is attending "
-                                     "meeting #1; a guest does not vote. /undo takes this back."),
+                                     "meeting S1; a guest does not vote. /undo takes this back."),
     (Role.SECRETARY, typed("item"), "Agenda #2 added as urgent business to the meeting on Mon 30 "
-                                    "Nov 2026, 10:00 (meeting #1), accepted: Flood-season data "
+                                    "Nov 2026, 10:00 (meeting S1), accepted: Flood-season data "
                                     "sharing"),
     (Role.SECRETARY, typed("proxy"),
      "MSB is represented by proxy Deputy Director Liu at meeting S1; a proxy may not vote."),
