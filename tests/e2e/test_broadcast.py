@@ -39,7 +39,8 @@ async def test_a_429_is_waited_out_and_the_reminder_sent_once(
     await bot.send_message(member, "Welcome to the council")  # not through the outbox
     reminders = Reminders(migrated_db, bot, clock, worker="solo")
 
-    assert TickReport(planned=3, sent=2, failed=1) == await reminders.tick()
+    # The agenda call: to the group and the CIO (not privately to the chair).
+    assert TickReport(planned=2, sent=1, failed=1) == await reminders.tick()
     assert await reminders.tick() == NOTHING
     clock.advance(timedelta(seconds=1))
     assert TickReport(sent=1) == await reminders.tick()
@@ -69,7 +70,7 @@ async def test_two_instances_meet_a_stricter_telegram_and_lose_or_double_nothing
         control.set_rate_limits(True)
         instances = [Reminders(migrated_db, one, clock, worker="host-a", batch=6),
                      Reminders(second_db, two, clock, worker="host-b", batch=6)]
-        clock.at = DUE[0][0]
+        clock.at = DUE[2][0]  # the day before: a reminder for everyone, the chair too
         sent = seconds = 0
         while sent < 25 and seconds < 60:
             for instance in instances:
@@ -78,7 +79,7 @@ async def test_two_instances_meet_a_stricter_telegram_and_lose_or_double_nothing
             seconds += 1
 
     chats = [scene.group, *scene.started]
-    assert Counter(tuple(texts(control, chat)) for chat in chats) == {(DUE[0][1],): 25}
+    assert Counter(tuple(texts(control, chat)) for chat in chats) == {(DUE[2][1],): 25}
     assert control.flood_refusals(), "the stricter limit was met"
     assert control.unhonoured_refusals() == []
     assert 25 / 4 <= seconds <= 25 / 4 + 4

@@ -62,7 +62,9 @@ class Scene:
 async def set_up(db: Database, control: Control, clock: FixedClock, *, people: int = 2,
                  silent: bool = True, language: str = "en",
                  meetings: tuple[str, ...] = ("2025-06-12 14:30",)) -> Scene:
-    """A council bound to a sandbox group, its members, and its meetings."""
+    """A council bound to a sandbox group, its members, and its meetings: the first member
+    chairs, the others are CIOs of a department each (only they hear the agenda call
+    privately)."""
     started = [control.create_user(f"Member {n}").id for n in range(people)]
     for user_id in started:
         control.start_bot(user_id)
@@ -72,14 +74,19 @@ async def set_up(db: Database, control: Control, clock: FixedClock, *, people: i
     council = await usecases.councils.create_council(db.uow(), name=NAME, actor=CLI, now=now,
                                                      chat_id=group, language=language)
     for number, user_id in enumerate(started + never):
+        if number > 0:
+            await usecases.councils.add_department(
+                db.uow(), council.id, code=f"D{number}", name=f"Department {number}", actor=CLI,
+                now=now)
         await usecases.councils.add_member(
             db.uow(),
             council.id,
             name=f"Member {number}",
             actor=CLI,
-            role=Role.CHAIR if number == 0 else Role.OBSERVER,
+            role=Role.CHAIR if number == 0 else Role.CIO,
             now=now,
             telegram_id=user_id,
+            department=f"D{number}" if number > 0 else None,
         )
     await usecases.councils.add_member(
         db.uow(), council.id, name="No Telegram", role=Role.EXPERT, actor=CLI, now=now
@@ -93,7 +100,7 @@ async def set_up(db: Database, control: Control, clock: FixedClock, *, people: i
 
 # The notice to the secretariat about the member who never pressed Start (council 1).
 UNREACHABLE = (
-    "✉️ Secretariat: I could not deliver a private message to Member 2: they have not pressed "
+    "✉️ Secretariat: I could not deliver a private message to Member 2 (D2): they have not pressed "
     "Start in a private chat with me, or have blocked me. Secret ballots, reminders and "
     "calendar links cannot reach them until they do.\n"
     "Member 2, please open https://t.me/council_bot?start=c1 and press Start.")
@@ -108,9 +115,9 @@ async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(
 ) -> None:
     """At T-14d, T-3d, T-1d and T-1h the group and each member who started the bot get the
     reminder exactly once, never a minute early (at the deadline the group gets the final
-    agenda); the member who never started it is given up on without holding anyone back (the
-    secretariat hears of it once, in the group), and nothing follows once the meeting has
-    begun."""
+    agenda; the agenda call goes privately to the CIOs only, not the chair); the member who
+    never started it is given up on without holding anyone back (the secretariat hears of it
+    once, in the group), and nothing follows once the meeting has begun."""
     scene = await set_up(migrated_db, control, clock)
     reminders = Reminders(migrated_db, bot, clock, worker="solo")
 
@@ -118,7 +125,8 @@ async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(
         clock.at = due - timedelta(minutes=1)
         assert await reminders.tick() == NOTHING
         clock.at = due
-        assert TickReport(planned=4, sent=3, given_up=1) == await reminders.tick()
+        chair = 1 if number > 0 else 0  # the agenda call is not the chair's
+        assert TickReport(planned=3 + chair, sent=2 + chair, given_up=1) == await reminders.tick()
         clock.advance(timedelta(minutes=30))
         # The bounce's notice to the secretariat goes out on the next tick, the first time only.
         assert await reminders.tick() == (TickReport(sent=1) if number == 0 else NOTHING)
@@ -126,7 +134,7 @@ async def test_each_reminder_reaches_the_group_and_every_member_once_on_time(
     assert await reminders.tick() == NOTHING
 
     expected = [text for _, text in DUE]
-    assert dict.fromkeys(scene.started, expected) == {
+    assert {scene.started[0]: expected[1:], scene.started[1]: expected} == {
         chat: texts(control, chat) for chat in scene.started
     }
     assert [expected[0], UNREACHABLE, FINAL, *expected[2:]] == texts(control, scene.group)
@@ -142,7 +150,7 @@ async def test_a_restart_sends_nothing_twice_and_only_the_newest_after_downtime(
     first = Database(migrated_url)
     scene = await set_up(first, control, clock, silent=False)
     clock.at = DUE[0][0]
-    assert (await Reminders(first, bot, clock, worker="host-1").tick()).sent == 3
+    assert (await Reminders(first, bot, clock, worker="host-1").tick()).sent == 2  # no chair
     await first.dispose()
 
     restarted = Database(migrated_url)
@@ -177,7 +185,7 @@ async def test_two_instances_ticking_together_send_every_message_once(
             Reminders(second_db, other_bot, clock, worker="host-b", batch=7),
         ]
         sent_by = [0, 0]
-        for due, _ in DUE:
+        for number, (due, _) in enumerate(DUE):
             clock.at = due
             planned = sent = 0
             for _ in range(10):
@@ -189,10 +197,11 @@ async def test_two_instances_ticking_together_send_every_message_once(
                 ]
                 if reports == [NOTHING, NOTHING]:
                     break
-            assert (planned, sent) == (25, 25)
+            # The agenda call goes to the group and the 23 CIOs, not the chair.
+            assert (planned, sent) == ((25, 25) if number > 0 else (24, 24))
         assert all(sent_by), "both instances shared the work"
 
-    assert dict.fromkeys(scene.started, ZH_DUE) == {
+    assert {**dict.fromkeys(scene.started, ZH_DUE), scene.started[0]: ZH_DUE[1:]} == {
         chat: texts(control, chat) for chat in scene.started
     }
     assert [ZH_DUE[0], ZH_FINAL, *ZH_DUE[2:]] == texts(control, scene.group)
@@ -204,11 +213,12 @@ async def test_flood_control_delays_a_message_until_telegram_allows_it(
     """With Telegram's limits on, a second message to a private chat within a second is
     refused with RetryAfter and goes out once the clock has passed the wait, still once."""
     scene = await set_up(
-        migrated_db, control, clock, silent=False, meetings=("2025-06-12 14:30", "2025-06-12 15:30")
+        migrated_db, control, clock, silent=False, meetings=("2025-06-12 14:30", "2025-06-12 17:00")
     )
     control.set_rate_limits(True)
     reminders = Reminders(migrated_db, bot, clock, worker="solo")
-    clock.at = datetime(2025, 6, 11, 7, 30, tzinfo=UTC)  # both day-before reminders are due
+    # Both day-before reminders are due (the second meeting after the first one's slot).
+    clock.at = datetime(2025, 6, 11, 9, 0, tzinfo=UTC)
 
     assert TickReport(planned=6, sent=4, failed=2) == await reminders.tick()
     assert await reminders.tick() == NOTHING
