@@ -223,7 +223,7 @@ def test_serve_without_token_runs_the_demo(monkeypatch: pytest.MonkeyPatch,
     assert "[21/21]" in result.out  # through the meeting and the circular vote after it
     assert "★" in result.out
     assert "reminders sent" in result.out
-    assert "Next meeting: #" in result.out
+    assert "Next meeting: S" in result.out
     assert "下一次会议" in result.out
     transcript = (tmp_path / "council-demo" / "transcript.txt").read_text(encoding="utf-8")
     assert "CIO TRN is now the CIO of their department." in transcript

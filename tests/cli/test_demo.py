@@ -37,7 +37,7 @@ from meetings.domain.model import (
     Note,
     NoteKind,
 )
-from meetings.domain.votes import ballot_digest
+from meetings.domain.votes import SecretBox, ballot_digest, box_digest
 from storage import Database
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -72,6 +72,7 @@ class Stored:
     notes: Sequence[Note]
     motions: Sequence[Motion]
     current: dict[int, Sequence[Ballot]]
+    boxes: dict[int, SecretBox]  # secret ballots: who voted and the box's counts, unlinked
     history: dict[int, Sequence[Ballot]]
     decisions: Sequence[Decision]
     actions: Sequence[ActionItem]
@@ -95,6 +96,9 @@ async def _stored(url: str) -> Stored:
                 {m.id: m for m in await uow.members.list(council.id)},
                 await uow.attendance.list(meetings[0].id), await uow.notes.list(meetings[0].id),
                 motions, {m.id: await uow.ballots.current(m.id) for m in motions},
+                {m.id: SecretBox.of(m.id, await uow.secret_ballots.voters(m.id),
+                                    await uow.secret_ballots.box(m.id))
+                 for m in motions if m.kind is MotionKind.SECRET},
                 {m.id: await uow.ballots.history(m.id) for m in motions},
                 await uow.decisions.list(council.id), await uow.actions.list(council.id),
                 await uow.audit.list(council.id))
@@ -185,8 +189,9 @@ async def test_the_votes_are_recorded_and_recount(played: Played) -> None:
     for motion in stored.motions:
         assert motion.state is MotionState.CLOSED
         assert motion.passed
-        # The posted hash is a recount of the stored ballots.
-        assert motion.digest == ballot_digest(stored.current[motion.id])
+        # The posted hash is a recount of the stored ballots (a secret ballot's, of its box).
+        assert motion.digest == (box_digest(stored.boxes[motion.id]) if motion.id in stored.boxes
+                                 else ballot_digest(stored.current[motion.id]))
         assert [d.motion_id for d in stored.decisions].count(motion.id) == 1
     assert named.meeting_id == secret.meeting_id == stored.meetings[0].id
     assert (named.yes, named.no, named.abstain, named.eligible) == (4, 1, 1, 6)

@@ -6,7 +6,7 @@ numbered with the meeting's notes and decisions so /undo can take one back.
 Existing meetings keep no announcement time (NULL: ample notice, the council's deadline).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 15:00:00
 """
 
@@ -51,7 +51,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_guests_recorded_by"), table_name="guests")
     op.drop_table("guests")
-    with op.batch_alter_table("meetings") as batch_op:
-        batch_op.drop_column("announced_at")
-    with op.batch_alter_table("agenda_items") as batch_op:
-        batch_op.drop_column("urgent")
+    # Plain drops, not batch copies: on SQLite a batch drops and recreates the table, and the
+    # drop cascades to the rows that refer to it.
+    op.drop_column("meetings", "announced_at")
+    op.drop_column("agenda_items", "urgent")

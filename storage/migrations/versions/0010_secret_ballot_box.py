@@ -9,7 +9,7 @@ secret motions are scrubbed. Downgrading cannot put back what was never kept: it
 tables, and with them the votes of secret ballots cast since.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-02 15:00:00
 """
 

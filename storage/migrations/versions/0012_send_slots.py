@@ -1,7 +1,7 @@
 """Send slots: Telegram's flood limits (per chat and overall) shared by every instance.
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02 15:00:00
 """
 

@@ -2,7 +2,7 @@
 the people the bot has seen in each council's chat.
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0012
 Create Date: 2026-12-02 15:10:00
 """
 

@@ -1,7 +1,7 @@
 """The roll call's group message: which message a meeting's live roll call keeps current.
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0013
 Create Date: 2026-12-02 15:00:00
 """
 
@@ -25,6 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("meetings") as batch_op:
-        batch_op.drop_column("roll_call_message_id")
-        batch_op.drop_column("roll_call_chat_id")
+    # Plain drops, not a batch copy: on SQLite a batch drops and recreates `meetings`, and the
+    # drop cascades to every row that refers to a meeting (notes, decisions, ...).
+    op.drop_column("meetings", "roll_call_message_id")
+    op.drop_column("meetings", "roll_call_chat_id")
