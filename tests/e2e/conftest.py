@@ -11,6 +11,7 @@ import pytest
 from bot.clock import FixedClock
 from bot.sandbox import SandboxServer
 from storage import Database
+from tests.e2e.crash import CrashingSandbox
 
 START = datetime(2025, 5, 20, 2, 0, tzinfo=UTC)
 
@@ -34,3 +35,15 @@ async def second_db(migrated_url: str) -> AsyncIterator[Database]:
     database = Database(migrated_url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+async def crashing_sandbox() -> AsyncIterator[CrashingSandbox]:
+    """A sandbox that can kill the bot process mid-call, on the system clock like the bot
+    process (the e2e default is a fixed clock)."""
+    server = CrashingSandbox()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

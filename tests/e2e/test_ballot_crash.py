@@ -4,7 +4,6 @@ gets their paper exactly once (the papers were queued in the job table with the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,17 +12,6 @@ import pytest
 from bot.sandbox import Message
 from tests.e2e.crash import CrashingSandbox, ServeProcess
 from tests.e2e.test_crash_restart import ANSWER_WITHIN, CODES, READY_WITHIN, cast, seed
-
-
-@pytest.fixture
-async def crashing_sandbox() -> AsyncIterator[CrashingSandbox]:
-    """On the system clock, like the bot process."""
-    server = CrashingSandbox()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.mark.parametrize("after", [0, 1], ids=["at the motion's post", "at the first paper"])

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 
 from bot.clock import FixedClock
@@ -654,16 +653,6 @@ async def seed(url: str, group: Chat, people: dict[str, User], now: datetime) ->
     finally:
         await database.dispose()
 
-
-@pytest.fixture
-async def crashing_sandbox() -> AsyncIterator[CrashingSandbox]:
-    """On the system clock, like the bot process (the e2e default is a fixed clock)."""
-    server = CrashingSandbox()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def crash_seed() -> int:

@@ -46,16 +46,6 @@ def in_box(motion_id: int) -> str:
     return f"🗳 Your secret vote on M{motion_id} is in the ballot box. Secret votes are final."
 
 
-@pytest.fixture
-async def crashing_sandbox() -> AsyncIterator[CrashingSandbox]:
-    """On the system clock, like the bot process."""
-    server = CrashingSandbox()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
 
 async def seed(url: str, group: Chat, chair: User, cios: dict[str, User], now: datetime) -> int:
     """The council with a department per CIO and today's meeting started, every CIO present in
