@@ -802,22 +802,27 @@ class _Writer:
                   who: Callable[[AttendanceLine], str]) -> str:
             return "、".join(who(a) for a in lines)
 
+        def unit_and_person(a: AttendanceLine) -> str:
+            # 教育局张三 runs together in Chinese; "Education Bureau" and "Li Na" need a space.
+            latin_seam = a.department[-1:].isascii() and a.person[:1].isascii()
+            return f"{a.department}{' ' if latin_seam else ''}{a.person}"
+
         by_status = {status: [a for a in m.attendance if a.status is status]
                      for status in AttendanceStatus}
         present = by_status[AttendanceStatus.PRESENT] + by_status[AttendanceStatus.PROXY]
         listed = self.styles.attendance
-        self.labelled("出席：", names(present, lambda a: f"{a.department}{a.person}" + (
+        self.labelled("出席：", names(present, lambda a: unit_and_person(a) + (
             "（代）" if a.status is AttendanceStatus.PROXY else "")) or "无", style=listed)
         if by_status[AttendanceStatus.EXCUSED]:
             self.labelled("请假：", names(by_status[AttendanceStatus.EXCUSED], lambda a: (
-                f"{a.department}{a.person}" + (f"（{a.reason}）" if a.reason else ""))),
+                unit_and_person(a) + (f"（{a.reason}）" if a.reason else ""))),
                           style=listed)
         if m.guests:
             self.labelled("列席：", "、".join(
                 f"{g.name}（{self.labels.guest_detail(g)}）" for g in m.guests), style=listed)
         if by_status[AttendanceStatus.ABSENT]:
             self.labelled("缺席：", names(by_status[AttendanceStatus.ABSENT],
-                                        lambda a: f"{a.department}{a.person}"), style=listed)
+                                        unit_and_person), style=listed)
 
 
 def _row_properties(tr: Any, *, header: bool) -> None:

@@ -86,6 +86,16 @@ def test_chinese_minutes_hold_the_same_facts_in_the_gbt9704_layout() -> None:
                         "四、工作任务"]
 
 
+def test_the_gbt9704_layout_keeps_latin_unit_and_person_names_apart() -> None:
+    """A council that writes its units and people in Latin letters gets "Finance Bureau Deputy
+    Wang", not "Finance BureauDeputy Wang"; Chinese names still run together."""
+    text = all_text(read(write(MINUTES, "gbt9704")))
+
+    assert "出席：Environmental Protection Bureau " in text
+    assert "Finance Bureau Deputy Wang（代）" in text
+    assert "BureauDeputy" not in text
+
+
 def test_invited_guests_and_urgent_business_are_named_in_both_layouts() -> None:
     """An invited guest is listed in attendance with their organisation (or as a guest), apart
     from the departments, and urgent business is marked on the agenda and its heading, in the
