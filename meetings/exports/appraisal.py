@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from meetings.domain.appraisal import FIGURES, Appraisal, Row, Weights, spreadsheet_safe
 
@@ -50,6 +51,8 @@ _TEXT = {
            "none": "本期间无首席信息官任职", "proxy_note": "代理出席不计为出席。"},
 }
 _TEXT_COLUMNS = ("code", "department", "member", "since", "until")
+_DOCX_COLUMN_CM = {"code": 1.2, "department": 3.2, "member": 1.8, "since": 1.45, "until": 1.45}
+_DOCX_FIGURE_CM = 1.15  # fifteen figures and the score: 27.5 cm in A4 landscape's 27.7
 
 
 def _language(language: str) -> str:
@@ -183,6 +186,7 @@ def to_png(table: Appraisal, *, language: str = "en",
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import MaxNLocator
 
     chosen = font()
     properties = FontProperties(fname=chosen.path)
@@ -207,7 +211,10 @@ def to_png(table: Appraisal, *, language: str = "en",
     attendance.set_yticks(positions, labels, fontproperties=properties)
     attendance.invert_yaxis()
     attendance.set_xlabel(h["held"], fontproperties=properties)
-    attendance.legend(prop=properties, loc="lower right")
+    attendance.xaxis.set_major_locator(MaxNLocator(integer=True))  # meetings come whole
+    # Below the plots, not over them: the longest bar reaches any corner of the axes.
+    figure.legend(*attendance.get_legend_handles_labels(), prop=properties,
+                  loc="outside lower center", ncols=len(colours), frameon=False)
     score_values = [r.score or 0.0 for r in rows]
     scores.barh(positions, score_values, color="#1565c0")
     for position, row in zip(positions, rows, strict=True):
@@ -234,6 +241,7 @@ def to_docx(table: Appraisal, *, language: str = "en",
     each figure when ``explanations`` are given."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
+    from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
 
@@ -242,27 +250,43 @@ def to_docx(table: Appraisal, *, language: str = "en",
     normal = document.styles["Normal"]
     normal.font.name = "Noto Sans CJK SC"
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Noto Sans CJK SC")
-    # Twenty-one columns: landscape with narrow margins keeps the figures readable.
+    # Twenty-one columns: A4 landscape with narrow margins keeps the figures readable.
     section = document.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = section.page_height, section.page_width
-    section.left_margin = section.right_margin = Cm(1.2)
+    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
+    section.left_margin = section.right_margin = Cm(1.0)
     document.add_heading(f"{words['title']}: {table.council_name} · {table.period.label}", level=1)
     document.add_paragraph(f"{words['weights']}: {weights_text(table.weights, language)}")
     names = headers(language)
     grid = document.add_table(rows=1, cols=len(names))
     grid.style = "Table Grid"
-    for cell, name in zip(grid.rows[0].cells, names, strict=True):
-        cell.text = name
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-            run.font.size = Pt(7)
-    for row in table.rows:
-        cells = grid.add_row().cells
-        for cell, value in zip(cells, _cells(row), strict=True):
-            cell.text = "—" if value is None else str(value)
+    grid.autofit = False
+    # Equal columns broke "Department" and the names mid-word; the figures need little room.
+    widths = [Cm(_DOCX_COLUMN_CM.get(name, _DOCX_FIGURE_CM))
+              for name in (*_TEXT_COLUMNS, *FIGURES, "score")]
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = width
+    # Word's default 1.9 mm padding each side leaves a 1 cm column six letters of a heading.
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        margin = OxmlElement(f"w:{side}")
+        margin.set(qn("w:w"), "45")
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    grid._tbl.tblPr.append(margins)
+
+    def fill(cells: Sequence[Any], texts: Sequence[str], *, size: float, bold: bool) -> None:
+        for cell, width, text in zip(cells, widths, texts, strict=True):
+            cell.width = width  # Word reads the cell's width, LibreOffice the grid's
+            cell.text = text
             for run in cell.paragraphs[0].runs:
-                run.font.size = Pt(7)
+                run.bold = bold
+                run.font.size = Pt(size)
+
+    fill(grid.rows[0].cells, names, size=5.5, bold=True)
+    for row in table.rows:
+        fill(grid.add_row().cells, ["—" if value is None else str(value) for value in _cells(row)],
+             size=7, bold=False)
     if not table.rows:
         document.add_paragraph(words["none"])
     for row, evidence in explanations:

@@ -113,3 +113,16 @@ def test_the_report_holds_the_weights_table_and_explanations() -> None:
     assert export.headers() == [cell.text for cell in grid.rows[0].cells]
     assert [cell.text for cell in grid.rows[1].cells][:3] == ["EPB", "生态环境局", "李明"]
     assert grid.rows[1].cells[-1].text == "82.5"
+
+
+def test_the_report_fits_its_table_on_a4_landscape_with_room_for_names() -> None:
+    """The report is A4 landscape; its columns fit between the margins, and the department
+    column is about three times a figure's, so names do not break mid-word."""
+    document = Document(io.BytesIO(export.to_docx(_table())))
+    section = document.sections[0]
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (29.7, 21.0)
+    widths = [column.width for column in document.tables[0].columns]
+    text_width = section.page_width - section.left_margin - section.right_margin
+    assert sum(widths) <= text_width
+    department, figure = widths[1], widths[5]
+    assert department > 2.5 * figure
