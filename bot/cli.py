@@ -59,6 +59,19 @@ class ExportFormat(StrEnum):
 
 PeriodOption = Annotated[str, typer.Option(
     "--period", "-p", help="2026, 2026-H1, 2026-Q3 or 2026-01-01..2026-03-31.")]
+
+
+def _meeting_parser(text: str) -> int:
+    """A meeting as the chat and `meetings list` show it, S12, or by its older form 12."""
+    found = parse_meeting_ref(text)
+    if found is None:
+        raise typer.BadParameter(
+            f"{text!r} is not a meeting id: give it as `meetings list` shows it, e.g. S12")
+    return found
+
+
+MeetingArgument = Annotated[int, typer.Argument(
+    metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")]
 CouncilOption = Annotated[
     str | None, typer.Option("--council", "-c", help="Council id or name (optional if only one).")
 ]
@@ -129,7 +142,8 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
     ctx = _Context(clock or SystemClock(), console or Console(),
                    err_console or Console(stderr=True))
     app = typer.Typer(help="CIO Council: meetings, votes and minutes for government CIO councils.",
-                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                      rich_markup_mode="markdown")
 
     @app.callback()
     def root(_version: Annotated[bool, typer.Option(
@@ -474,8 +488,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
 
     @meetings_app.command("reschedule")
     def meetings_reschedule(
-        meeting_id: Annotated[int, typer.Argument(
-            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
+        meeting_id: MeetingArgument,
         start: Annotated[str, typer.Argument(help="New local start, 'YYYY-MM-DD HH:MM'.")],
         reason: Annotated[str, typer.Option(help="Why it moves.")] = "",
         force: Annotated[bool, typer.Option(
@@ -497,8 +510,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
 
     @meetings_app.command("cancel")
     def meetings_cancel(
-        meeting_id: Annotated[int, typer.Argument(
-            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
+        meeting_id: MeetingArgument,
         council: CouncilOption = None,
     ) -> None:
         """Cancel one meeting; the rest of the series stays as it is."""
@@ -648,8 +660,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
 
     @export_app.command("minutes")
     def export_minutes(
-        meeting_id: Annotated[int, typer.Argument(
-            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
+        meeting_id: MeetingArgument,
         output: Annotated[Path, typer.Option("--output", "-o", help="The .docx file to write.")],
         style: Annotated[str | None, typer.Option(
             help="en or gbt9704 (GB/T 9704 纪要); default: the council's language.")] = None,
@@ -697,8 +708,7 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
 
     @export_app.command("link")
     def export_link(
-        meeting_id: Annotated[int, typer.Argument(
-            metavar="MEETING", parser=_meeting_parser, help="Meeting id: S12 (or the older 12).")],
+        meeting_id: MeetingArgument,
         revision: Annotated[int, typer.Option(help="The stored revision to link to.")],
         days: Annotated[int, typer.Option(min=1, max=90, help="Days the link works.")] = 7,
         council: CouncilOption = None,
@@ -813,15 +823,6 @@ def _force_hint() -> Iterator[None]:
     except SlotTaken as error:
         raise SlotTaken(error.template + "; or give --force to keep both", **error.params
                         ) from error
-
-
-def _meeting_parser(text: str) -> int:
-    """A meeting as the chat and `meetings list` show it, S12, or by its older form 12."""
-    found = parse_meeting_ref(text)
-    if found is None:
-        raise typer.BadParameter(
-            f"{text!r} is not a meeting id: give it as `meetings list` shows it, e.g. S12")
-    return found
 
 
 def _parse_date(ctx: _Context, text: str) -> date:
