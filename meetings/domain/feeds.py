@@ -52,6 +52,54 @@ DEADLINE_MINUTES = 15  # a deadline is a short event at the instant it falls
 
 
 @dataclass(frozen=True, slots=True)
+class _Words:
+    """A feed's fixed texts in the council's language: subscribers read them in their calendar,
+    where nothing translates them."""
+
+    meeting: str
+    extraordinary: str
+    agenda: str
+    proposed: str
+    major: str
+    place: str
+    moved: str
+    cancelled: str
+    chat: str
+    due: str
+    action: str
+    proposals_close: str
+    propose_before: str
+    vote_closes: str
+    not_voted: str
+    categories: Mapping[str, str]
+
+
+_ENGLISH = _Words(
+    meeting="{council}: meeting", extraordinary="{council}: extraordinary meeting",
+    agenda="Agenda:", proposed="Proposed:", major="[MAJOR] ", place="Place: {}", moved="Moved: {}",
+    cancelled="Cancelled.", chat="In the council's chat: {}", due="Due: {}",
+    action="Action item A{}", proposals_close="Agenda proposals close: {}",
+    propose_before="Propose items for the meeting S{} before this time.",
+    vote_closes="Vote closes: {}",
+    not_voted="Circular vote M{}: your department has not voted yet.",
+    categories={"meeting": "Meeting", "regular": "Regular", "extraordinary": "Extraordinary",
+                "action": "Action item", "deadline": "Deadline"})
+_CHINESE = _Words(
+    meeting="{council}例会", extraordinary="{council}临时会议", agenda="议程：",
+    proposed="已提议题：", major="【重大】", place="地点：{}", moved="改期：{}",
+    cancelled="已取消。", chat="委员会群聊：{}", due="到期：{}", action="工作任务 A{}",
+    proposals_close="议题征集截止：{}",
+    propose_before="请在此时间前为会议 S{} 提出议题。", vote_closes="表决截止：{}",
+    not_voted="传阅表决 M{}：本部门尚未投票。",
+    categories={"meeting": "会议", "regular": "例会", "extraordinary": "临时会议",
+                "action": "工作任务", "deadline": "截止"})
+
+
+def _words(council: Council) -> _Words:
+    return _CHINESE if council.language.startswith("zh") else _ENGLISH
+
+
+@dataclass(frozen=True, slots=True)
 class Revision:
     """How often something shown in a feed was changed, and when last."""
 
@@ -153,20 +201,21 @@ def _shown(meeting: Meeting, now: datetime) -> bool:
 def _meeting_summary(council: Council, meeting: Meeting) -> str:
     if meeting.title:
         return meeting.title
-    kind = "extraordinary meeting" if meeting.kind is MeetingKind.EXTRAORDINARY else "meeting"
-    return f"{council.name}: {kind}"
+    words = _words(council)
+    form = words.extraordinary if meeting.kind is MeetingKind.EXTRAORDINARY else words.meeting
+    return form.format(council=council.name)
 
 
-def _agenda_lines(items: Sequence[AgendaItem]) -> list[str]:
+def _agenda_lines(words: _Words, items: Sequence[AgendaItem]) -> list[str]:
     accepted = [i for i in items if i.state is AgendaState.ACCEPTED]
     proposed = [i for i in items if i.state in (AgendaState.PROPOSED, AgendaState.DEFERRED)]
     lines: list[str] = []
     if accepted:
-        lines.append("Agenda:")
+        lines.append(words.agenda)
         for item in sorted(accepted, key=lambda i: (not i.major, i.id)):
-            lines.append(f"- {'[MAJOR] ' if item.major else ''}{item.title} (#{item.id})")
+            lines.append(f"- {words.major if item.major else ''}{item.title} (#{item.id})")
     if proposed:
-        lines.append("Proposed:")
+        lines.append(words.proposed)
         lines.extend(f"- {item.title} (#{item.id})" for item in proposed)
     return lines
 
@@ -176,21 +225,23 @@ def meeting_event(council: Council, meeting: Meeting, items: Sequence[AgendaItem
                   ) -> FeedEvent:
     """A meeting as an event: the agenda (majors marked), the place, and why it was moved."""
     sequence, stamp = _revision(revisions, ("meeting", meeting.id), created)
-    lines = _agenda_lines(items)
+    words = _words(council)
+    lines = _agenda_lines(words, items)
     if meeting.location:
-        lines.append(f"Place: {meeting.location}")
+        lines.append(words.place.format(meeting.location))
     if meeting.moved_reason:
-        lines.append(f"Moved: {meeting.moved_reason}")
+        lines.append(words.moved.format(meeting.moved_reason))
     if meeting.state is MeetingState.CANCELLED:
-        lines.append("Cancelled.")
+        lines.append(words.cancelled)
     if link:
-        lines.append(f"In the council's chat: {link}")
+        lines.append(words.chat.format(link))
     return FeedEvent(
         uid=meeting_uid(meeting), summary=_meeting_summary(council, meeting),
         sequence=sequence, stamp=stamp, description="\n".join(lines),
         location=meeting.location, start=meeting.starts_at, end=meeting_ends_at(meeting),
         cancelled=meeting.state is MeetingState.CANCELLED,
-        categories=("Meeting", meeting.kind.value.capitalize()), url=link or "",
+        categories=(words.categories["meeting"], words.categories[meeting.kind.value]),
+        url=link or "",
     )
 
 
@@ -244,25 +295,27 @@ def personal_feed(council: Council, meetings: Sequence[Meeting],
                             link=link) for m in shown]
     department = member.department_id
     if department is not None:
-        events.extend(_action_event(a, revisions, created)
+        events.extend(_action_event(council, a, revisions, created)
                       for a in personal.actions
                       if a.department_id == department and a.done_at is None)
         if member.role is Role.CIO:
             events.extend(_deadline_event(council, m, revisions, created) for m in shown
                           if m.state in (MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN))
-            events.extend(_vote_event(m, revisions, created) for m in personal.motions
+            events.extend(_vote_event(council, m, revisions, created) for m in personal.motions
                           if m.kind is MotionKind.CIRCULAR and m.state is MotionState.OPEN
                           and m.closes_at is not None
                           and department not in personal.voted.get(m.id, frozenset()))
     return _feed(f"{council.name} — {member.name}", council, events)
 
 
-def _action_event(item: ActionItem, revisions: Revisions, created: datetime) -> FeedEvent:
+def _action_event(council: Council, item: ActionItem, revisions: Revisions,
+                  created: datetime) -> FeedEvent:
     sequence, stamp = _revision(revisions, ("action", item.id), created)
+    words = _words(council)
     return FeedEvent(uid=f"action-{item.id}-council-{item.council_id}.cio-council",
-                     summary=f"Due: {item.text}", sequence=sequence, stamp=stamp,
-                     description=f"Action item #{item.id}", day=item.due,
-                     categories=("Action item",))
+                     summary=words.due.format(item.text), sequence=sequence, stamp=stamp,
+                     description=words.action.format(item.id), day=item.due,
+                     categories=(words.categories["action"],))
 
 
 def _deadline_event(council: Council, meeting: Meeting, revisions: Revisions,
@@ -270,24 +323,26 @@ def _deadline_event(council: Council, meeting: Meeting, revisions: Revisions,
     # The deadline follows the meeting: it changes exactly when the meeting does.
     sequence, stamp = _revision(revisions, ("meeting", meeting.id), created)
     closes = agenda_deadline(meeting, council)
+    words = _words(council)
     return FeedEvent(
         uid=f"deadline-{meeting.id}-council-{meeting.council_id}.cio-council",
-        summary=f"Agenda proposals close: {_meeting_summary(council, meeting)}",
-        sequence=sequence, stamp=stamp,
-        description=f"Propose items for the meeting S{meeting.id} before this time.",
+        summary=words.proposals_close.format(_meeting_summary(council, meeting)),
+        sequence=sequence, stamp=stamp, description=words.propose_before.format(meeting.id),
         start=closes, end=closes + timedelta(minutes=DEADLINE_MINUTES),
-        categories=("Deadline",))
+        categories=(words.categories["deadline"],))
 
 
-def _vote_event(motion: Motion, revisions: Revisions, created: datetime) -> FeedEvent:
+def _vote_event(council: Council, motion: Motion, revisions: Revisions,
+                created: datetime) -> FeedEvent:
     assert motion.closes_at is not None
     sequence, stamp = _revision(revisions, ("motion", motion.id), created)
+    words = _words(council)
     return FeedEvent(
         uid=f"vote-{motion.id}-council-{motion.council_id}.cio-council",
-        summary=f"Vote closes: {motion.text}", sequence=sequence, stamp=stamp,
-        description=f"Circular vote #{motion.id}: your department has not voted yet.",
+        summary=words.vote_closes.format(motion.text), sequence=sequence, stamp=stamp,
+        description=words.not_voted.format(motion.id),
         start=motion.closes_at, end=motion.closes_at + timedelta(minutes=DEADLINE_MINUTES),
-        categories=("Deadline",))
+        categories=(words.categories["deadline"],))
 
 
 def _feed(name: str, council: Council, events: Iterable[FeedEvent]) -> Feed:

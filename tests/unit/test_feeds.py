@@ -166,6 +166,40 @@ async def test_a_personal_feed_holds_only_the_members_own_deadlines() -> None:
         await _feed(uow, expert), BERLIN)
 
 
+async def test_a_chinese_councils_feed_speaks_chinese() -> None:
+    """A council that works in Chinese gets its calendar in Chinese: the meeting's title, the
+    agenda, the place, its action items, deadlines and categories, as vobject reads them."""
+    uow = FakeUnitOfWork()
+    council = await usecases.councils.create_council(
+        uow, name="滨江区首席信息官委员会", actor=CLI, now=NOW - timedelta(days=30),
+        language="zh")
+    await usecases.councils.add_department(uow, council.id, code="EPB", name="生态环境局",
+                                           actor=CLI, now=NOW)
+    cio = await usecases.councils.add_member(uow, council.id, name="李娜", role=Role.CIO,
+                                             actor=CLI, now=NOW, department="EPB", telegram_id=7)
+    meeting = await usecases.schedule.schedule_meeting(
+        uow, council.id, local_start="2027-04-01 10:00", actor=CLI, now=NOW, location="三楼会议室")
+    item = (await usecases.agenda.propose_item(uow, council.id, title="数据共享", description="",
+                                               actor=cio, now=NOW)).item
+    await usecases.agenda.mark_major_item(uow, council.id, item.id, actor=CLI, now=NOW)
+    action, _ = await usecases.actions.assign_action(uow, council.id, code="EPB", due="2027-03-20",
+                                                     text="清点服务器", actor=CLI, now=NOW)
+    token = await usecases.calendar.issue_token(uow, council.id, actor=cio, now=NOW,
+                                                member_id=cio.id)
+    data = await _feed(uow, token)
+    read = {str(e.uid.value): e for e in vobject.readOne(data.decode()).vevent_list}
+
+    event = read[feeds.meeting_uid(meeting)]
+    assert event.summary.value == "滨江区首席信息官委员会临时会议"  # scheduled one by one
+    assert f"议程：\n- 【重大】数据共享 (#{item.id})\n地点：三楼会议室" == event.description.value
+    assert event.categories.value == ["会议", "临时会议"]
+    due = read[f"action-{action.id}-council-{council.id}.cio-council"]
+    assert ("到期：清点服务器", f"工作任务 A{action.id}") == (due.summary.value,
+                                                           due.description.value)
+    deadline = read[f"deadline-{meeting.id}-council-{council.id}.cio-council"]
+    assert deadline.summary.value == "议题征集截止：滨江区首席信息官委员会临时会议"
+
+
 async def test_tokens_are_hashed_revocable_and_shown_once() -> None:
     """A token is stored only as its SHA-256; asking again without reset is refused; a reset
     revokes the old token; wrong and malformed tokens open nothing; the council feed is the
