@@ -241,9 +241,10 @@ def to_docx(table: Appraisal, *, language: str = "en",
     each figure when ``explanations`` are given."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
-    from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt
+
+    from meetings.exports.docx import set_side_cell_margins
 
     words = _TEXT[_language(language)]
     document = Document()
@@ -267,13 +268,7 @@ def to_docx(table: Appraisal, *, language: str = "en",
     for column, width in zip(grid.columns, widths, strict=True):
         column.width = width
     # Word's default 1.9 mm padding each side leaves a 1 cm column six letters of a heading.
-    margins = OxmlElement("w:tblCellMar")
-    for side in ("left", "right"):
-        margin = OxmlElement(f"w:{side}")
-        margin.set(qn("w:w"), "45")
-        margin.set(qn("w:type"), "dxa")
-        margins.append(margin)
-    grid._tbl.tblPr.append(margins)
+    set_side_cell_margins(grid._tbl.tblPr, twips=45)
 
     def fill(cells: Sequence[Any], texts: Sequence[str], *, size: float, bold: bool) -> None:
         for cell, width, text in zip(cells, widths, texts, strict=True):

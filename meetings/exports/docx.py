@@ -408,10 +408,16 @@ def _add_table_style(document: DocumentObject) -> None:
         line.set(qn("w:color"), "808080")
         borders.append(line)
     tbl_pr.append(borders)
+    set_side_cell_margins(tbl_pr, twips=80)
+
+
+def set_side_cell_margins(tbl_pr: Any, *, twips: int) -> None:
+    """The left and right padding of every cell of a table (or table style), in twentieths of
+    a point."""
     margins = OxmlElement("w:tblCellMar")
     for edge in ("left", "right"):
         margin = OxmlElement(f"w:{edge}")
-        margin.set(qn("w:w"), "80")
+        margin.set(qn("w:w"), str(twips))
         margin.set(qn("w:type"), "dxa")
         margins.append(margin)
     tbl_pr.append(margins)
