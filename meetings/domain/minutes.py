@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 
 from meetings.domain import actions as action_rules
@@ -28,6 +28,7 @@ from meetings.domain.model import (
     Council,
     Decision,
     Department,
+    MajorityBase,
     MajorityRule,
     Meeting,
     MeetingKind,
@@ -125,6 +126,21 @@ class MotionLine:
     digest: str
     votes: tuple[VoteLine, ...] = ()
     closed_on: date | None = None
+    # What the result was judged by (`votes.Basis`); a membership of 0 is a motion stored
+    # before the rules of procedure, judged by a share of those present.
+    base: MajorityBase = MajorityBase.CAST
+    membership: int = 0
+    quorum_needed: int = 0
+
+    def __repr__(self) -> str:
+        # Without the basis, as before the rules of procedure (see `Guest.__repr__`): it is fixed
+        # when the vote opens, so it never changes what a later draft would say.
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                          if f.name not in _BASIS_FIELDS)
+        return f"MotionLine({shown})"
+
+
+_BASIS_FIELDS = frozenset({"base", "membership", "quorum_needed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +280,8 @@ def build(records: Records, *, revision: int = 1, drafted_by: str = "",
             motion.id, motion.kind, word_safe(motion.text), motion.rule, motion.yes or 0,
             motion.no or 0, motion.abstain or 0, motion.eligible or 0, bool(motion.passed),
             motion.digest, votes,
-            to_local(motion.closed_at, zone).date() if motion.closed_at else None)
+            to_local(motion.closed_at, zone).date() if motion.closed_at else None,
+            motion.base, motion.membership, motion.quorum_needed)
 
     in_meeting = [m for m in records.motions
                   if m.meeting_id == meeting.id and m.kind is not MotionKind.CIRCULAR]

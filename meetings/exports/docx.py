@@ -40,6 +40,7 @@ from meetings.domain.model import (
     ActionStatus,
     AttendanceStatus,
     Choice,
+    MajorityBase,
     MajorityRule,
     MeetingKind,
     MotionKind,
@@ -469,6 +470,7 @@ class _Labels:
     choice: dict[Choice, str]
     note: dict[NoteKind, str]
     rule: dict[MajorityRule, str]
+    base: dict[MajorityBase, str]
     kind: dict[MeetingKind, str]
     role: dict[Role, str]
     guest: str  # an invited guest the office recorded (no role in the council)
@@ -492,6 +494,8 @@ _EN = _Labels(
     note={NoteKind.INFO: "Information", NoteKind.IDEA: "Idea"},
     rule={MajorityRule.SIMPLE: "simple majority", MajorityRule.ABSOLUTE: "absolute majority",
           MajorityRule.TWO_THIRDS: "two-thirds majority"},
+    base={MajorityBase.CAST: "of the votes cast",
+          MajorityBase.MEMBERS: "of the member departments"},
     kind={MeetingKind.REGULAR: "regular", MeetingKind.EXTRAORDINARY: "extraordinary"},
     role={Role.EXPERT: "expert", Role.OBSERVER: "observer", Role.CHAIR: "chair",
           Role.SECRETARY: "secretary", Role.CIO: "CIO"},
@@ -506,6 +510,7 @@ _ZH = _Labels(
     note={NoteKind.INFO: "通报", NoteKind.IDEA: "建议"},
     rule={MajorityRule.SIMPLE: "简单多数", MajorityRule.ABSOLUTE: "绝对多数",
           MajorityRule.TWO_THIRDS: "三分之二多数"},
+    base={MajorityBase.CAST: "以实际投票数计", MajorityBase.MEMBERS: "以全体成员单位计"},
     kind={MeetingKind.REGULAR: "例会", MeetingKind.EXTRAORDINARY: "临时会议"},
     role={Role.EXPERT: "专家", Role.OBSERVER: "观察员", Role.CHAIR: "主任",
           Role.SECRETARY: "秘书处", Role.CIO: "首席信息官"},
@@ -698,9 +703,14 @@ class _Writer:
         kind = {MotionKind.NAMED: "named vote", MotionKind.SECRET: "secret ballot",
                 MotionKind.CIRCULAR: "circular vote"}[motion.kind]
         self.labelled(f"Motion M{motion.id} ({kind}): ", motion.text)
+        judged = labels.rule[motion.rule]
+        if motion.membership:
+            voted = motion.yes + motion.no + motion.abstain
+            judged += (f" {labels.base[motion.base]}; quorum {motion.quorum_needed} of "
+                       f"{motion.membership} member departments, {voted} voted")
         self.labelled("Result: ", f"{outcome} — {motion.yes} yes, {motion.no} no, "
                       f"{motion.abstain} abstain, of {motion.eligible} eligible "
-                      f"({labels.rule[motion.rule]}); ballot digest {motion.digest}")
+                      f"({judged}); ballot digest {motion.digest}")
         if motion.votes:
             self.table(["Department", "Vote"],
                        [[v.code, labels.choice[v.choice]] for v in motion.votes],
@@ -785,9 +795,15 @@ class _Writer:
         kind = {MotionKind.NAMED: "记名表决", MotionKind.SECRET: "无记名投票",
                 MotionKind.CIRCULAR: "传签表决"}[motion.kind]
         outcome = "通过" if motion.passed else "未通过"
-        self.paragraph(f"表决事项M{motion.id}（{kind}）：{motion.text}。应参加表决"
+        judged = labels.rule[motion.rule]
+        quorum = ""
+        if motion.membership:
+            judged += f"（{labels.base[motion.base]}）"
+            quorum = (f"成员单位{motion.membership}个，法定人数{motion.quorum_needed}个，"
+                      f"实际投票{motion.yes + motion.no + motion.abstain}个；")
+        self.paragraph(f"表决事项M{motion.id}（{kind}）：{motion.text}。{quorum}应参加表决"
                        f"{motion.eligible}个单位，赞成{motion.yes}票，反对{motion.no}票，"
-                       f"弃权{motion.abstain}票，按{labels.rule[motion.rule]}规则，{outcome}"
+                       f"弃权{motion.abstain}票，按{judged}规则，{outcome}"
                        f"（校验码{motion.digest}）。", self.styles.body)
         if motion.votes:
             self.table(["单位", "表决意见"],

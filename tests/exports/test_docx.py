@@ -17,7 +17,7 @@ from docx.document import Document as DocumentObject
 from docx.oxml.ns import qn
 
 from meetings.domain.minutes import Guest
-from meetings.domain.model import Role
+from meetings.domain.model import MajorityBase, Role
 from meetings.exports.docx import TemplateError, check_template, write
 from tests.exports.sample import CHINESE, HOSTILE, MINUTES
 
@@ -84,6 +84,23 @@ def test_chinese_minutes_hold_the_same_facts_in_the_gbt9704_layout() -> None:
                 and p.style.name == "Heading 1"]
     assert headings == ["一、会议议程", "二、议定事项", "三、上次会议以来的传签表决事项",
                         "四、工作任务"]
+
+
+def test_a_motion_states_the_base_and_quorum_it_was_judged_by() -> None:
+    """A motion judged under the rules of procedure names its majority's base and the quorum
+    of the membership, in both layouts; one stored before them keeps the shorter line."""
+    judged = replace(MINUTES.topics[1].motions[0], base=MajorityBase.MEMBERS, membership=9,
+                     quorum_needed=5)
+    topics = (MINUTES.topics[0], replace(MINUTES.topics[1], motions=(judged,)),
+              *MINUTES.topics[2:])
+    english = all_text(read(write(replace(MINUTES, topics=topics), "en")))
+    chinese = all_text(read(write(replace(CHINESE, topics=topics), "gbt9704")))
+
+    assert ("of 3 eligible (simple majority of the member departments; quorum 5 of 9 member "
+            "departments, 3 voted)") in english
+    assert "(simple majority); ballot digest 0f9e8d7c6b5a" in english  # the older secret ballot
+    assert "成员单位9个，法定人数5个，实际投票3个；应参加表决3个单位" in chinese
+    assert "按简单多数（以全体成员单位计）规则，通过" in chinese
 
 
 def test_the_gbt9704_layout_keeps_latin_unit_and_person_names_apart() -> None:
