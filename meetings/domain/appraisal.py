@@ -4,7 +4,8 @@ The figures count what was recorded, never what anyone reports about themselves,
 to a person: a CIO is answerable only for the time they were their department's CIO (a `Tenure`).
 The model keeps no "CIO since" date, so a tenure starts at the earliest of the audit event that
 made the person the department's CIO and their first own record for it (an attendance row naming
-them, a ballot, a proposal); it ends where the next person's starts. A current CIO with neither
+them, a ballot, a proposal); it ends where the next person's starts. A CIO who hands over and
+later comes back has two tenures, tallied together as one row. A current CIO with neither
 is taken to have held the post all along (their council predates the audit log).
 
 Per tenure, within the period:
@@ -157,20 +158,20 @@ class Tenure:
 
 
 def tenures(starts: Iterable[TenureStart]) -> list[Tenure]:
-    """Each person's earliest start per department; a tenure ends where the next one begins.
+    """Who held each department's CIO post when: in time order, a tenure begins wherever the
+    evidence names another person than the one before, and ends where the next begins. A CIO
+    who hands over and later comes back has two tenures.
 
     Ordered by department, then start.
     """
-    earliest: dict[tuple[int, int], datetime] = {}
-    for start in starts:
-        key = (start.department_id, start.member_id)
-        earliest[key] = min(earliest.get(key, start.at), start.at)
-    ordered = sorted(earliest.items(), key=lambda kv: (kv[0][0], kv[1], kv[0][1]))
+    ordered = sorted(starts, key=lambda s: (s.department_id, s.at, s.member_id))
     result: list[Tenure] = []
-    for (department_id, member_id), at in ordered:
-        if result and result[-1].department_id == department_id and result[-1].ends is None:
-            result[-1] = replace(result[-1], ends=at)
-        result.append(Tenure(department_id, member_id, at))
+    for start in ordered:
+        if result and result[-1].department_id == start.department_id:
+            if result[-1].member_id == start.member_id:
+                continue  # more evidence of the tenure already running
+            result[-1] = replace(result[-1], ends=start.at)
+        result.append(Tenure(start.department_id, start.member_id, start.at))
     return [t for t in result if t.ends is None or t.starts < t.ends]
 
 
@@ -248,11 +249,14 @@ def action_kind(item: ActionItem, *, today: date, utc_offset: timedelta) -> str:
 
 def cards(history: History, people: Iterable[Tenure], *, since: datetime, until: datetime,
           today: date, utc_offset: timedelta) -> list[Card]:
-    """Every tenure's card for the period [since, until), from the raw records."""
+    """Each person's card per department for the period [since, until), from the raw records:
+    the tenures of one person in one department (a CIO who came back) make one card, from the
+    first one's start to the last one's end, as the store's tallies sum them."""
     status = {(a.meeting_id, a.department_id): a.status for a in history.attendance}
     current = {(b.motion_id, b.department_id, b.member_id) for b in history.ballots if b.current}
     current |= {(v.motion_id, v.department_id, v.member_id) for v in history.secret_votes}
-    result: list[Card] = []
+    found: dict[tuple[int, int], tuple[dict[str, int], dict[str, list[Ref]], datetime,
+                                       datetime]] = {}
 
     def day(instant: datetime) -> date:
         return (instant + utc_offset).date()
@@ -263,8 +267,9 @@ def cards(history: History, people: Iterable[Tenure], *, since: datetime, until:
             continue
         start, end = window
         dept, who = tenure.department_id, tenure.member_id
-        counts: dict[str, int] = dict.fromkeys(FIGURES, 0)
-        proof: dict[str, list[Ref]] = {name: [] for name in FIGURES}
+        counts, proof, first, last = found.get(
+            (dept, who), (dict.fromkeys(FIGURES, 0), {name: [] for name in FIGURES}, start, end))
+        found[(dept, who)] = (counts, proof, min(first, start), max(last, end))
 
         def add(figure: str, ref: Ref, counts: dict[str, int] = counts,
                 proof: dict[str, list[Ref]] = proof) -> None:
@@ -301,9 +306,9 @@ def cards(history: History, people: Iterable[Tenure], *, since: datetime, until:
                 ref = Ref("action", action.id, action.due, action.text)
                 add("actions", ref)
                 add(action_kind(action, today=today, utc_offset=utc_offset), ref)
-        result.append(Card(Tally(dept, who, **counts), start, end,
-                           {name: tuple(refs) for name, refs in proof.items()}))
-    return result
+    return [Card(Tally(dept, who, **counts), first, last,
+                 {name: tuple(refs) for name, refs in proof.items()})
+            for (dept, who), (counts, proof, first, last) in found.items()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,3 +256,41 @@ async def test_the_province_query_counts_as_the_council_one(migrated_db: Databas
     expected = await read(migrated_db, each)
     assert sorted(expected, key=str) == sorted(await read(migrated_db, province), key=str)
     assert any(t.proxy == 1 and t.held == 1 for t in expected)
+
+
+async def test_a_returning_cio_is_tallied_for_both_tenures(migrated_db: Database) -> None:
+    """Li is EPB's CIO until April and again from September, Sun in between: the store sums
+    Li's two tenures into one tally (February and October), Sun has May alone, and the domain's
+    cards count the same."""
+    async def council_of_two(uow: SqlUnitOfWork) -> tuple[int, int, int]:
+        council = await uow.councils.add(Council(name="Rotation"))
+        epb = await uow.departments.add(Department(council.id, "EPB", "Environment"))
+        li = await uow.members.add(Member(council.id, "Li", Role.CIO, department_id=epb.id))
+        sun = await uow.members.add(Member(council.id, "Sun", Role.EXPERT))
+        for month, who in ((2, li), (5, sun), (10, li)):
+            meeting = await uow.meetings.add(Meeting(
+                council.id, MeetingKind.REGULAR, datetime(2026, month, 12, 6, tzinfo=UTC),
+                state=MeetingState.ENDED))
+            await uow.attendance.put(Attendance(meeting.id, epb.id, AttendanceStatus.PRESENT,
+                                                who.id))
+        return council.id, li.id, sun.id
+
+    council_id, li, sun = await committed(migrated_db, council_of_two)
+    people = [Tenure(1, li, SINCE, datetime(2026, 4, 1, tzinfo=UTC)),
+              Tenure(1, sun, datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC)),
+              Tenure(1, li, datetime(2026, 9, 1, tzinfo=UTC))]
+    epb = await read(migrated_db, lambda uow: uow.departments.by_code(council_id, "EPB"))
+    assert epb is not None
+    people = [replace(t, department_id=epb.id) for t in people]
+
+    async def both(uow: SqlUnitOfWork) -> tuple[list[Tally], list[Tally]]:
+        stored = await uow.appraisal.tallies(council_id, people, since=SINCE, until=UNTIL,
+                                             today=TODAY, utc_offset=OFFSET)
+        history = await uow.appraisal.history(council_id, since=SINCE, until=UNTIL)
+        cards = appraisal.cards(history, people, since=SINCE, until=UNTIL, today=TODAY,
+                                utc_offset=OFFSET)
+        return sorted(stored, key=str), sorted((c.tally for c in cards), key=str)
+
+    stored, counted = await read(migrated_db, both)
+    assert stored == counted
+    assert {t.member_id: (t.held, t.present) for t in stored} == {li: (2, 2), sun: (1, 1)}

@@ -72,11 +72,33 @@ def test_bad_weights_are_refused(weights: tuple[int, int, int, int]) -> None:
 
 
 def test_a_successor_ends_the_predecessors_tenure() -> None:
-    """Each person's earliest start counts; the next person's start ends the tenure before."""
+    """A person's first evidence starts their tenure; the next person's start ends it."""
     starts = [TenureStart(1, 10, at(1)), TenureStart(1, 11, at(7)), TenureStart(1, 10, at(3)),
               TenureStart(2, 12, at(2))]
     assert [Tenure(1, 10, at(1), at(7)), Tenure(1, 11, at(7)), Tenure(2, 12, at(2))] == (
         appraisal.tenures(starts))
+
+
+def test_a_cio_who_comes_back_has_a_second_tenure() -> None:
+    """Person 10 hands over to 11 in May and takes the post back in September: two tenures for
+    10, and 11's ends at the return instead of running on."""
+    starts = [TenureStart(1, 10, at(1)), TenureStart(1, 10, at(2)), TenureStart(1, 11, at(5)),
+              TenureStart(1, 10, at(9))]
+    assert [Tenure(1, 10, at(1), at(5)), Tenure(1, 11, at(5), at(9)), Tenure(1, 10, at(9))] == (
+        appraisal.tenures(starts))
+
+
+def test_both_tenures_of_a_returning_cio_make_one_card() -> None:
+    """Person 10 is CIO January to July and again from September: one card holding the meetings
+    of both tenures (2, 4, 6 and 10), none of person 11's in between (8)."""
+    people = [Tenure(1, 10, at(1, 1), at(7, 1)), Tenure(1, 11, at(7, 1), at(9, 1)),
+              Tenure(1, 10, at(9, 1))]
+    cards = {card.tally.member_id: card for card in appraisal.cards(
+        _history(), people, since=SINCE, until=UNTIL, today=TODAY, utc_offset=SHANGHAI)}
+    held = [ref.label.split(" (")[0] for ref in cards[10].evidence["held"]]
+    assert held == ["meeting 2", "meeting 4", "meeting 6", "meeting 10"]
+    assert (cards[10].since, cards[10].until) == (at(1, 1), UNTIL)
+    assert [ref.label.split(" (")[0] for ref in cards[11].evidence["held"]] == ["meeting 8"]
 
 
 def _history() -> History:
