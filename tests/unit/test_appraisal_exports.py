@@ -120,9 +120,14 @@ def test_the_report_fits_its_table_on_a4_landscape_with_room_for_names() -> None
     column is about three times a figure's, so names do not break mid-word."""
     document = Document(io.BytesIO(export.to_docx(_table())))
     section = document.sections[0]
-    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (29.7, 21.0)
+    page, height = section.page_width, section.page_height
+    left, right = section.left_margin, section.right_margin
+    assert page is not None
+    assert height is not None
+    assert left is not None
+    assert right is not None
+    assert (round(page.cm, 1), round(height.cm, 1)) == (29.7, 21.0)
     widths = [column.width for column in document.tables[0].columns]
-    text_width = section.page_width - section.left_margin - section.right_margin
-    assert sum(widths) <= text_width
+    assert sum(widths) <= page - left - right
     department, figure = widths[1], widths[5]
     assert department > 2.5 * figure
