@@ -157,6 +157,21 @@ class Tenure:
         return (start, end) if start < end else None
 
 
+def spans(people: Iterable[Tenure], since: datetime, until: datetime
+          ) -> dict[tuple[int, int], tuple[datetime, datetime]]:
+    """Per (department, person), the time their tenures cover in [since, until): from the first
+    tenure's start to the last one's end, so a CIO who came back has one span (and one row)."""
+    found: dict[tuple[int, int], tuple[datetime, datetime]] = {}
+    for tenure in people:
+        window = tenure.clip(since, until)
+        if window is None:
+            continue
+        key = (tenure.department_id, tenure.member_id)
+        start, end = found.get(key, window)
+        found[key] = (min(start, window[0]), max(end, window[1]))
+    return found
+
+
 def tenures(starts: Iterable[TenureStart]) -> list[Tenure]:
     """Who held each department's CIO post when: in time order, a tenure begins wherever the
     evidence names another person than the one before, and ends where the next begins. A CIO
@@ -255,8 +270,7 @@ def cards(history: History, people: Iterable[Tenure], *, since: datetime, until:
     status = {(a.meeting_id, a.department_id): a.status for a in history.attendance}
     current = {(b.motion_id, b.department_id, b.member_id) for b in history.ballots if b.current}
     current |= {(v.motion_id, v.department_id, v.member_id) for v in history.secret_votes}
-    found: dict[tuple[int, int], tuple[dict[str, int], dict[str, list[Ref]], datetime,
-                                       datetime]] = {}
+    found: dict[tuple[int, int], tuple[dict[str, int], dict[str, list[Ref]]]] = {}
 
     def day(instant: datetime) -> date:
         return (instant + utc_offset).date()
@@ -267,9 +281,8 @@ def cards(history: History, people: Iterable[Tenure], *, since: datetime, until:
             continue
         start, end = window
         dept, who = tenure.department_id, tenure.member_id
-        counts, proof, first, last = found.get(
-            (dept, who), (dict.fromkeys(FIGURES, 0), {name: [] for name in FIGURES}, start, end))
-        found[(dept, who)] = (counts, proof, min(first, start), max(last, end))
+        counts, proof = found.setdefault(
+            (dept, who), (dict.fromkeys(FIGURES, 0), {name: [] for name in FIGURES}))
 
         def add(figure: str, ref: Ref, counts: dict[str, int] = counts,
                 proof: dict[str, list[Ref]] = proof) -> None:
@@ -306,9 +319,10 @@ def cards(history: History, people: Iterable[Tenure], *, since: datetime, until:
                 ref = Ref("action", action.id, action.due, action.text)
                 add("actions", ref)
                 add(action_kind(action, today=today, utc_offset=utc_offset), ref)
-    return [Card(Tally(dept, who, **counts), first, last,
+    covered = spans(people, since, until)
+    return [Card(Tally(dept, who, **counts), *covered[(dept, who)],
                  {name: tuple(refs) for name, refs in proof.items()})
-            for (dept, who), (counts, proof, first, last) in found.items()]
+            for (dept, who), (counts, proof) in found.items()]
 
 
 @dataclass(frozen=True, slots=True)

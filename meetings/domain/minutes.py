@@ -132,6 +132,10 @@ class MotionLine:
     membership: int = 0
     quorum_needed: int = 0
 
+    @property
+    def voted(self) -> int:
+        return self.yes + self.no + self.abstain
+
     def __repr__(self) -> str:
         # Without the basis, as before the rules of procedure (see `Guest.__repr__`): it is fixed
         # when the vote opens, so it never changes what a later draft would say.

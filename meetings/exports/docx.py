@@ -705,9 +705,8 @@ class _Writer:
         self.labelled(f"Motion M{motion.id} ({kind}): ", motion.text)
         judged = labels.rule[motion.rule]
         if motion.membership:
-            voted = motion.yes + motion.no + motion.abstain
             judged += (f" {labels.base[motion.base]}; quorum {motion.quorum_needed} of "
-                       f"{motion.membership} member departments, {voted} voted")
+                       f"{motion.membership} member departments, {motion.voted} voted")
         self.labelled("Result: ", f"{outcome} — {motion.yes} yes, {motion.no} no, "
                       f"{motion.abstain} abstain, of {motion.eligible} eligible "
                       f"({judged}); ballot digest {motion.digest}")
@@ -800,7 +799,7 @@ class _Writer:
         if motion.membership:
             judged += f"（{labels.base[motion.base]}）"
             quorum = (f"成员单位{motion.membership}个，法定人数{motion.quorum_needed}个，"
-                      f"实际投票{motion.yes + motion.no + motion.abstain}个；")
+                      f"实际投票{motion.voted}个；")
         self.paragraph(f"表决事项M{motion.id}（{kind}）：{motion.text}。{quorum}应参加表决"
                        f"{motion.eligible}个单位，赞成{motion.yes}票，反对{motion.no}票，"
                        f"弃权{motion.abstain}票，按{judged}规则，{outcome}"

@@ -54,19 +54,10 @@ async def _table(uow: UnitOfWork, frame: _Frame, tenures: Sequence[Tenure]) -> A
         utc_offset=frame.utc_offset)
     departments = {d.id: (d.code, d.name) for d in await uow.departments.list(frame.council.id)}
     names = {m.id: m.name for m in await uow.members.list(frame.council.id)}
-    spans: dict[tuple[int, int], tuple[date, date]] = {}
-    for tenure in tenures:
-        window = tenure.clip(frame.since, frame.until)
-        if window is not None:
-            start, end = window
-            # Local dates, both included: the end instant is exclusive, so step back an instant.
-            # A CIO who came back has one row from their first tenure's start to the last's end.
-            first = (start + frame.utc_offset).date()
-            last = (end - timedelta(microseconds=1) + frame.utc_offset).date()
-            earlier = spans.get((tenure.department_id, tenure.member_id))
-            if earlier is not None:
-                first, last = min(earlier[0], first), max(earlier[1], last)
-            spans[(tenure.department_id, tenure.member_id)] = (first, last)
+    # Local dates, both included: the end instant is exclusive, so step back an instant.
+    spans = {key: ((start + frame.utc_offset).date(),
+                   (end - timedelta(microseconds=1) + frame.utc_offset).date())
+             for key, (start, end) in appraisal.spans(tenures, frame.since, frame.until).items()}
     return appraisal.appraisal(frame.council.name, frame.period, frame.weights, tallies,
                                departments=departments, names=names, spans=spans,
                                today=frame.today)
