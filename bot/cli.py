@@ -33,7 +33,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram.render import rules_text, series_change_lines, series_meetings
 from bot.web.links import minutes_link
 from meetings import usecases
-from meetings.domain.appraisal import Appraisal, Explained
+from meetings.domain.appraisal import Appraisal, Explained, parse_period
 from meetings.domain.errors import CouncilError, SlotTaken
 from meetings.domain.model import Council, Meeting, Role, meeting_ref, parse_meeting_ref
 from meetings.exports import appraisal as exports
@@ -538,7 +538,8 @@ def make_app(clock: Clock | None = None, console: Console | None = None,
         """The appraisal table of every CIO in a period, as a spreadsheet, report or chart."""
         async def work(uow: UnitOfWork) -> tuple[Council, Appraisal, list[Explained]]:
             found = await council_of(uow, council)
-            progress(f"Tallying {period} for {found.name}...")
+            # A bad period is refused before any progress line claims to tally it.
+            progress(f"Tallying {parse_period(period).label} for {found.name}...")
             table = await usecases.appraisal.council_table(
                 uow, found.id, period=period, actor=operator(), now=ctx.clock.now())
             cards: list[Explained] = []

@@ -118,12 +118,14 @@ def test_weights_change_the_score_only(appraised: Cli) -> None:
 def test_mistakes_are_one_error_line_and_write_nothing(appraised: Cli, tmp_path: Path,
                                                        args: tuple[str, ...],
                                                        message: str) -> None:
-    """Exit 2, a single `error:` line naming the problem, no file, the weights unchanged."""
+    """Exit 2, a single `error:` line naming the problem, no progress line claiming to tally,
+    no file, the weights unchanged."""
     out = tmp_path / "out.xlsx"
     result = appraised(*(arg.replace("{out}", str(out)) for arg in args))
     assert result.code == 2
     errors = [line for line in result.err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
     assert message in errors[0]
+    assert "Tallying" not in result.out + result.err
     assert not out.exists()
     assert "attendance 40" in appraised("appraisal", "weights").out
