@@ -100,14 +100,19 @@ def say(line: str = "") -> None:
 # --- the worker process ------------------------------------------------------------------------
 
 
-async def undone(database: Database) -> int:
+async def done(database: Database) -> int:
     async with database.transaction() as session:
-        query = select(func.count()).select_from(JobRow).where(col(JobRow.done_at).is_(None))
+        query = select(func.count()).select_from(JobRow).where(col(JobRow.done_at).is_not(None))
         return int((await session.exec(query)).one())
 
 
 async def work(args: argparse.Namespace) -> None:
-    """One worker: sends what is due until no job is left undone (after at least one tick)."""
+    """One worker: sends what is due until every expected job is done.
+
+    Waiting for a count rather than for "nothing undone": planning 3,100 jobs can outlast the
+    first second on PostgreSQL, and a worker that then found nothing undone stopped after its
+    first batch.
+    """
     database = Database(args.database)
     clock = ShiftedClock(timedelta(seconds=args.offset))
     try:
@@ -117,9 +122,8 @@ async def work(args: argparse.Namespace) -> None:
                                   limits=Limits().slack(args.slack))
             stop = asyncio.Event()
             running = asyncio.create_task(reminders.run(stop, interval=0.5))
-            await asyncio.sleep(1.0)  # the first tick has planned the jobs by then
-            while await undone(database):
-                await asyncio.sleep(1.0)
+            while await done(database) < args.expect:
+                await asyncio.sleep(0.5)
             stop.set()
             await running
     finally:
@@ -184,7 +188,7 @@ async def run_configuration(label: str, database_url: str, instances: int,
         command = [sys.executable, __file__, "--worker", "--database", database_url,
                    "--api", sandbox.base_url, "--token", sandbox.token,
                    "--offset", repr(offset), "--slack", repr(args.slack),
-                   "--batch", str(args.batch)]
+                   "--batch", str(args.batch), "--expect", str(len(expected))]
         started = time.time()
         workers = [await asyncio.create_subprocess_exec(*command) for _ in range(instances)]
         try:
@@ -281,6 +285,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--offset", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--expect", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.councils = 10

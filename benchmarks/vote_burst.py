@@ -281,8 +281,8 @@ async def run_configuration(label: str, database_url: str, instances: int,
         chair = Chair(control, sandbox.bot.username, chair_user, group)
         await chair.command("/setup Riverside CIO Council", "This group is now the council")
         await seed_cios(database_url, group.id, cios)
-        await chair.command("/schedule 2026-11-25 14:30 120 Vote bursts", r"Scheduled: #1 ")
-        await chair.command("/startmeeting", "🏛 Meeting #1 is open")
+        await chair.command("/schedule 2026-11-25 14:30 120 Vote bursts", r"Scheduled: S1 ")
+        await chair.command("/startmeeting", "🏛 Meeting S1 is open")
         await seed_presence(database_url, group.id, meeting_id=1)
         progress(f"{largest} departments and CIOs, all present; set up in "
                  f"{time.perf_counter() - started:.1f} s")
