@@ -190,20 +190,24 @@ def _parse_preset(tokens: list[str]) -> Cadence:
 
 def _parse_ordinal_day(token: str) -> str:
     match = _ORDINAL_DAY_RE.fullmatch(token.upper())
-    hint = "use 1-4 or -1..-4 followed by MO, TU, WE, TH or FR (e.g. 2TH, -1FR)"
+    # Each message is one literal so the catalog holds it whole (a concatenated hint is not
+    # translated).
     if match is None:
-        raise InvalidSchedule("bad day {value}: " + hint, value=shown(token))
+        raise InvalidSchedule("bad day {value}: use 1-4 or -1..-4 followed by MO, TU, WE, TH or FR "
+                             "(e.g. 2TH, -1FR)", value=shown(token))
     sign, number, weekday = match.groups()
     if weekday not in WEEKDAY_CODES:
         raise InvalidSchedule(
-            "bad weekday {weekday} in {value}: " + hint, weekday=shown(weekday),
+            "bad weekday {weekday} in {value}: use 1-4 or -1..-4 followed by MO, TU, "
+            "WE, TH or FR (e.g. 2TH, -1FR)", weekday=shown(weekday),
             value=shown(token),
         )
     if weekday in ("SA", "SU"):
         raise InvalidSchedule("{value} is a weekend day: councils meet MO-FR", value=shown(token))
     # A 5th weekday exists only in some months, so a series on it would silently skip meetings.
     if not 1 <= int(number) <= 4:
-        raise InvalidSchedule("bad ordinal in {value}: " + hint, value=shown(token))
+        raise InvalidSchedule("bad ordinal in {value}: use 1-4 or -1..-4 followed by MO, TU, "
+                             "WE, TH or FR (e.g. 2TH, -1FR)", value=shown(token))
     return f"{'-' if sign == '-' else '+'}{int(number)}{weekday}"
 
 
@@ -318,12 +322,11 @@ def _validate_rule(rule: str) -> None:
     gaps = [(later - earlier).days for earlier, later in pairwise(days)]
     if gaps and min(gaps) < MIN_DAYS_BETWEEN_MEETINGS:
         shortest = min(gaps)
-        raise InvalidSchedule(
-            "the rule meets more often than weekly (meetings {days} "
-            + ("day" if shortest == 1 else "days")
-            + " apart): not a council series",
-            days=shortest,
-        )
+        if shortest == 1:  # two whole literals, not a word chosen at run time: both translate
+            raise InvalidSchedule("the rule meets more often than weekly (meetings 1 day apart): "
+                                  "not a council series")
+        raise InvalidSchedule("the rule meets more often than weekly (meetings {days} days "
+                              "apart): not a council series", days=shortest)
     # The parts the shape left out still have to be readable.
     next(iter(_iterate(rule, _PROBE_START)), None)
 
