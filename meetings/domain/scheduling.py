@@ -30,7 +30,13 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
 from meetings.domain.calendars import WorkingCalendar
-from meetings.domain.errors import InvalidInput, InvalidSchedule, InvalidState, SlotTaken
+from meetings.domain.errors import (
+    InvalidInput,
+    InvalidSchedule,
+    InvalidState,
+    SlotTaken,
+    template,
+)
 from meetings.domain.model import (
     NEW,
     AgendaItem,
@@ -700,15 +706,35 @@ def has_ended(meeting: Meeting, now: datetime) -> bool:
     return meeting_ends_at(meeting) <= now
 
 
-def _refuse_unchangeable(meeting: Meeting, now: datetime, verb: str) -> None:
+@dataclass(frozen=True, slots=True)
+class _Unchangeable:
+    """Why a change is refused, one whole catalog message per reason (a verb put into the text
+    at run time would not be translated)."""
+
+    cancelled: str
+    in_progress: str
+    ended: str
+
+
+_NO_RESCHEDULE = _Unchangeable(
+    cancelled=template("cannot reschedule meeting {meeting}: it is cancelled"),
+    in_progress=template("cannot reschedule meeting {meeting}: it is in progress"),
+    ended=template("cannot reschedule meeting {meeting}: it has ended"),
+)
+_NO_CANCEL = _Unchangeable(
+    cancelled=template("cannot cancel meeting {meeting}: it is cancelled"),
+    in_progress=template("cannot cancel meeting {meeting}: it is in progress"),
+    ended=template("cannot cancel meeting {meeting}: it has ended"),
+)
+
+
+def _refuse_unchangeable(meeting: Meeting, now: datetime, refusals: _Unchangeable) -> None:
     if meeting.state is MeetingState.CANCELLED:
-        raise InvalidState(f"cannot {verb} meeting {{meeting}}: it is cancelled",
-                           meeting=meeting.id)
+        raise InvalidState(refusals.cancelled, meeting=meeting.id)
     if meeting.state is MeetingState.IN_PROGRESS:
-        raise InvalidState(f"cannot {verb} meeting {{meeting}}: it is in progress",
-                           meeting=meeting.id)
+        raise InvalidState(refusals.in_progress, meeting=meeting.id)
     if has_ended(meeting, now):
-        raise InvalidState(f"cannot {verb} meeting {{meeting}}: it has ended", meeting=meeting.id)
+        raise InvalidState(refusals.ended, meeting=meeting.id)
 
 
 def _checked_start(
@@ -767,7 +793,7 @@ def reschedule(
 ) -> Meeting:
     """The meeting moved to ``new_local_start`` (wall clock in ``tz``), keeping its occurrence."""
     _require_aware(now, "now")
-    _refuse_unchangeable(meeting, now, "reschedule")
+    _refuse_unchangeable(meeting, now, _NO_RESCHEDULE)
     starts_at = _checked_start(new_local_start, tz, calendar, now)
     old = _wall_clock(meeting.starts_at, tz)
     why = optional(reason, field="reason", max_length=MAX_TITLE_LENGTH) or (
@@ -780,7 +806,7 @@ def reschedule(
 def cancel(meeting: Meeting, *, now: datetime) -> Meeting:
     """The meeting cancelled; one that is running, over or already cancelled is refused."""
     _require_aware(now, "now")
-    _refuse_unchangeable(meeting, now, "cancel")
+    _refuse_unchangeable(meeting, now, _NO_CANCEL)
     return replace(meeting, state=MeetingState.CANCELLED)
 
 
