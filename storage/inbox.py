@@ -30,6 +30,23 @@ async def receive(session: AsyncSession, *, bot: str, update_id: int, payload: s
         "bot": bot, "update_id": update_id, "payload": payload, "received_at": now})
 
 
+async def take_back(session: AsyncSession, *, bot: str, update_id: int, now: datetime) -> bool:
+    """Takes over a redelivered update nobody finished; False when it was handled.
+
+    A redelivery can find its update stored but unhandled when the first delivery's commit
+    reached the server and its answer did not (the connection died): that instance answered an
+    error and queued nothing, so this one must. Re-stamping ``received_at`` keeps sweepers off
+    it, as `reclaim` does.
+    """
+    taken = await session.exec(
+        update(UpdateInboxRow)
+        .where(col(UpdateInboxRow.bot) == bot, col(UpdateInboxRow.update_id) == update_id,
+               col(UpdateInboxRow.handled_at).is_(None))
+        .values(received_at=now)
+        .returning(col(UpdateInboxRow.update_id)))
+    return taken.first() is not None
+
+
 async def mark_handled(session: AsyncSession, *, bot: str, update_id: int,
                        now: datetime) -> None:
     """Records that handling finished; the first time counts, a replay changes nothing."""

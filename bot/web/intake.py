@@ -137,16 +137,31 @@ class UpdateIntake:
                 offset = update.update_id + 1
 
     async def _store_and_hand_over(self, update: Update, payload: str) -> bool:
+        update_id = update.update_id
+        # Queued here already (or being stored by a parallel delivery): a plain redelivery.
+        ours = update_id in self._queued
+        self._queued.add(update_id)
         try:
             async with self._database.transaction() as session:
-                new = await inbox.receive(session, bot=self._bot, update_id=update.update_id,
+                new = await inbox.receive(session, bot=self._bot, update_id=update_id,
                                           payload=payload, now=self._clock.now())
+                orphaned = not new and not ours and await inbox.take_back(
+                    session, bot=self._bot, update_id=update_id, now=self._clock.now())
         except Exception:
+            if not ours:
+                self._queued.discard(update_id)
             self._observe(update, "failed")
             raise
-        self._observe(update, "stored" if new else "redelivered")
-        if new:
-            await self._hand_over(update)
+        if not (new or orphaned):
+            if not ours:
+                self._queued.discard(update_id)
+            self._observe(update, "redelivered")
+            return False
+        if orphaned:
+            log.info("update %s was stored by a commit whose answer was lost; handling it now",
+                     update_id)
+        self._observe(update, "stored" if new else "replayed")
+        await self._hand_over(update)
         return new
 
     async def replay(self, *, however_recent: bool = False) -> int:

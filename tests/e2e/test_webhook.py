@@ -26,7 +26,7 @@ from bot.sandbox.driver import ChatDriver
 from bot.telegram.app import AnyApplication, build_application
 from bot.telegram.context import BotEnv, Defaults
 from bot.web import WEBHOOK_PATH, UpdateIntake, make_web_app
-from storage import Database
+from storage import Database, inbox
 from storage.tables import UpdateInboxRow
 from tests.snapshot import snapshot
 
@@ -294,3 +294,37 @@ async def test_an_update_accepted_but_never_handled_is_replayed_after_a_restart(
         await settle(sandbox, people.chair, people.group)
         assert await unhandled(restarted) <= {last_update_id(sandbox)}
         assert await departments(restarted.database, people.group.id) == []
+
+
+async def test_an_update_stored_by_a_commit_whose_answer_was_lost_is_handled_on_redelivery(
+        sandbox: SandboxServer, migrated_url: str, clock: FixedClock) -> None:
+    """The first push of /setup is committed to the inbox but the intake never hears so (the
+    database died right after the commit) and answers 503; Telegram pushes it again, and that
+    redelivery hands it over at once instead of leaving it to a sweep minutes later."""
+    control = sandbox.control
+    people = scene(sandbox)
+    lost: list[int] = []
+
+    @web.middleware
+    async def commit_but_lose_the_answer(request: web.Request, handler: Handler,
+                                         ) -> web.StreamResponse:
+        payload = (await request.read()).decode()
+        update_id = json.loads(payload)["update_id"]
+        if "/setup@" not in payload or lost:
+            return await handler(request)
+        lost.append(update_id)
+        async with service.database.transaction() as session:
+            assert await inbox.receive(session, bot=str(service.application.bot.id),
+                                       update_id=update_id,
+                                       payload=payload, now=clock.now())
+        return web.Response(status=503)
+
+    async with webhook_service(sandbox, migrated_url, clock,
+                               middlewares=[commit_but_lose_the_answer]) as service:
+        await control.wait_until(lambda: len(texts(sandbox, people.group.id)) == 1)  # greeting
+        reply = await command(sandbox, people.chair, people.group, "/setup Riverside Council")
+        assert reply.startswith("This group is now the council Riverside Council.")
+        assert [(a.update_id, a.status) for a in control.webhook_deliveries()
+                if a.update_id in lost] == [(lost[0], 503), (lost[0], 200)]
+        await settle(sandbox, people.chair, people.group)
+        assert await unhandled(service) <= {last_update_id(sandbox)}
