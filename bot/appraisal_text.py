@@ -4,6 +4,7 @@ line show, and a person's card with the records behind every figure."""
 from __future__ import annotations
 
 from bot.i18n import N_, translate
+from bot.i18n.words import date_text
 from meetings.domain.appraisal import Appraisal, Explained, Rate, Ref, Row, Weights
 
 _REFS = {"meeting": N_("meeting S{id} ({day})"), "item": N_("item #{id} ({day})"),
@@ -58,7 +59,7 @@ def table_text(language: str, table: Appraisal) -> str:
 
 
 def ref_text(language: str, ref: Ref) -> str:
-    return translate(language, _REFS[ref.kind], id=ref.id, day=ref.day.isoformat())
+    return translate(language, _REFS[ref.kind], id=ref.id, day=date_text(language, ref.day))
 
 
 def _rate_line(language: str, rate: Rate) -> str:
@@ -83,12 +84,13 @@ def card_text(language: str, card: Explained) -> str:
     lines = [translate(language, "Appraisal card of {name}, CIO of {department} ({code}), "
                        "{period}: {since} to {until}", name=row.member_name,
                        department=row.department_name, code=row.department_code,
-                       period=card.period.label, since=row.since.isoformat(),
-                       until=row.until.isoformat()),
+                       period=card.period.label, since=date_text(language, row.since),
+                       until=date_text(language, row.until)),
              translate(language, "Score: {score}", score=_score(row)), ""]
     for name, label in FIGURE_NAMES.items():
         refs = card.evidence.get(name, ())
-        figure = f"{translate(language, label)}: {getattr(row.tally, name)}"
+        figure = translate(language, "{label}: {value}", label=translate(language, label),
+                           value=getattr(row.tally, name))
         if refs:
             figure += " — " + ", ".join(ref_text(language, ref) for ref in refs)
         lines.append(figure)

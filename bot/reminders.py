@@ -33,6 +33,7 @@ import telegram
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.i18n import N_, translate
+from bot.i18n.words import date_text, local_datetime_text
 from bot.telegram.render import (
     final_agenda_text,
     result_text,
@@ -43,7 +44,6 @@ from bot.telegram.render import (
 from meetings import usecases
 from meetings.domain.flood import Limits
 from meetings.domain.reminders import ReminderKind
-from meetings.domain.scheduling import local_text
 from meetings.ports import Clock, UnitOfWork
 from meetings.usecases.outbox import Delivery, Finished
 from meetings.usecases.voting import Result
@@ -108,8 +108,9 @@ class TickReport:
 
 def reminder_fields(delivery: Delivery, bot_username: str = "") -> dict[str, str]:
     """The fields of the reminder's text as people read them: times in the council's zone
-    (`2025-06-12 14:30`), an action item as `A7`, a vote as `M3`; empty where not told of."""
-    zone = delivery.council.timezone
+    in the council's language (`Thu 12 Jun 2025, 14:30`), an action item as `A7`, a vote as
+    `M3`; empty where not told of."""
+    zone, language = delivery.council.timezone, delivery.council.language
     fields = dict.fromkeys(("when", "deadline", "action", "department", "due", "text", "name",
                             "link"), "")
     fields["council"] = delivery.council.name
@@ -118,14 +119,15 @@ def reminder_fields(delivery: Delivery, bot_username: str = "") -> dict[str, str
         fields["department"] = f" ({delivery.department.code})" if delivery.department else ""
         fields["link"] = start_link(bot_username, delivery.council.id)
     if delivery.meeting is not None:
-        fields["when"] = local_text(delivery.meeting.starts_at, zone)
+        fields["when"] = local_datetime_text(language, delivery.meeting.starts_at, zone)
     if delivery.deadline is not None:
-        fields["deadline"] = local_text(delivery.deadline, zone)
+        fields["deadline"] = local_datetime_text(language, delivery.deadline, zone)
     if (item := delivery.action) is not None:
-        fields.update(action=f"A{item.id}", due=item.due.isoformat(), text=item.text,
+        fields.update(action=f"A{item.id}", due=date_text(language, item.due), text=item.text,
                       department=delivery.department.code if delivery.department else "")
     if (motion := delivery.motion) is not None:
-        closes = local_text(motion.closes_at, zone) if motion.closes_at else ""
+        closes = (local_datetime_text(language, motion.closes_at, zone) if motion.closes_at
+                  else "")
         fields.update(action=f"M{motion.id}", due=closes, text=motion.text)
     return fields
 

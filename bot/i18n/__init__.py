@@ -16,8 +16,6 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from meetings.domain.errors import CouncilError
-
 LANGUAGES = ("en", "zh")
 _HERE = Path(__file__).parent
 
@@ -51,8 +49,3 @@ def plural(language: str, singular: str, many: str, count: int, /,
            **fields: object) -> str:
     text = _catalog(language).ngettext(singular, many, count)
     return text.format(count=count, **fields)
-
-
-def explain(language: str, error: CouncilError) -> str:
-    """A domain error as a reply in the council's language."""
-    return translate(language, error.template, **error.params)

@@ -25,7 +25,8 @@ SOURCES = ("bot", "meetings", "storage")
 _ERROR_CLASSES = [name for name, value in vars(errors).items()
                   if inspect.isclass(value) and issubclass(value, errors.CouncilError)]
 KEYWORDS: dict[str, tuple[int, ...] | None] = {
-    "t": None, "N_": None, "template": None, "translate": (2,), **dict.fromkeys(_ERROR_CLASSES),
+    "t": None, "N_": None, "template": None, "Word": None, "translate": (2,),
+    **dict.fromkeys(_ERROR_CLASSES),
 }
 
 

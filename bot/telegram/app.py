@@ -28,7 +28,8 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import logs
-from bot.i18n import N_, explain, translate
+from bot.i18n import N_, translate
+from bot.i18n.words import explain, role_in_sentence
 from bot.telegram import appraisal, calendar, handlers, meeting, minutes, voting
 from bot.telegram.context import BotContext, BotEnv, ChatRequest, Reply, env_of
 from bot.telegram.live import LiveCounts, LiveRollCalls, Pause
@@ -36,7 +37,6 @@ from bot.telegram.render import (
     CHOICE_OF_KEY,
     NO_PREVIEW,
     TELEGRAM_CAPTION_LIMIT,
-    role_name,
     split_text,
     start_link,
     start_request,
@@ -252,7 +252,7 @@ async def _start(update: Update, context: BotContext) -> None:
         greeting = request.t(
             "Hello {name}! You are {role} of {council}. I can now write to you here: secret "
             "ballots, reminders and calendar links come to this chat.", name=name,
-            role=role_name(request.language, request.member.role),
+            role=role_in_sentence(request.language, request.member.role),
             council=request.council.name)
     else:
         greeting = request.t("Hello {name}! I can now write to you here.", name=name)

@@ -10,7 +10,7 @@ from bot.appraisal_text import card_text, table_text
 from bot.i18n import N_
 from bot.telegram.context import ChatRequest, Document, Reply
 from meetings import usecases
-from meetings.domain.errors import InvalidInput, NotAllowed
+from meetings.domain.errors import InvalidInput, NotAllowed, Word
 from meetings.domain.model import Member, Role
 from meetings.domain.permissions import Act, require
 from meetings.exports import appraisal as exports
@@ -27,7 +27,7 @@ async def appraisal(req: ChatRequest) -> str | Reply:
     actor = require(req.member, Act.APPRAISAL)
     parts = req.args(2, usage=_USAGE, at_least=0)
     if len(parts) == 2 and " " in parts[1].strip():
-        raise InvalidInput("usage: {usage}", usage=_USAGE)
+        raise InvalidInput("usage: {usage}", usage=Word(_USAGE))
     period = parts[0] if parts else str(local_today(req.council, req.now).year)
     code = parts[1] if len(parts) == 2 else None
     if actor.role is Role.CIO:

@@ -16,7 +16,7 @@ from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of
 from bot.telegram.render import NO_PREVIEW
 from meetings import usecases
-from meetings.domain.errors import InvalidInput
+from meetings.domain.errors import InvalidInput, Word
 from meetings.domain.permissions import Act, require
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ async def calendar(req: ChatRequest) -> str | Reply:
     shared feed, for the office), sent privately; reset replaces the old link."""
     words = req.arguments.lower().split()
     if words not in ([], ["reset"], ["council"], ["council", "reset"]):
-        raise InvalidInput("usage: {usage}", usage=USAGE)
+        raise InvalidInput("usage: {usage}", usage=Word(USAGE))
     shared, reset = "council" in words, "reset" in words
     member = require(req.member, Act.EXPORT) if shared else member_of(req)
     public_url = req.env.public_url

@@ -14,7 +14,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import translate
-from meetings.domain.errors import InvalidInput, NotFound
+from meetings.domain.errors import InvalidInput, NotFound, Word
 from meetings.domain.model import Council, Member
 from meetings.ports import Clock, UnitOfWork
 from meetings.usecases.councils import Sender
@@ -138,5 +138,5 @@ class ChatRequest:
         rest); fewer than ``at_least`` (default: all) is a usage error."""
         parts = self.arguments.split(maxsplit=count - 1) if self.arguments.strip() else []
         if len(parts) < (count if at_least is None else at_least):
-            raise InvalidInput("usage: {usage}", usage=usage)
+            raise InvalidInput("usage: {usage}", usage=Word(usage))
         return parts

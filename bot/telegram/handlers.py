@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
 from telegram.error import BadRequest
 
 from bot.i18n import N_, translate
+from bot.i18n.words import date_text
 from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.render import (
     actions_text,
@@ -24,7 +25,7 @@ from bot.telegram.render import (
     when,
 )
 from meetings import usecases
-from meetings.domain.errors import InvalidInput, UnknownMember
+from meetings.domain.errors import InvalidInput, UnknownMember, Word
 from meetings.domain.model import ActionStatus, AgendaState, Member, Role, parse_meeting_ref
 from meetings.domain.permissions import Act, require
 
@@ -77,7 +78,7 @@ async def role(req: ChatRequest) -> str:
     `/role <user> chair` hands the chair over."""
     replied = req.update.effective_message and req.update.effective_message.reply_to_message
     target = replied.from_user if replied else None
-    usage = N_("/role <@user|id> <chair|secretary|cio|expert|observer> [CODE]")
+    usage = N_("/role <@user|id> <chair|secretary|CIO|expert|observer> [CODE]")
     if target is not None:
         parts = req.args(2, usage=usage, at_least=1)
         ref = f"tg:{target.id}"
@@ -123,7 +124,7 @@ def _role(text: str, usage: str) -> Role:
     try:
         return Role(text.lower())
     except ValueError:
-        raise InvalidInput("usage: {usage}", usage=usage) from None
+        raise InvalidInput("usage: {usage}", usage=Word(usage)) from None
 
 
 async def members(req: ChatRequest) -> str:
@@ -140,7 +141,7 @@ async def cadence(req: ChatRequest) -> str:
     )
     timezone = req.council.timezone
     ahead = series_meetings(done.change)
-    lines = [req.t("Regular series set: {count} meetings in the next twelve months.",
+    lines = [req.t("Regular series set; meetings in the next twelve months: {count}.",
                    count=len(ahead))]
     lines += [meeting_line(req.language, timezone, meeting) for meeting in ahead[:6]]
     lines += series_change_lines(req.language, timezone, done.change)
@@ -237,7 +238,7 @@ async def next_meeting(req: ChatRequest) -> str | Reply:
 async def propose(req: ChatRequest) -> str:
     """/propose <title> [| description]: a CIO proposes an item for the next meeting."""
     if not req.arguments.strip():
-        raise InvalidInput("usage: {usage}", usage=N_("/propose <title> [| description]"))
+        raise InvalidInput("usage: {usage}", usage=Word("/propose <title> [| description]"))
     title, _, description = req.arguments.partition("|")
     proposal = await usecases.agenda.propose_item(
         req.uow(),
@@ -278,7 +279,7 @@ async def item(req: ChatRequest) -> str:
         meeting_id = parse_id(reference, _ITEM_USAGE)
     title, _, description = text.partition("|")
     if not title.strip():
-        raise InvalidInput("usage: {usage}", usage=_ITEM_USAGE)
+        raise InvalidInput("usage: {usage}", usage=Word(_ITEM_USAGE))
     added, meeting = await usecases.agenda.add_urgent_item(
         req.uow(),
         req.council.id,
@@ -376,7 +377,7 @@ async def action(req: ChatRequest) -> str:
         "Action A{id} for {code}, due {due}: {text}",
         id=item.id,
         code=department.code,
-        due=item.due.isoformat(),
+        due=date_text(req.language, item.due),
         text=item.text,
     )
 
@@ -399,7 +400,7 @@ async def done(req: ChatRequest) -> str:
         actor=member_of(req),
         now=req.now,
     )
-    return req.t(_COMPLETED[verdict], id=item.id, due=item.due.isoformat())
+    return req.t(_COMPLETED[verdict], id=item.id, due=date_text(req.language, item.due))
 
 
 async def actions(req: ChatRequest) -> str:
@@ -443,7 +444,7 @@ def parse_meeting(text: str, usage: str) -> int:
     """A meeting as the bot shows it, `S12`, or as it did before, `#12` or `12`."""
     found = parse_meeting_ref(text)
     if found is None:
-        raise InvalidInput("usage: {usage}", usage=usage)
+        raise InvalidInput("usage: {usage}", usage=Word(usage))
     return found
 
 
@@ -453,5 +454,5 @@ def parse_id(text: str, usage: str, *, letter: str = "#") -> int:
     digits = text[1:] if text[:1].upper() == letter else text
     # ASCII only: str.isdigit() also accepts "²" and "١", which int() refuses or misreads.
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
-        raise InvalidInput("usage: {usage}", usage=usage)
+        raise InvalidInput("usage: {usage}", usage=Word(usage))
     return int(digits)

@@ -13,7 +13,7 @@ from bot.telegram.handlers import member_of, parse_id, parse_meeting
 from bot.telegram.minutes import minutes_reply
 from bot.telegram.render import ended_text, quorum_line, roll_call_message
 from meetings import usecases
-from meetings.domain.errors import InvalidInput
+from meetings.domain.errors import InvalidInput, Word
 from meetings.domain.model import Decision, Guest, NoteKind
 from meetings.domain.permissions import Act, require
 
@@ -91,7 +91,7 @@ async def guest(req: ChatRequest) -> str:
     as attending the meeting (列席); a guest never votes."""
     name, _, organisation = req.arguments.partition("|")
     if not name.strip():
-        raise InvalidInput("usage: {usage}", usage=N_("/guest <name> [| organisation]"))
+        raise InvalidInput("usage: {usage}", usage=Word("/guest <name> [| organisation]"))
     recorded, meeting = await usecases.meeting.record_guest(
         req.uow(), req.council.id, name=name, organisation=organisation,
         actor=require(req.member, Act.RECORD_ATTENDANCE), now=req.now)
@@ -128,7 +128,7 @@ _NOTE_KINDS = {NoteKind.INFO: N_("info"), NoteKind.IDEA: N_("idea")}
 
 async def _note(req: ChatRequest, kind: NoteKind, usage: str) -> str:
     if not req.arguments.strip():
-        raise InvalidInput("usage: {usage}", usage=usage)
+        raise InvalidInput("usage: {usage}", usage=Word(usage))
     note = await usecases.meeting.add_note(
         req.uow(), req.council.id, kind=kind, text=req.arguments, actor=member_of(req), now=req.now
     )
@@ -138,7 +138,7 @@ async def _note(req: ChatRequest, kind: NoteKind, usage: str) -> str:
 async def agreed(req: ChatRequest) -> str:
     """/agreed <text>: the chair records a decision taken without a vote."""
     if not req.arguments.strip():
-        raise InvalidInput("usage: {usage}", usage=N_("/agreed <text>"))
+        raise InvalidInput("usage: {usage}", usage=Word("/agreed <text>"))
     decision = await usecases.meeting.record_agreed(
         req.uow(), req.council.id, text=req.arguments, actor=member_of(req), now=req.now
     )

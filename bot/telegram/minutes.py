@@ -23,14 +23,14 @@ def minutes_caption(req: ChatRequest, issued: Issued) -> str:
     (then with its full SHA-256, to check the file against)."""
     revision = issued.revision
     if revision.approved:
-        caption = req.t("✅ Minutes of meeting S{id} approved (revision {revision}): {decisions} "
-                        "decisions, {actions} action items.\nSHA-256: {sha256}",
+        caption = req.t("✅ Minutes of meeting S{id} approved (revision {revision}); decisions: "
+                        "{decisions}, action items: {actions}.\nSHA-256: {sha256}",
                         id=issued.meeting.id, revision=revision.revision,
                         decisions=issued.decisions, actions=issued.actions,
                         sha256=revision.sha256)
     else:
-        caption = req.t("📝 Minutes of meeting S{id}, draft (revision {revision}): {decisions} "
-                        "decisions, {actions} action items. The chair approves them with "
+        caption = req.t("📝 Minutes of meeting S{id}, draft (revision {revision}); decisions: "
+                        "{decisions}, action items: {actions}. The chair approves them with "
                         "/approve.", id=issued.meeting.id, revision=revision.revision,
                         decisions=issued.decisions, actions=issued.actions)
     return caption

@@ -11,16 +11,22 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.i18n import N_, translate
+from bot.i18n.words import (
+    date_text,
+    days,
+    label,
+    local_datetime_text,
+    moved_reason,
+    role_in_sentence,
+)
 from meetings.domain.actions import OpenActions
 from meetings.domain.agenda import Agenda
 from meetings.domain.model import (
     ActionItem,
     AgendaItem,
-    AgendaState,
     Attendance,
     AttendanceStatus,
     Choice,
@@ -39,7 +45,7 @@ from meetings.domain.model import (
 from meetings.domain.proceedings import roll_call_state
 from meetings.domain.reminders import agenda_deadline, short_notice
 from meetings.domain.rules import BASES, quorum_of
-from meetings.domain.scheduling import KeptBecause, SeriesChange, local_text, to_local
+from meetings.domain.scheduling import KeptBecause, SeriesChange, to_local
 from meetings.domain.votes import Presence
 from meetings.usecases.councils import RoleChange
 from meetings.usecases.meeting import Ended, RollCall
@@ -65,9 +71,7 @@ def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
 
 def when(language: str, timezone: str, meeting: Meeting) -> str:
     """The meeting's start in the time zone, as people say it: `Thu 14 Jan 2027, 14:30`."""
-    local = to_local(meeting.starts_at, timezone)
-    language = language if language in _PATTERN else "en"
-    return format_datetime(local, _PATTERN[language], locale=_LOCALE[language])
+    return local_datetime_text(language, meeting.starts_at, timezone)
 
 
 def meeting_line(language: str, timezone: str, meeting: Meeting) -> str:
@@ -78,7 +82,7 @@ def meeting_line(language: str, timezone: str, meeting: Meeting) -> str:
     if meeting.state is MeetingState.CANCELLED:
         parts.append(translate(language, "(cancelled)"))
     elif meeting.moved_reason:
-        parts.append(f"({meeting.moved_reason})")
+        parts.append(f"({moved_reason(language, meeting.moved_reason)})")
     return " ".join(parts)
 
 
@@ -126,7 +130,7 @@ def series_change_lines(language: str, timezone: str, change: SeriesChange) -> l
         lines.append(translate(
             language, "Agenda #{id} ({state}) moved from meeting {source} to meeting {target} "
                       "({when}).", id=move.item.id,
-            state=translate(language, AGENDA_STATES[move.item.state]),
+            state=label(language, move.item.state),
             source=meeting_ref(move.source.id), target=meeting_ref(move.target.id),
             when=when(language, timezone, move.target)))
     for skipped in change.skipped:
@@ -137,19 +141,17 @@ def series_change_lines(language: str, timezone: str, change: SeriesChange) -> l
         if holder.state is not MeetingState.CANCELLED and (
                 to_local(holder.starts_at, timezone).date() != skipped.day):
             message = N_("No new meeting on {day}: meeting {meeting} stands for it ({when}).")
-        lines.append(translate(language, message, day=skipped.day.isoformat(),
+        lines.append(translate(language, message, day=date_text(language, skipped.day),
                                meeting=meeting_ref(holder.id),
                                when=when(language, timezone, holder)))
     return lines
 
 
 _ROLE_ORDER = [Role.CHAIR, Role.SECRETARY, Role.CIO, Role.EXPERT, Role.OBSERVER]
-ROLE_NAMES = {Role.CHAIR: N_("chair"), Role.SECRETARY: N_("secretary"), Role.CIO: N_("cio"),
-              Role.EXPERT: N_("expert"), Role.OBSERVER: N_("observer")}
 
 
 def role_name(language: str, role: Role) -> str:
-    return translate(language, ROLE_NAMES[role])
+    return label(language, role)
 
 
 def roster(language: str, council: Council, members: Sequence[Member],
@@ -197,10 +199,10 @@ def role_text(language: str, change: RoleChange, link: str) -> str:
     if change.former_chair is not None:
         lines = [translate(language, "{name} is now the chair; {former} is now {role}.",
                            name=member.name, former=change.former_chair.name,
-                           role=role_name(language, change.former_chair.role))]
+                           role=role_in_sentence(language, change.former_chair.role))]
     else:
         lines = [translate(language, "{name} is now {role}.", name=member.name,
-                           role=role_name(language, member.role))]
+                           role=role_in_sentence(language, member.role))]
     if change.vacated is not None:
         lines.append(translate(language, "{code} has no CIO now.", code=change.vacated.code))
     if not member.private_chat:
@@ -208,8 +210,6 @@ def role_text(language: str, change: RoleChange, link: str) -> str:
     return "\n".join(lines)
 
 
-AGENDA_STATES = {AgendaState.PROPOSED: N_("proposed"), AgendaState.ACCEPTED: N_("accepted"),
-                 AgendaState.DEFERRED: N_("deferred"), AgendaState.REJECTED: N_("rejected")}
 MAJOR = "★"
 URGENT = "⚡"
 
@@ -221,7 +221,7 @@ def proposals_line(language: str, council: Council, meeting: Meeting,
     before it existed); nothing once the meeting is under way."""
     if meeting.state in (MeetingState.SCHEDULED, MeetingState.AGENDA_OPEN):
         closes = agenda_deadline(meeting, council)
-        deadline = local_text(closes, council.timezone)
+        deadline = local_datetime_text(language, closes, council.timezone)
         if closes <= now:
             return translate(language, "Proposals for this meeting are closed (the deadline was "
                                        "{deadline}): new proposals go to the following meeting.",
@@ -238,9 +238,10 @@ def short_notice_line(language: str, council: Council, meeting: Meeting) -> str 
     if not short_notice(meeting, council):
         return None
     return translate(language, "Short notice: CIOs' proposals are taken until {deadline}, "
-                               "halfway to the meeting, instead of {days} days before it.",
-                     deadline=local_text(agenda_deadline(meeting, council), council.timezone),
-                     days=council.agenda_deadline_days)
+                               "halfway to the meeting, instead of {days} before it.",
+                     deadline=local_datetime_text(language, agenda_deadline(meeting, council),
+                                                  council.timezone),
+                     days=days(language, council.agenda_deadline_days))
 
 
 def agenda_text(language: str, council: Council, agenda: Agenda, now: datetime) -> str:
@@ -251,7 +252,7 @@ def agenda_text(language: str, council: Council, agenda: Agenda, now: datetime) 
     if state := proposals_line(language, council, meeting, now):
         lines.append(state)
     for item in agenda.items:
-        state = translate(language, AGENDA_STATES[item.state])
+        state = label(language, item.state)
         if item.major:
             state = translate(language, "{state}, major issue", state=state)
         if item.urgent:
@@ -301,7 +302,7 @@ def action_line(language: str, agenda: Agenda | OpenActions, action: ActionItem)
     message = (N_("A{id} {code}, due {due}, overdue: {text}") if agenda.overdue(action)
                else N_("A{id} {code}, due {due}: {text}"))
     return translate(language, message, id=action.id, code=agenda.code(action.department_id),
-                     due=action.due.isoformat(), text=action.text)
+                     due=date_text(language, action.due), text=action.text)
 
 
 def actions_text(language: str, found: OpenActions) -> str:
@@ -331,8 +332,6 @@ def rule_name(language: str, rule: MajorityRule, base: MajorityBase) -> str:
     return translate(language, _RULES.get((rule, base), _RULES[rule, BASES[rule][0]]))
 
 
-_ATTENDANCE = {AttendanceStatus.PRESENT: N_("present"), AttendanceStatus.PROXY: N_("proxy"),
-               AttendanceStatus.EXCUSED: N_("excused"), AttendanceStatus.ABSENT: N_("absent")}
 _CHOICE_KEYS = {Choice.YES: "y", Choice.NO: "n", Choice.ABSTAIN: "a"}
 CHOICE_OF_KEY = {key: choice for choice, key in _CHOICE_KEYS.items()}
 
@@ -379,7 +378,8 @@ def motion_message(language: str, timezone: str,
     """The motion's group message as it should read now, and its buttons: Yes / No / Abstain
     while open, except for a secret ballot (voted in private chats)."""
     motion = count.motion
-    closes = local_text(motion.closes_at, timezone) if motion.closes_at else ""
+    closes = (local_datetime_text(language, motion.closes_at, timezone) if motion.closes_at
+              else "")
     buttons = motion.state is MotionState.OPEN and motion.kind is not MotionKind.SECRET
     return (motion_text(language, count, closes),
             vote_keyboard(language, motion.id) if buttons else None)
@@ -400,12 +400,15 @@ def result_text(language: str, count: Count) -> str:
     quorum = (N_("Quorum {needed} of {membership} member departments; {cast} voted.") if quorate
               else N_("Quorum not met: {cast} voted; {needed} of {membership} member departments "
                       "needed."))
-    lines = [f"{translate(language, verdict, id=motion.id)}: {motion.text}",
+    lines = [translate(language, "{label}: {value}",
+                       label=translate(language, verdict, id=motion.id), value=motion.text),
              _tally_line(language, count),
              translate(language, quorum, cast=count.cast, needed=motion.quorum_needed,
                        membership=motion.membership)]
     if motion.kind is not MotionKind.SECRET:
-        lines.extend(f"{translate(language, CHOICES[choice])}: {', '.join(voters)}"
+        lines.extend(translate(language, "{label}: {value}",
+                               label=translate(language, CHOICES[choice]),
+                               value=_codes(language, voters))
                      for choice in Choice if (voters := count.voters(choice)))
     lines.append(translate(language, "Rule: {rule}. Ballot set #{digest}.",
                            rule=rule_name(language, motion.rule, motion.base),
@@ -435,10 +438,12 @@ def quorum_rule_text(language: str, council: Council) -> str:
 
 def rules_text(language: str, council: Council) -> str:
     """/rules: the council's rules of procedure, and how the chair changes them."""
-    deadline = (translate(language, "{days} days before the meeting",
-                          days=council.agenda_deadline_days) if council.agenda_deadline_days
+    deadline = (translate(language, "{days} before the meeting",
+                          days=days(language, council.agenda_deadline_days))
+                if council.agenda_deadline_days
                 else translate(language, "when the meeting starts"))
-    call = (translate(language, "{days} days before the meeting", days=council.agenda_call_days)
+    call = (translate(language, "{days} before the meeting",
+                      days=days(language, council.agenda_call_days))
             if council.agenda_call_days else translate(language, "none"))
     return "\n".join([
         translate(language, "Rules of procedure of {council}:", council=council.name),
@@ -501,12 +506,12 @@ def roll_call_lines(language: str, call: RollCall) -> list[str]:
     parts = [translate(language, "Present {count} of {total}: {codes}",
                        count=len(state.present), total=state.expected,
                        codes=_codes(language, state.present))]
-    for codes, label in ((state.awaiting, N_("awaiting {codes}")),
+    for codes, part in ((state.awaiting, N_("awaiting {codes}")),
                          (state.proxy, N_("proxy {codes}")),
                          (state.excused, N_("excused {codes}")),
                          (state.absent, N_("absent {codes}"))):
         if codes:
-            parts.append(translate(language, label, codes=_codes(language, codes)))
+            parts.append(translate(language, part, codes=_codes(language, codes)))
     lines = [_LIST_SEPARATOR.get(language, "; ").join(parts)]
     if state.others:
         lines.append(translate(language, "Also present: {people}",
@@ -542,7 +547,7 @@ def attendance_lines(language: str, attendance: Sequence[Attendance],
                                                     codes.get(a.department_id or 0, ""))):
         who = (codes.get(record.department_id, "?") if record.department_id is not None
                else _person(language, people.get(record.member_id or 0)))
-        status = translate(language, _ATTENDANCE[record.status])
+        status = label(language, record.status)
         detail = record.proxy_name or record.reason
         lines.append(f"• {who}: {status}" + (f" ({detail})" if detail else ""))
     return lines
@@ -571,7 +576,7 @@ def ended_text(language: str, ended: Ended, departments: Sequence[Department],
         lines.extend(f"• {guest.name}: " + translate(language, "guest") + (
             f" ({guest.organisation})" if guest.organisation else "") for guest in ended.guests)
     lines += [
-        translate(language, "Recorded: {notes} notes, {decisions} decisions, {motions} votes.",
+        translate(language, "Recorded: notes {notes}, decisions {decisions}, votes {motions}.",
                   notes=ended.notes, decisions=ended.decisions, motions=ended.motions),
         translate(language, "The record: the draft minutes are the Word document below; "
                             "/minutes S{id} sends the latest revision again.",

@@ -17,7 +17,7 @@ from bot.telegram.context import ChatRequest, Reply
 from bot.telegram.handlers import member_of, parse_id
 from bot.telegram.render import CHOICES, motion_message, result_text
 from meetings import usecases
-from meetings.domain.errors import InvalidInput
+from meetings.domain.errors import InvalidInput, Word
 from meetings.domain.model import Choice, MotionKind
 from meetings.domain.permissions import Act, require
 from meetings.domain.votes import parse_choice
@@ -53,7 +53,7 @@ async def circular(req: ChatRequest) -> Reply:
 async def _open(req: ChatRequest, kind: MotionKind, text: str, usage: str, *,
                 closes: str | None = None) -> Reply:
     if not text.strip():
-        raise InvalidInput("usage: {usage}", usage=usage)
+        raise InvalidInput("usage: {usage}", usage=Word(usage))
     opened = await usecases.voting.open_motion(
         req.uow(),
         req.council.id,

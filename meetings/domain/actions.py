@@ -49,7 +49,7 @@ def parse_due(text: str, *, today: date) -> date:
     except ValueError:
         raise InvalidInput("impossible date {day}", day=match.group(0)) from None
     if due < today:
-        raise InvalidInput("due date {due} is in the past", due=due.isoformat())
+        raise InvalidInput("due date {due} is in the past", due=due)
     return due
 
 

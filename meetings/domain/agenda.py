@@ -72,7 +72,7 @@ def open_for_decisions(meeting: Meeting, item: AgendaItem) -> None:
     """Refuses decisions on the items of a meeting that is cancelled or over."""
     if meeting.state not in _DECIDING:
         raise InvalidState("agenda #{id} belongs to a meeting that is {state}", id=item.id,
-                           state=meeting.state.value)
+                           state=meeting.state)
 
 
 def close(meeting: Meeting, council: Council, *, now: datetime) -> Meeting | None:
@@ -95,7 +95,7 @@ def urgent_target(meetings: Sequence[Meeting], *, now: datetime,
             raise UnknownMeeting("no meeting {id} in this council", id=meeting_id)
         if meeting.state not in _DECIDING or has_ended(meeting, now):
             raise InvalidState("meeting S{id} is {state}; urgent business goes to a meeting "
-                               "that has not ended", id=meeting.id, state=meeting.state.value)
+                               "that has not ended", id=meeting.id, state=meeting.state)
         return meeting
     running = next((m for m in meetings if m.state is MeetingState.IN_PROGRESS), None)
     if running is not None:
@@ -130,10 +130,10 @@ _DECIDABLE = {
 def decide(item: AgendaItem, state: AgendaState) -> AgendaItem:
     """The chair accepts, defers or rejects an item; a rejected item stays rejected."""
     if state not in _DECIDABLE:
-        raise InvalidState("an item cannot be set back to {state}", state=state.value)
+        raise InvalidState("an item cannot be set back to {state}", state=state)
     if item.state not in _DECIDABLE[state]:
         raise InvalidState("agenda #{id} is {current} and cannot be {state}", id=item.id,
-                           current=item.state.value, state=state.value)
+                           current=item.state, state=state)
     # A deferred or rejected item is no longer a major issue of this meeting.
     return replace(item, state=state, major=item.major and state is AgendaState.ACCEPTED)
 

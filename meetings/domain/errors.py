@@ -7,10 +7,24 @@ becomes part of a template).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 def template(message: str) -> str:
     """Marks a message kept aside (in a table) for translation; returns it unchanged."""
     return message
+
+
+def _plain(value: object) -> object:
+    """A value as the command line prints it: a moment to the minute, like people type it."""
+    return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else value
+
+
+class Word(str):
+    """One of our own words inside a message (a field's name, `title`), never user text: the
+    shell translates it with the message. Written as a literal, so the catalog finds it."""
+
+    __slots__ = ()
 
 
 class CouncilError(Exception):
@@ -21,7 +35,8 @@ class CouncilError(Exception):
     def __init__(self, template: str, **params: object) -> None:
         self.template = template
         self.params = params
-        super().__init__(template.format(**params) if params else template)
+        super().__init__(template.format(**{name: _plain(value) for name, value in params.items()})
+                         if params else template)
 
 
 class NotAllowed(CouncilError):

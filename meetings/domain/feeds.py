@@ -87,12 +87,12 @@ _ENGLISH = _Words(
 _CHINESE = _Words(
     meeting="{council}例会", extraordinary="{council}临时会议", agenda="议程：",
     proposed="已提议题：", major="【重大】", place="地点：{}", moved="改期：{}",
-    cancelled="已取消。", chat="委员会群聊：{}", due="到期：{}", action="工作任务 A{}",
+    cancelled="已取消。", chat="委员会群聊：{}", due="到期：{}", action="工作事项 A{}",
     proposals_close="议题征集截止：{}",
     propose_before="请在此时间前为会议 S{} 提出议题。", vote_closes="表决截止：{}",
     not_voted="传阅表决 M{}：本部门尚未投票。",
     categories={"meeting": "会议", "regular": "例会", "extraordinary": "临时会议",
-                "action": "工作任务", "deadline": "截止"})
+                "action": "工作事项", "deadline": "截止"})
 
 
 def _words(council: Council) -> _Words:

@@ -62,11 +62,11 @@ def to_start(meetings: Sequence[Meeting], *, timezone: str, now: datetime,
             raise NotFound("no meeting S{id} in this council", id=meeting_id)
         if meeting.state not in _STARTABLE:
             raise InvalidState("meeting S{id} is {state} and cannot start", id=meeting.id,
-                               state=meeting.state.value)
+                               state=meeting.state)
         day = to_local(meeting.starts_at, timezone).date()
         if day > today:
             raise InvalidState("meeting S{id} is on {day}; it can start on that day",
-                               id=meeting.id, day=day.isoformat())
+                               id=meeting.id, day=day)
         return meeting
     todays = [m for m in meetings if m.state in _STARTABLE
               and to_local(m.starts_at, timezone).date() == today]
@@ -184,7 +184,7 @@ def topic(meeting: Meeting, item: AgendaItem | None, item_id: int) -> Meeting:
                        meeting=meeting.id)
     if item.state is not AgendaState.ACCEPTED:
         raise InvalidState("agenda item #{id} is {state}; only accepted items are discussed",
-                           id=item.id, state=item.state.value)
+                           id=item.id, state=item.state)
     return replace(meeting, topic_id=item.id)
 
 

@@ -220,12 +220,12 @@ def change(council: Council, setting: Setting, value: str) -> Council:
 def check(council: Council) -> None:
     """Refuses rules that contradict each other."""
     if council.majority_base not in BASES[council.majority_rule]:
-        raise InvalidInput("the {rule} rule cannot be of {base}",
-                           rule=council.majority_rule.value, base=council.majority_base.value)
+        raise InvalidInput("a {rule} cannot be counted on {base}",
+                           rule=council.majority_rule, base=council.majority_base)
     if 0 < council.agenda_call_days <= council.agenda_deadline_days:
         raise InvalidInput(
-            "the agenda call ({call} days before) must come before the proposal deadline "
-            "({deadline} days before)", call=council.agenda_call_days,
+            "the agenda call (days before the meeting: {call}) must come before the "
+            "proposal deadline (days before: {deadline})", call=council.agenda_call_days,
             deadline=council.agenda_deadline_days)
 
 

@@ -35,6 +35,7 @@ from meetings.domain.errors import (
     InvalidSchedule,
     InvalidState,
     SlotTaken,
+    Word,
     template,
 )
 from meetings.domain.model import (
@@ -365,7 +366,7 @@ def series_start(starting: date | None, *, today: date) -> date:
         return today
     if starting < today:
         raise InvalidSchedule("the series cannot start on {day}: that day is past",
-                              day=starting.isoformat())
+                              day=starting)
     return starting
 
 
@@ -377,14 +378,14 @@ def series_from_cadence(
     first = next(iter(_iterate(cadence.rrule, dtstart)), None)
     if first is None:
         raise InvalidSchedule(
-            "the rule has no meeting on or after {day}", day=starting.isoformat()
+            "the rule has no meeting on or after {day}", day=starting
         )
     return Series(
         council_id=council_id,
         rrule=cadence.rrule,
         local_start=first,
         duration_minutes=_check_duration(cadence.duration_minutes),
-        location=optional(location, field="location", max_length=MAX_LOCATION_LENGTH),
+        location=optional(location, field=Word("location"), max_length=MAX_LOCATION_LENGTH),
     )
 
 
@@ -450,7 +451,7 @@ def _next_free_day(day: date, calendar: WorkingCalendar, occupied: set[date]) ->
             return candidate
     raise InvalidSchedule(
         "no free working day within {limit} days after {day}", limit=_MAX_MOVE_DAYS,
-        day=day.isoformat(),
+        day=day,
     )
 
 
@@ -458,7 +459,7 @@ def _why_not_working(day: date, calendar: WorkingCalendar) -> str:
     name = calendar.holiday_name(day)
     if name:
         return name
-    return "weekend" if day.weekday() >= 5 else "non-working day"
+    return Word("weekend") if day.weekday() >= 5 else Word("non-working day")
 
 
 def plan_series(
@@ -745,11 +746,11 @@ def _checked_start(
     starts_at = to_utc(local_start, tz)
     wall = _wall_clock(starts_at, tz)
     if starts_at <= now:
-        raise InvalidSchedule("{start} is in the past", start=f"{wall:%Y-%m-%d %H:%M}")
+        raise InvalidSchedule("{start} is in the past", start=wall)
     day = wall.date()
     if not calendar.is_working_day(day):
         raise InvalidSchedule(
-            "{day} is not a working day ({reason})", day=day.isoformat(),
+            "{day} is not a working day ({reason})", day=day,
             reason=_why_not_working(day, calendar),
         )
     return starts_at
@@ -778,7 +779,7 @@ def refuse_clash(meetings: Iterable[Meeting], candidate: Meeting, tz: str, *, no
         raise SlotTaken(
             "meeting {meeting} already holds that time ({start}, {minutes} minutes): choose "
             "another time, or move or cancel {meeting} first",
-            meeting=meeting_ref(first.id), start=local_text(first.starts_at, tz),
+            meeting=meeting_ref(first.id), start=to_local(first.starts_at, tz),
             minutes=first.duration_minutes)
 
 
@@ -796,7 +797,7 @@ def reschedule(
     _refuse_unchangeable(meeting, now, _NO_RESCHEDULE)
     starts_at = _checked_start(new_local_start, tz, calendar, now)
     old = _wall_clock(meeting.starts_at, tz)
-    why = optional(reason, field="reason", max_length=MAX_TITLE_LENGTH) or (
+    why = optional(reason, field=Word("reason"), max_length=MAX_TITLE_LENGTH) or (
         f"rescheduled from {old:%Y-%m-%d %H:%M}"
     )
     # The new start is news as of now: a meeting moved closer gets a deadline fitting that.
@@ -828,8 +829,8 @@ def schedule_extraordinary(
         kind=MeetingKind.EXTRAORDINARY,
         starts_at=starts_at,
         duration_minutes=_check_duration(duration_minutes),
-        title=optional(title, field="title", max_length=MAX_TITLE_LENGTH),
-        location=optional(location, field="location", max_length=MAX_LOCATION_LENGTH),
+        title=optional(title, field=Word("title"), max_length=MAX_TITLE_LENGTH),
+        location=optional(location, field=Word("location"), max_length=MAX_LOCATION_LENGTH),
         announced_at=now,
         id=NEW,
     )

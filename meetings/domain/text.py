@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from meetings.domain.errors import InvalidInput
+from meetings.domain.errors import InvalidInput, Word
 
 # C0/C1 controls and the Unicode bidi overrides that can disguise text; newline and tab survive
 # only where multi-line text is allowed. Other format characters (ZWJ in emoji) are real text.
@@ -16,7 +16,7 @@ NAME_MAX = 200
 TEXT_MAX = 4000
 
 
-def clean(text: str, *, field: str, max_length: int = NAME_MAX, multiline: bool = False) -> str:
+def clean(text: str, *, field: Word, max_length: int = NAME_MAX, multiline: bool = False) -> str:
     """NFC-normalised text without control characters; raises when empty or too long."""
     normalised = unicodedata.normalize("NFC", text)
     cleaned = _CONTROL.sub("", normalised)
@@ -31,7 +31,7 @@ def clean(text: str, *, field: str, max_length: int = NAME_MAX, multiline: bool 
     return cleaned
 
 
-def optional(text: str, *, field: str, max_length: int = NAME_MAX) -> str:
+def optional(text: str, *, field: Word, max_length: int = NAME_MAX) -> str:
     """Like `clean`, but blank text is allowed and stays empty."""
     return clean(text, field=field, max_length=max_length) if text.strip() else ""
 

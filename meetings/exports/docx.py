@@ -759,8 +759,8 @@ class _Writer:
             for number, motion in enumerate(m.circular, 1):
                 self.paragraph(f"（{zh_number(number)}）{motion.text}", s.heading2)
                 self.gbt_motion(motion)
-        heading("工作任务")
-        self.gbt_actions(m.actions, "本次会议未布置工作任务。")
+        heading("工作事项")
+        self.gbt_actions(m.actions, "本次会议未布置工作事项。")
         if m.carried_over:
             self.paragraph("（一）前期任务跟踪", s.heading2)
             self.gbt_actions(m.carried_over, "")

@@ -10,6 +10,7 @@ from meetings.domain import actions, proceedings
 from meetings.domain.errors import (
     NotAllowed,
     NotFound,
+    Word,
 )
 from meetings.domain.model import (
     ActionItem,
@@ -42,7 +43,7 @@ async def assign_action(
     every following meeting lists it either way.
     """
     authorise(actor, Act.ASSIGN_ACTION)
-    text = clean(text, field="action", max_length=TEXT_MAX)
+    text = clean(text, field=Word("action"), max_length=TEXT_MAX)
     async with uow:
         council = await council_of(uow, council_id)
         due_day = actions.parse_due(due, today=local_today(council, now))
@@ -61,7 +62,7 @@ async def complete_action(
     uow: UnitOfWork, council_id: int, action_id: int, *, note: str, actor: Actor, now: datetime
 ) -> tuple[ActionItem, ActionStatus]:
     """The owning department's CIO or the office marks an item done; says on time or late."""
-    note = optional(note, field="note", max_length=TEXT_MAX)
+    note = optional(note, field=Word("note"), max_length=TEXT_MAX)
     async with uow:
         council = await council_of(uow, council_id)
         item = await uow.actions.get(action_id)

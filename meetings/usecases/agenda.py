@@ -11,6 +11,7 @@ from meetings.domain import actions, agenda, scheduling
 from meetings.domain.agenda import Agenda
 from meetings.domain.errors import (
     NotFound,
+    Word,
 )
 from meetings.domain.model import (
     AgendaItem,
@@ -50,9 +51,9 @@ async def propose_item(
 ) -> Proposal:
     """A department CIO proposes an item for the next meeting still taking proposals."""
     require(actor, Act.PROPOSE)
-    title = clean(title, field="title")
-    description = (clean(description, field="description", max_length=TEXT_MAX, multiline=True)
-                   if description.strip() else "")
+    title = clean(title, field=Word("title"))
+    description = (clean(description, field=Word("description"), max_length=TEXT_MAX,
+                         multiline=True) if description.strip() else "")
     async with uow:
         council = await council_of(uow, council_id)
         meetings = await uow.meetings.list(council_id, since=now)
@@ -73,9 +74,9 @@ async def add_urgent_item(
     """The chair or the secretariat adds urgent business (临时动议), accepted at once, to the
     meeting in progress, else the next one, or the one given; any time until it ends."""
     require(actor, Act.ADD_URGENT_ITEM)
-    title = clean(title, field="title")
-    description = (clean(description, field="description", max_length=TEXT_MAX, multiline=True)
-                   if description.strip() else "")
+    title = clean(title, field=Word("title"))
+    description = (clean(description, field=Word("description"), max_length=TEXT_MAX,
+                         multiline=True) if description.strip() else "")
     async with uow:
         if meeting_id is None:
             meetings = await uow.meetings.list(council_id, since=now - RUNNING_WINDOW)

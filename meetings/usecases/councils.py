@@ -18,6 +18,7 @@ from meetings.domain.errors import (
     NotAllowed,
     NotFound,
     UnknownMember,
+    Word,
     template,
 )
 from meetings.domain.model import (
@@ -48,7 +49,7 @@ async def create_council(
     language: str = "en", holiday_country: str = "CN", chat_id: int | None = None,
 ) -> Council:
     council = Council(
-        name=clean(name, field="council name"),
+        name=clean(name, field=Word("council name")),
         timezone=scheduling.zone(timezone).key,
         language=_language(language),
         holiday_country=holiday_country.upper(),
@@ -75,7 +76,8 @@ async def add_department(
     uow: UnitOfWork, council_id: int, *, code: str, name: str, actor: Actor, now: datetime
 ) -> Department:
     authorise(actor, Act.ADD_DEPARTMENT)
-    department = Department(council_id, department_code(code), clean(name, field="department name"))
+    department = Department(council_id, department_code(code),
+                            clean(name, field=Word("department name")))
     async with uow:
         department = await uow.departments.add(department)
         await record(uow, council_id, actor, "department.add", now,
@@ -102,7 +104,7 @@ async def add_member(
         department_id = await _role_department(uow, council_id, role, department)
         member = await uow.members.add(Member(
             council_id=council_id,
-            name=clean(name, field="member name"),
+            name=clean(name, field=Word("member name")),
             role=role,
             telegram_id=telegram_id,
             username=handle,
@@ -132,8 +134,7 @@ async def _role_department(
     """A CIO must stand for exactly one department, which has no other CIO; nobody else does."""
     if role is not Role.CIO:
         if code:
-            raise InvalidInput("only a CIO represents a department, not a {role}",
-                               role=role.value)
+            raise InvalidInput("only a CIO represents a department, not {role}", role=role)
         return None
     if not code:
         raise InvalidInput("a CIO needs a department code")
@@ -195,7 +196,7 @@ async def set_role(
             await _require_new_identity(uow, council_id, found.telegram_id,
                                         text.username(found.username))
             changed = await uow.members.add(Member(
-                council_id=council_id, name=clean(found.name, field="name"), role=role,
+                council_id=council_id, name=clean(found.name, field=Word("name")), role=role,
                 telegram_id=found.telegram_id, username=text.username(found.username),
                 department_id=department_id))
         else:
@@ -253,14 +254,14 @@ async def setup_council(
         bound = await uow.councils.by_chat(chat_id)
         if bound is not None:
             raise Duplicate("this chat is already the council {name}", name=bound.name)
-        if await uow.councils.by_name(clean(name, field="council name")) is not None:
+        if await uow.councils.by_name(clean(name, field=Word("council name"))) is not None:
             raise Duplicate("a council named {name} already exists", name=shown(name))
         council = await uow.councils.add(Council(
-            name=clean(name, field="council name"), timezone=scheduling.zone(timezone).key,
+            name=clean(name, field=Word("council name")), timezone=scheduling.zone(timezone).key,
             language=_language(language), holiday_country=holiday_country.upper(),
             chat_id=chat_id))
         chair = await uow.members.add(Member(
-            council_id=council.id, name=clean(chair_name, field="name"), role=Role.CHAIR,
+            council_id=council.id, name=clean(chair_name, field=Word("name")), role=Role.CHAIR,
             telegram_id=chair_telegram_id, username=_username(chair_username)))
         await record(uow, council.id, chair, "council.setup", now, chat=chat_id)
         await uow.commit()
@@ -268,7 +269,7 @@ async def setup_council(
 
 
 def _username(username: str | None) -> str | None:
-    return optional((username or "").lstrip("@"), field="username", max_length=64) or None
+    return optional((username or "").lstrip("@"), field=Word("username"), max_length=64) or None
 
 
 async def request_join(
@@ -285,7 +286,7 @@ async def request_join(
             membership.require_keeps_chair(existing, Role.CIO)
         membership.require_no_other_cio(department, await uow.members.list(council_id))
         request = await uow.join_requests.add(JoinRequest(
-            council_id=council_id, telegram_id=telegram_id, name=clean(name, field="name"),
+            council_id=council_id, telegram_id=telegram_id, name=clean(name, field=Word("name")),
             username=_username(username), department_id=department.id, requested_at=now))
         await record(uow, council_id, Operator(f"telegram:{telegram_id}"), "join.request", now,
                      request=request.id, department=department.code)
@@ -304,7 +305,7 @@ async def decide_join(
         if request is None or request.council_id != council_id:
             raise NotFound("no join request {id}", id=request_id)
         if request.state is not JoinState.PENDING:
-            raise InvalidState("this request was already {state}", state=request.state.value)
+            raise InvalidState("this request was already {state}", state=request.state)
         member = None
         if approve:
             department = await uow.departments.get(request.department_id)

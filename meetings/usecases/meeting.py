@@ -12,6 +12,7 @@ from meetings.domain import proceedings, scheduling, votes
 from meetings.domain.errors import (
     InvalidState,
     NotFound,
+    Word,
 )
 from meetings.domain.model import (
     AgendaItem,
@@ -142,7 +143,7 @@ async def record_proxy(uow: UnitOfWork, council_id: int, *, code: str, name: str
                        now: datetime) -> tuple[Attendance, Department, Meeting]:
     """The office records a deputy attending for a department (who may not vote)."""
     authorise(actor, Act.RECORD_ATTENDANCE)
-    name = clean(name, field="proxy name")
+    name = clean(name, field=Word("proxy name"))
     return await _record_for_department(
         uow, council_id, code, actor, now, "attendance.proxy",
         lambda meeting, department, cio: proceedings.proxy(meeting, department, cio, name))
@@ -152,7 +153,7 @@ async def record_excused(uow: UnitOfWork, council_id: int, *, code: str, reason:
                          actor: Actor, now: datetime) -> tuple[Attendance, Department, Meeting]:
     """The office records a department's CIO as excused, with the reason if given."""
     authorise(actor, Act.RECORD_ATTENDANCE)
-    reason = optional(reason, field="reason", max_length=TEXT_MAX)
+    reason = optional(reason, field=Word("reason"), max_length=TEXT_MAX)
     return await _record_for_department(
         uow, council_id, code, actor, now, "attendance.excused",
         lambda meeting, department, cio: proceedings.excused(meeting, department, cio, reason))
@@ -181,8 +182,8 @@ async def record_guest(uow: UnitOfWork, council_id: int, *, name: str, organisat
     """The office records an invited guest without Telegram as attending the running meeting
     (列席); /undo takes it back like a note."""
     require(actor, Act.RECORD_ATTENDANCE)
-    name = clean(name, field="guest name", max_length=GUEST_NAME_MAX)
-    organisation = optional(organisation, field="organisation")
+    name = clean(name, field=Word("guest name"), max_length=GUEST_NAME_MAX)
+    organisation = optional(organisation, field=Word("organisation"))
     async with uow:
         meeting = await _running_and_held(uow, council_id, now)
         seq = proceedings.next_record_seq(meeting, *await _record_of(uow, council_id, meeting))
@@ -214,7 +215,7 @@ async def add_note(uow: UnitOfWork, council_id: int, *, kind: NoteKind, text: st
                    actor: Member, now: datetime) -> Note:
     """Anyone in the council notes information or an idea for the minutes, under the topic."""
     require(actor, Act.TAKE_NOTE)
-    text = clean(text, field="note", max_length=TEXT_MAX, multiline=True)
+    text = clean(text, field=Word("note"), max_length=TEXT_MAX, multiline=True)
     async with uow:
         meeting = await _running_and_held(uow, council_id, now)
         seq = proceedings.next_record_seq(meeting, *await _record_of(uow, council_id, meeting))
@@ -230,7 +231,7 @@ async def record_agreed(uow: UnitOfWork, council_id: int, *, text: str, actor: A
                         now: datetime) -> Decision:
     """The chair records a decision taken without a vote, under the topic."""
     authorise(actor, Act.RECORD_DECISION)
-    text = clean(text, field="decision", max_length=TEXT_MAX, multiline=True)
+    text = clean(text, field=Word("decision"), max_length=TEXT_MAX, multiline=True)
     async with uow:
         meeting = await _running_and_held(uow, council_id, now)
         seq = proceedings.next_record_seq(meeting, *await _record_of(uow, council_id, meeting))

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from meetings.domain import scheduling
 from meetings.domain.calendars import public_holidays
+from meetings.domain.errors import Word
 from meetings.domain.model import (
     NEW,
     AgendaItem,
@@ -70,7 +71,7 @@ async def replace_series(
         series = scheduling.series_from_cadence(
             council_id, cadence,
             starting=scheduling.series_start(starting, today=local_today(council, now)),
-            location=optional(location, field="location"),
+            location=optional(location, field=Word("location")),
         )
         series = await uow.series.put(series)
         meetings = await uow.meetings.list(council_id)

@@ -15,6 +15,7 @@ from meetings.domain.errors import (
     InvalidState,
     NotFound,
     UnknownMotion,
+    Word,
 )
 from meetings.domain.model import (
     Attendance,
@@ -62,7 +63,7 @@ async def open_motion(uow: UnitOfWork, council_id: int, *, kind: MotionKind, tex
     """The chair opens a vote: named or secret in the running meeting, circular between
     meetings until a local deadline."""
     authorise(actor, Act.OPEN_VOTE)
-    text = clean(text, field="motion", max_length=TEXT_MAX, multiline=True)
+    text = clean(text, field=Word("motion"), max_length=TEXT_MAX, multiline=True)
     async with uow:
         council = await council_of(uow, council_id)
         meeting: Meeting | None = None

@@ -88,8 +88,8 @@ def test_explain_names_the_records_behind_each_figure(appraised: Cli) -> None:
     """The card lists the meetings counted as present and by proxy, and the rates."""
     result = appraised("appraisal", "explain", "--period", "2026-Q4", "--department", "epb")
     assert result.code == 0, result
-    assert "present in person: 1 — meeting S1 (2026-12-03)" in result.out
-    assert "by proxy: 1 — meeting S2 (2026-12-17)" in result.out
+    assert "present in person: 1 — meeting S1 (Thu 3 Dec 2026)" in result.out
+    assert "by proxy: 1 — meeting S2 (Thu 17 Dec 2026)" in result.out
     assert "attendance (weight 40): 1/2 = 50.0%" in result.out
 
 

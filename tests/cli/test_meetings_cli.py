@@ -38,9 +38,9 @@ def test_setting_the_series_again_says_what_was_replaced_and_kept(council: Cli) 
     assert "Removed, as the new series has no meeting on their dates:" in lines
     assert f"• {january} Thu 14 Jan 2027, 14:30" in lines
     assert f"• {march} Thu 11 Mar 2027, 14:30" in lines
-    assert (f"• {may} Tue 18 May 2027, 10:00 (rescheduled from 2027-05-13 14:30): moved by "
+    assert (f"• {may} Tue 18 May 2027, 10:00 (rescheduled from Thu 13 May 2027, 14:30): moved by "
             "hand") in lines
-    assert f"No new meeting on 2027-05-18: meeting {may} is already on that day." in lines
+    assert f"No new meeting on Tue 18 May 2027: meeting {may} is already on that day." in lines
 
 
 def test_a_taken_slot_needs_force(council: Cli) -> None:

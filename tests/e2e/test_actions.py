@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.i18n.words import date_text
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import User
 from tests.e2e.harness import NOW, CouncilChat, council_chat
@@ -41,7 +42,8 @@ async def assign_all(chat: CouncilChat) -> dict[str, int]:
     ids = {}
     for code, due, text in ACTIONS:
         reply = await chat.command(chat.secretary, f"/action {code} {due} {text}")
-        found = re.fullmatch(rf"Action A(\d+) for {code}, due {due}: {text}", reply)
+        shown = date_text("en", date.fromisoformat(due))
+        found = re.fullmatch(rf"Action A(\d+) for {code}, due {shown}: {text}", reply)
         assert found is not None, reply
         ids[code] = int(found.group(1))
     return ids
@@ -53,19 +55,19 @@ async def test_owners_complete_their_own_actions_on_time_or_late(chat: CouncilCh
     epb = ids["EPB"]
     before = snapshot(migrated_url)
     refused = await chat.command(chat.cios["MSB"], f"/done A{epb} not mine")
-    assert refused == (f"only the owning department's CIO, the chair or the secretariat may "
-                       f"complete action A{epb}")
+    assert refused == (f"Only the owning department's CIO, the chair or the secretariat may "
+                       f"complete action A{epb}.")
     assert await chat.command(chat.expert, f"/done {epb}") == (
-        "only the chair, the secretariat or department CIOs may do this")
+        "Only the chair, the secretariat or department CIOs may do this.")
     assert snapshot(migrated_url) == before
 
     assert await chat.command(chat.cios["EPB"], f"/done A{epb} published on the portal") == (
-        f"Action A{epb} done on time (due 2026-12-10).")
-    assert await chat.command(chat.chair, f"/done a{epb}") == f"action A{epb} is already done"
+        f"Action A{epb} done on time (due Thu 10 Dec 2026).")
+    assert await chat.command(chat.chair, f"/done a{epb}") == f"Action A{epb} is already done."
     # The office may complete anyone's: on 2 December the MSB item is a day late.
     chat.clock.at = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
     assert await chat.command(chat.chair, f"/done {ids['MSB']}") == (
-        f"Action A{ids['MSB']} done late (due 2026-12-01).")
+        f"Action A{ids['MSB']} done late (due Tue 1 Dec 2026).")
 
     async with chat.database.uow() as uow:
         council = await uow.councils.by_chat(chat.group.id)
@@ -86,15 +88,15 @@ async def test_open_actions_overdue_first_and_by_department(chat: CouncilChat) -
     chat.clock.at = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # EDU's and MSB's are overdue
     assert await chat.command(chat.cios["EPB"], "/actions") == "\n".join([
         "Open action items:",
-        f"• A{ids['EDU']} EDU, due 2026-11-28, overdue: Survey the campus networks",
-        f"• A{ids['MSB']} MSB, due 2026-12-01, overdue: Merge the permit portals",
-        f"• A{ids['EPB']} EPB, due 2026-12-10: Publish the data catalogue",
-        f"• A{ids['PSB']} PSB, due 2027-01-10: Inventory the cameras"])
+        f"• A{ids['EDU']} EDU, due Sat 28 Nov 2026, overdue: Survey the campus networks",
+        f"• A{ids['MSB']} MSB, due Tue 1 Dec 2026, overdue: Merge the permit portals",
+        f"• A{ids['EPB']} EPB, due Thu 10 Dec 2026: Publish the data catalogue",
+        f"• A{ids['PSB']} PSB, due Sun 10 Jan 2027: Inventory the cameras"])
     assert await chat.command(chat.expert, "/actions msb") == "\n".join([
         "Open action items:",
-        f"• A{ids['MSB']} MSB, due 2026-12-01, overdue: Merge the permit portals"])
+        f"• A{ids['MSB']} MSB, due Tue 1 Dec 2026, overdue: Merge the permit portals"])
     assert await chat.command(chat.expert, "/actions HLTH") == "No open action items."
-    assert await chat.command(chat.expert, "/actions XYZ") == "no department with code 'XYZ'"
+    assert await chat.command(chat.expert, "/actions XYZ") == "No department with code 'XYZ'."
 
 
 async def test_the_owner_is_reminded_and_the_chair_told_once_each(chat: CouncilChat) -> None:
@@ -131,15 +133,15 @@ async def test_the_owner_is_reminded_and_the_chair_told_once_each(chat: CouncilC
     assert await second.tick() == TickReport()
 
     assert news(chat.cios["EPB"]) == [
-        f"⏳ {COUNCIL}: action A{ids['EPB']} of EPB is due on 2026-12-10: Publish the data "
+        f"⏳ {COUNCIL}: action A{ids['EPB']} of EPB is due on Thu 10 Dec 2026: Publish the data "
         f"catalogue\nSend /done A{ids['EPB']} when it is done.",
-        f"⚠️ {COUNCIL}: action A{ids['EPB']} of EPB was due on 2026-12-10 and is overdue: "
+        f"⚠️ {COUNCIL}: action A{ids['EPB']} of EPB was due on Thu 10 Dec 2026 and is overdue: "
         f"Publish the data catalogue\nSend /done A{ids['EPB']} when it is done; the chair has "
         "been told."]
     assert news(chat.cios["HLTH"]) == []
     assert len(news(chat.cios["EDU"])) == len(news(chat.cios["MSB"])) == 2
     escalations = news(chat.chair)
-    assert f"⚠️ {COUNCIL}: action A{ids['EPB']} of EPB is overdue (due 2026-12-10): Publish " \
+    assert f"⚠️ {COUNCIL}: action A{ids['EPB']} of EPB is overdue (due Thu 10 Dec 2026): Publish " \
            "the data catalogue" in escalations
     assert len(escalations) == 3  # EDU's, MSB's and EPB's, once each
     assert news(chat.cios["PSB"]) == []  # due in January: nothing yet
@@ -152,21 +154,21 @@ async def test_the_next_agenda_reviews_overdue_actions_first(chat: CouncilChat) 
     agenda = await chat.command(chat.cios["EDU"], "/agenda")
     review = agenda.split("Standing item: review of open action items\n", 1)[1]
     assert review.splitlines() == [
-        f"• A{ids['EDU']} EDU, due 2026-11-28, overdue: Survey the campus networks",
-        f"• A{ids['MSB']} MSB, due 2026-12-01, overdue: Merge the permit portals",
-        f"• A{ids['HLTH']} HLTH, due 2026-12-31: Plan the hospital records",
-        f"• A{ids['PSB']} PSB, due 2027-01-10: Inventory the cameras"]
+        f"• A{ids['EDU']} EDU, due Sat 28 Nov 2026, overdue: Survey the campus networks",
+        f"• A{ids['MSB']} MSB, due Tue 1 Dec 2026, overdue: Merge the permit portals",
+        f"• A{ids['HLTH']} HLTH, due Thu 31 Dec 2026: Plan the hospital records",
+        f"• A{ids['PSB']} PSB, due Sun 10 Jan 2027: Inventory the cameras"]
 
 
 async def test_actions_in_chinese(chat: CouncilChat) -> None:
     await chat.command(chat.chair, "/lang zh")
     reply = await chat.command(chat.chair, "/action EPB 2026-12-10 发布数据目录")
     (item,) = re.findall(r"A(\d+)", reply)
-    assert reply == f"工作事项 A{item} 已交由 EPB 办理，截止 2026-12-10：发布数据目录"
+    assert reply == f"工作事项 A{item} 已交由 EPB 办理，截止 2026年12月10日 周四：发布数据目录"
     assert await chat.command(chat.cios["EPB"], "/actions") == (
-        f"未完成的工作事项：\n• A{item} EPB，截止 2026-12-10：发布数据目录")
+        f"未完成的工作事项：\n• A{item} EPB，截止 2026年12月10日 周四：发布数据目录")
     assert await chat.command(chat.cios["EPB"], f"/done A{item}") == (
-        f"工作事项 A{item} 已按期完成（截止 2026-12-10）。")
+        f"工作事项 A{item} 已按期完成（截止 2026年12月10日 周四）。")
     assert await chat.command(chat.cios["EPB"], "/actions") == "没有未完成的工作事项。"
 
 

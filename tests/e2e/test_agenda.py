@@ -74,7 +74,7 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
         f"Agenda #{platform} is a major issue: Open data platform")
     await chat.command(chat.chair, f"/major {permits}")
     assert await chat.command(chat.chair, f"/major {campus}") == (
-        f"this meeting already has 2 major issues (#{platform}, #{permits})")
+        f"This meeting already has 2 major issues (#{platform}, #{permits}).")
     assert await chat.command(chat.chair, f"/accept {campus}") == (
         f"Agenda #{campus} accepted: Campus network")
     deferred = await chat.command(chat.chair, f"/defer {records}")
@@ -82,13 +82,13 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
     assert await chat.command(chat.chair, f"/reject {pet}") == (
         f"Agenda #{pet} rejected: A pet project")
     assert await chat.command(chat.chair, f"/accept {pet}") == (
-        f"agenda #{pet} is rejected and cannot be accepted")
+        f"Agenda #{pet} is rejected and cannot be accepted.")
 
     shown = await chat.command(chat.expert, "/agenda")
     lines = shown.splitlines()
     assert lines[0] == f"Agenda of meeting S{january} {JANUARY}"
     assert lines[1:] == [
-        "Proposals close 2027-01-11 14:30.",
+        "Proposals close Mon 11 Jan 2027, 14:30.",
         f"#{platform} ★ Open data platform (EPB) — accepted, major issue",
         "    Phase one:",
         "    shared catalogue",
@@ -96,8 +96,8 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
         f"#{campus} Campus network (EDU) — accepted",
         f"#{pet} A pet project (EPB) — rejected",
         "Standing item: review of open action items",
-        "• A2 MSB, due 2026-11-01, overdue: Merge the permit portals",
-        "• A1 EPB, due 2027-02-01: Publish the data catalogue",
+        "• A2 MSB, due Sun 1 Nov 2026, overdue: Merge the permit portals",
+        "• A1 EPB, due Mon 1 Feb 2027: Publish the data catalogue",
     ]
     march = int(deferred.split("(meeting S")[1].split(")")[0])
     later = await chat.command(chat.cios["HLTH"], f"/agenda #{march}")
@@ -107,14 +107,14 @@ async def test_cios_propose_and_the_chair_decides(chat: CouncilChat) -> None:
 async def test_wrong_ids_and_states_get_specific_replies(chat: CouncilChat) -> None:
     """Unknown ids, another council's numbering and impossible moves change nothing."""
     item = await propose(chat, "EPB", "Open data platform")
-    assert await chat.command(chat.chair, "/accept 999") == "no agenda item #999 in this council"
-    assert await chat.command(chat.chair, "/accept M1") == "usage: /accept <agenda id>"
-    assert await chat.command(chat.chair, "/defer") == "usage: /defer <agenda id>"
-    assert await chat.command(chat.chair, "/agenda 999") == "no meeting 999 in this council"
+    assert await chat.command(chat.chair, "/accept 999") == "No agenda item #999 in this council."
+    assert await chat.command(chat.chair, "/accept M1") == "Usage: /accept <agenda id>"
+    assert await chat.command(chat.chair, "/defer") == "Usage: /defer <agenda id>"
+    assert await chat.command(chat.chair, "/agenda 999") == "No meeting 999 in this council."
     await chat.command(chat.chair, f"/reject {item}")
-    assert await chat.command(chat.chair, f"/major {item}") == f"agenda #{item} is rejected"
+    assert await chat.command(chat.chair, f"/major {item}") == f"Agenda #{item} is rejected."
     assert await chat.command(chat.chair, f"/reject {item}") == (
-        f"agenda #{item} is rejected and cannot be rejected")
+        f"Agenda #{item} is rejected and cannot be rejected.")
 
 
 async def test_the_deadline_closes_the_agenda_and_posts_it_once(chat: CouncilChat) -> None:
@@ -148,7 +148,7 @@ async def test_the_deadline_closes_the_agenda_and_posts_it_once(chat: CouncilCha
              if m.text and "final agenda" in m.text]
     assert final == [
         f"📋 Riverside District CIO Council: the final agenda of the meeting on "
-        f"2027-01-14 14:30\n"
+        f"Thu 14 Jan 2027, 14:30\n"
         f"1. #{permits} ★ Unified permits (MSB)\n"
         f"2. #{platform} Open data platform (EPB)\n"
         f"3. #{campus} Campus network (EDU)\n"
@@ -156,7 +156,7 @@ async def test_the_deadline_closes_the_agenda_and_posts_it_once(chat: CouncilCha
         "• none"]
     private = control.bot_messages(chat.cios["EPB"].id)[-1].text
     assert private == ("⏰ Riverside District CIO Council: agenda proposals for the meeting on "
-                       "2027-01-14 14:30 are now closed.")
+                       "Thu 14 Jan 2027, 14:30 are now closed.")
 
     async with chat.database.uow() as uow:
         council = await uow.councils.by_chat(chat.group.id)

@@ -109,8 +109,8 @@ async def test_a_cio_gets_their_own_card_privately(held: CouncilChat) -> None:
     epb = held.cios["EPB"]
     card = await held.command(epb, "/appraisal 2026-Q4", chat_id=epb.id)
     assert "Appraisal card of" in card
-    assert "present in person: 1 — meeting S1 (2026-11-30)" in card
-    assert "votes cast: 1 — motion M1 (2026-11-30)" in card
+    assert "present in person: 1 — meeting S1 (Mon 30 Nov 2026)" in card
+    assert "votes cast: 1 — motion M1 (Mon 30 Nov 2026)" in card
     assert "MSB" not in card
 
 
@@ -124,15 +124,15 @@ async def test_refusals_change_nothing(held: CouncilChat, migrated_url: str) -> 
     before = snapshot(migrated_url)
     last = held.sandbox.control.bot_messages(held.group.id)[-1].message_id
     assert (await held.command(epb, "/appraisal")).startswith(
-        "your appraisal card is personal")
+        "Your appraisal card is personal")
     assert await held.command(msb, "/appraisal 2026 EPB", chat_id=msb.id) == (
-        "a CIO may see only their own appraisal card")
+        "A CIO may see only their own appraisal card.")
     assert await held.command(held.expert, "/appraisal") == (
-        "only the chair, the secretariat or department CIOs may do this")
+        "Only the chair, the secretariat or department CIOs may do this.")
     assert await held.command(held.stranger, "/appraisal") == (
-        "only council members may do this")
+        "Only council members may do this.")
     assert await held.command(held.chair, "/appraisal 2026-Q9") == (
-        "bad period '2026-Q9': use YYYY, YYYY-H1, YYYY-Q3 or YYYY-MM-DD..YYYY-MM-DD")
+        "Bad period '2026-Q9': use YYYY, YYYY-H1, YYYY-Q3 or YYYY-MM-DD..YYYY-MM-DD.")
     await held.settle()
     assert _files(held, held.group.id, last) == []
     assert snapshot(migrated_url) == before

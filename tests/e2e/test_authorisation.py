@@ -61,11 +61,11 @@ ARGUMENTS = {
     "template": "",
 }
 REFUSALS = {
-    frozenset({Role.CIO}): "only department CIOs may do this",
-    frozenset({Role.CHAIR}): "only the chair may do this",
-    frozenset({Role.CHAIR, Role.SECRETARY}): "only the chair or the secretariat may do this",
+    frozenset({Role.CIO}): "Only department CIOs may do this.",
+    frozenset({Role.CHAIR}): "Only the chair may do this.",
+    frozenset({Role.CHAIR, Role.SECRETARY}): "Only the chair or the secretariat may do this.",
     frozenset({Role.CHAIR, Role.SECRETARY, Role.CIO}):
-        "only the chair, the secretariat or department CIOs may do this",
+        "Only the chair, the secretariat or department CIOs may do this.",
 }
 
 
@@ -105,7 +105,7 @@ def people(chat: CouncilChat) -> dict[Role | None, User]:
 def refusal(role: Role | None, act: Act) -> str:
     """The sentence that refuses ``act`` to ``role``: it names the roles that may."""
     if role is None:
-        return "only council members may do this"
+        return "Only council members may do this."
     return REFUSALS[frozenset(r for r in Role if can(r, act))]
 
 
@@ -155,12 +155,12 @@ async def test_only_the_owner_and_the_office_complete_an_action(chat: CouncilCha
     before = snapshot(migrated_url)
     for user in (chat.expert, chat.cios["EDU"]):  # an expert and an observer
         assert await chat.command(user, "/done A1") == (
-            "only the chair, the secretariat or department CIOs may do this")
+            "Only the chair, the secretariat or department CIOs may do this.")
     assert await chat.command(chat.cios["MSB"], "/done A1") == (
-        "only the owning department's CIO, the chair or the secretariat may complete action A1")
+        "Only the owning department's CIO, the chair or the secretariat may complete action A1.")
     assert snapshot(migrated_url) == before
     assert await chat.command(chat.cios["EPB"], "/done A1") == (
-        "Action A1 done on time (due 2027-01-15).")
+        "Action A1 done on time (due Fri 15 Jan 2027).")
     assert (await chat.command(chat.secretary, "/action MSB 2027-01-16 Merge portals")
             ).startswith("Action A2 for MSB")
 

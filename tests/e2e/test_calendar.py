@@ -81,8 +81,8 @@ async def test_reset_revokes_the_old_link_and_asking_again_is_explained(
     first = await chat.command(cio, "/calendar", chat_id=cio.id)
     [(old_link, _)] = LINK.findall(first)
     again = await chat.command(cio, "/calendar", chat_id=cio.id)
-    assert again == ("this calendar link was given out before and is not shown again; "
-                     "/calendar reset makes a new one (the old link stops working)")
+    assert again == ("This calendar link was given out before and is not shown again; "
+                     "/calendar reset makes a new one (the old link stops working).")
     reset = await chat.command(cio, "/calendar reset", chat_id=cio.id)
     [(new_link, _)] = LINK.findall(reset)
     assert new_link != old_link
@@ -95,7 +95,7 @@ async def test_the_council_feed_is_for_the_office_and_unreachable_members_are_to
     """/calendar council is refused to a CIO and given to the secretary; someone the bot cannot
     write to privately is told to press Start, and gets a working link once they have."""
     assert await chat.command(chat.cios["EPB"], "/calendar council") == (
-        "only the chair or the secretariat may do this")
+        "Only the chair or the secretariat may do this.")
     assert await chat.command(chat.secretary, "/calendar council") == "Sent privately."
     control = chat.sandbox.control
     control.block_bot(chat.expert.id)
@@ -112,7 +112,7 @@ async def test_without_a_public_address_calendar_says_so(chat: CouncilChat) -> N
         "This service has no public address (COUNCIL_PUBLIC_URL is not set), so it cannot "
         "give calendar links.")
     assert await chat.command(chat.cios["EPB"], "/calendar sideways") == (
-        "usage: /calendar [reset|council|council reset]")
+        "Usage: /calendar [reset|council|council reset]")
 
 
 async def test_next_offers_the_meeting_as_a_one_event_calendar_file(chat: CouncilChat) -> None:

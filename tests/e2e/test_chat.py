@@ -20,27 +20,27 @@ async def test_a_council_is_set_up_and_scheduled_in_chat(chat: CouncilChat) -> N
     """Set-up, departments, approved CIOs and a bimonthly series; /next shows local time."""
     await chat.founded()
     roster = await chat.command(chat.cios["EPB"], "/members")
-    assert "CIO EPB @cio_epb: cio — EPB EPB Bureau" in roster
+    assert "CIO EPB @cio_epb: CIO — EPB EPB Bureau" in roster
     assert "Chen Jing @chen_jing: secretary" in roster
     assert "Departments without a CIO: HLTH, PSB, FIN, HRSS, TRN, CIV" in roster
 
     series = await chat.command(chat.secretary, "/cadence bimonthly 2TH 14:30 120")
-    assert "6 meetings in the next twelve months" in series
+    assert "meetings in the next twelve months: 6." in series
     assert "Thu 14 Jan 2027, 14:30" in series
 
     upcoming = await chat.command(chat.cios["MSB"], "/next")
     assert "Next meeting: S" in upcoming
     assert "Thu 14 Jan 2027, 14:30" in upcoming
-    assert "Proposals close 2027-01-11 14:30." in upcoming
+    assert "Proposals close Mon 11 Jan 2027, 14:30." in upcoming
 
 
 async def test_only_a_group_admin_sets_up_and_only_once(chat: CouncilChat) -> None:
     """A member who is not a group admin cannot bind the group; a second /setup is refused."""
     refused = await chat.command(chat.secretary, "/setup Shadow Council")
-    assert refused == "only an administrator of this group may set it up as a council"
+    assert refused == "Only an administrator of this group may set it up as a council."
     await chat.command(chat.chair, "/setup Riverside District CIO Council")
     again = await chat.command(chat.chair, "/setup Another")
-    assert again == "this chat is already the council Riverside District CIO Council"
+    assert again == "This chat is already the council Riverside District CIO Council."
 
 
 async def test_only_the_chair_decides_join_requests(chat: CouncilChat) -> None:
@@ -50,7 +50,8 @@ async def test_only_the_chair_decides_join_requests(chat: CouncilChat) -> None:
     request = await chat.say(chat.cios["EPB"], f"/join@{chat.bot_name} EPB")
     before = request.text
     assert "CIO EPB asks to be the CIO of EPB" in (request.text or "")
-    assert await chat.press(chat.stranger, request, "Approve") == "only council members may do this"
+    assert await chat.press(chat.stranger, request, "Approve") == (
+        "Only council members may do this.")
     assert await chat.press(chat.chair, request, "Approve") == ""
     await chat.sandbox.control.wait_until(lambda: request.text != before)
     assert request.text == (
@@ -58,10 +59,10 @@ async def test_only_the_chair_decides_join_requests(chat: CouncilChat) -> None:
         f"CIO EPB: please open https://t.me/{chat.bot_name}?start=c1 and press Start, so that "
         "I can send you secret ballots, reminders and calendar links privately.")
     taken = await chat.say(chat.cios["MSB"], f"/join@{chat.bot_name} EPB")
-    assert taken.text == "EPB already has a CIO: CIO EPB"
+    assert taken.text == "EPB already has a CIO: CIO EPB."
     await chat.command(chat.chair, "/department MSB Market Supervision Bureau")
     second = await chat.say(chat.cios["MSB"], f"/join@{chat.bot_name} MSB")
-    assert await chat.press(chat.cios["EPB"], second, "Approve") == "only the chair may do this"
+    assert await chat.press(chat.cios["EPB"], second, "Approve") == "Only the chair may do this."
     asked = second.text
     assert await chat.press(chat.chair, second, "Deny") == ""
     await chat.sandbox.control.wait_until(lambda: second.text != asked)
@@ -102,7 +103,7 @@ async def test_the_council_speaks_chinese(chat: CouncilChat) -> None:
     await chat.founded()
     assert await chat.command(chat.chair, "/lang zh") == "语言已设置为中文。"
     refused = await chat.command(chat.cios["EPB"], "/cadence bimonthly 2TH 14:30")
-    assert refused == "只有主任或秘书处可以执行此操作"
+    assert refused == "只有主任或秘书处可以执行此操作。"
 
 
 async def test_the_council_follows_a_supergroup_migration(chat: CouncilChat) -> None:
@@ -121,7 +122,7 @@ async def test_roles_by_reply(chat: CouncilChat) -> None:
                                            f"/role@{chat.bot_name} observer",
                                            reply_to=said.message_id)
     answer = await chat.sandbox.control.next_bot_message(chat.group.id, after=reply)
-    assert (answer.text or "").startswith("Passer By is now observer.\nPasser By: please open")
+    assert (answer.text or "").startswith("Passer By is now an observer.\nPasser By: please open")
     async with chat.database.uow() as uow:
         council = await uow.councils.by_chat(chat.group.id)
         assert council is not None
@@ -172,8 +173,8 @@ async def test_members_can_ask_in_private(chat: CouncilChat) -> None:
     private = await chat.command(cio, "/next", chat_id=cio.id)
     assert private.startswith("Next meeting: S")
     stranger = await chat.command(chat.stranger, "/next", chat_id=chat.stranger.id)
-    assert stranger == ("you are not a member of a council yet; ask your council's chair, "
-                        "or send /join <CODE> in the council's group")
+    assert stranger == ("You are not a member of a council yet; ask your council's chair, "
+                        "or send /join <CODE> in the council's group.")
 
 
 async def test_answers_in_the_group_are_threaded_to_their_command(chat: CouncilChat) -> None:
@@ -219,15 +220,15 @@ async def test_the_chair_is_handed_over_in_one_step(chat: CouncilChat) -> None:
                              reply_to=said.message_id)
     answer = await control.next_bot_message(chat.group.id, after=sent)
     assert (answer.text or "").startswith(
-        "Chen Jing is now the chair; Wang Lei is now observer.")
+        "Chen Jing is now the chair; Wang Lei is now an observer.")
     assert await chairs(chat) == ["Chen Jing"]
     refused = await chat.command(chat.chair, "/role @zhou_min secretary")
-    assert refused == "only the chair may do this"
+    assert refused == "Only the chair may do this."
     demoted = await chat.command(chat.secretary, "/role @chen_jing secretary")
     assert demoted == ("Chen Jing is the council's chair: a council always has one, so hand "
-                       "the chair over to someone else first (/role <user> chair)")
+                       "the chair over to someone else first (/role <user> chair).")
     back = await chat.command(chat.secretary, "/role @wang_lei chair")
-    assert back.startswith("Wang Lei is now the chair; Chen Jing is now observer.")
+    assert back.startswith("Wang Lei is now the chair; Chen Jing is now an observer.")
     assert await chairs(chat) == ["Wang Lei"]
 
 
@@ -237,11 +238,11 @@ async def test_someone_who_spoke_is_found_by_username(chat: CouncilChat) -> None
     await chat.command(chat.chair, "/setup Riverside District CIO Council")
     await chat.command(chat.stranger, "/help")
     given = await chat.command(chat.chair, "/role @passer_by expert")
-    assert given.startswith("Passer By is now expert.")
+    assert given.startswith("Passer By is now an expert.")
     unknown = await chat.command(chat.chair, "/role @nobody_here expert")
     assert unknown == ("I have not seen '@nobody_here' in the council's chat yet: ask them to "
                        "send any command there (/help is enough), or use their numeric "
-                       "Telegram id")
+                       "Telegram id.")
 
 
 async def test_members_are_told_to_start_the_private_chat(chat: CouncilChat) -> None:
@@ -255,7 +256,7 @@ async def test_members_are_told_to_start_the_private_chat(chat: CouncilChat) -> 
     started = chat.sandbox.control.start_bot(cio.id, payload=f"c{await council_id(chat)}")
     greeting = await chat.sandbox.control.next_bot_message(cio.id, after=started)
     lines = (greeting.text or "").splitlines()
-    assert lines[0] == ("Hello CIO EPB! You are cio of Riverside District CIO Council. I can "
+    assert lines[0] == ("Hello CIO EPB! You are a CIO of Riverside District CIO Council. I can "
                         "now write to you here: secret ballots, reminders and calendar links "
                         "come to this chat.")
     commands = {line.split()[0] for line in lines if line.startswith("/")}

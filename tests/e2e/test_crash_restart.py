@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bot.clock import FixedClock
+from bot.i18n.words import date_text
 from bot.sandbox import Chat, Message, SandboxServer, User
 from bot.telegram.app import build_application
 from bot.telegram.context import BotEnv, Defaults
@@ -173,7 +174,8 @@ def agreed(text: str) -> Step:
 
 def action(code: str, due: str, text: str) -> Step:
     return say("secretary", f"/action {code} {due} {text}",
-               rf"^Action A(?P<id>\d+) for {code}, due {due}: {re.escape(text)}$",
+               rf"^Action A(?P<id>\d+) for {code}, due "
+               rf"{date_text('en', date.fromisoformat(due))}: {re.escape(text)}$",
                Assigned(code, text))
 
 

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.sandbox import User
 from bot.telegram.app import COMMANDS, live_counts
+from meetings.domain.errors import Word
 from meetings.domain.model import Role
 from meetings.domain.permissions import can
 from meetings.domain.text import TEXT_MAX, clean, optional
@@ -36,51 +37,51 @@ async def chat(migrated_url: str) -> AsyncIterator[CouncilChat]:
     ("text", "reply"),
     [
         ("/department EDU " + "x" * 100_000,
-         "department name is too long (100000 characters, at most 200)"),
-        ("/department E\x00D\x07U Education", "department code 'E\\x00D\\x07U' must be 1-16 "
-                                                "letters or digits"),
-        ("/department", "usage: /department <CODE> <name>"),
-        ("/schedule 2027-02-30 14:30", "impossible date 2027-02-30"),
-        ("/schedule 0001-01-01 00:00", "impossible date 0001-01-01"),
-        ("/schedule 2027-01-21 25:99", "impossible time 25:99: use 00:00-23:59"),
-        ("/schedule tomorrow at noon", "bad date/time 'tomorrow at': use YYYY-MM-DD HH:MM"),
-        ("/reschedule 99999 2027-01-21 09:30", "no meeting 99999 in this council"),
+         "Department name is too long (100000 characters, at most 200)."),
+        ("/department E\x00D\x07U Education", "Department code 'E\\x00D\\x07U' must be 1-16 "
+                                                "letters or digits."),
+        ("/department", "Usage: /department <CODE> <name>"),
+        ("/schedule 2027-02-30 14:30", "Impossible date 2027-02-30."),
+        ("/schedule 0001-01-01 00:00", "Impossible date 0001-01-01."),
+        ("/schedule 2027-01-21 25:99", "Impossible time 25:99: use 00:00-23:59."),
+        ("/schedule tomorrow at noon", "Bad date/time 'tomorrow at': use YYYY-MM-DD HH:MM."),
+        ("/reschedule 99999 2027-01-21 09:30", "No meeting 99999 in this council."),
         ("/reschedule abc 2027-01-21 09:30",
-         "usage: /reschedule <meeting id> <YYYY-MM-DD HH:MM>"),
-        ("/cancel 1" + "0" * 30, "usage: /cancel <meeting id>"),
+         "Usage: /reschedule <meeting id> <YYYY-MM-DD HH:MM>"),
+        ("/cancel 1" + "0" * 30, "Usage: /cancel <meeting id>"),
         ("/cadence FREQ=SECONDLY", "FREQ=SECONDLY is more often than weekly: not a council "
-                                   "series"),
+                                   "series."),
         ("/role @nobody cio EPB", "I have not seen '@nobody' in the council's chat yet: ask "
                                   "them to send any command there (/help is enough), or use "
-                                  "their numeric Telegram id"),
-        ("/role @cio_epb overlord", "usage: /role <@user|id> <chair|secretary|cio|expert|"
+                                  "their numeric Telegram id."),
+        ("/role @cio_epb overlord", "Usage: /role <@user|id> <chair|secretary|CIO|expert|"
                                     "observer> [CODE]"),
-        ("/lang klingon", "language 'klingon' is not supported (en, zh)"),
-        ("/accept 99999", "no agenda item #99999 in this council"),
-        ("/accept #-1", "usage: /accept <agenda id>"),
-        ("/major 1" + "0" * 30, "usage: /major <agenda id>"),
-        ("/defer ١٢", "usage: /defer <agenda id>"),
-        ("/cancel ²", "usage: /cancel <meeting id>"),
-        ("/reject", "usage: /reject <agenda id>"),
-        ("/agenda 99999", "no meeting 99999 in this council"),
-        ("/agenda #x", "usage: /agenda [meeting id]"),
+        ("/lang klingon", "Language 'klingon' is not supported (en, zh)."),
+        ("/accept 99999", "No agenda item #99999 in this council."),
+        ("/accept #-1", "Usage: /accept <agenda id>"),
+        ("/major 1" + "0" * 30, "Usage: /major <agenda id>"),
+        ("/defer ١٢", "Usage: /defer <agenda id>"),
+        ("/cancel ²", "Usage: /cancel <meeting id>"),
+        ("/reject", "Usage: /reject <agenda id>"),
+        ("/agenda 99999", "No meeting 99999 in this council."),
+        ("/agenda #x", "Usage: /agenda [meeting id]"),
         ("/agenda", "No meeting is scheduled. The chair can set a series with /cadence."),
-        ("/action EPB 2027-02-30 Publish", "impossible date 2027-02-30"),
-        ("/action EPB 2026-11-24 Publish", "due date 2026-11-24 is in the past"),
-        ("/action EPB tomorrow Publish", "bad due date 'tomorrow': use YYYY-MM-DD"),
-        ("/action XYZ 2027-01-15 Publish", "no department with code 'XYZ'"),
+        ("/action EPB 2027-02-30 Publish", "Impossible date 2027-02-30."),
+        ("/action EPB 2026-11-24 Publish", "Due date Tue 24 Nov 2026 is in the past."),
+        ("/action EPB tomorrow Publish", "Bad due date 'tomorrow': use YYYY-MM-DD."),
+        ("/action XYZ 2027-01-15 Publish", "No department with code 'XYZ'."),
         ("/action EPB 2027-01-15 " + "x" * 100_000,
-         "action is too long (100000 characters, at most 4000)"),
-        ("/action EPB 2027-01-15 \x00\u202e\x07", "action is empty"),
-        ("/action EPB 2027-01-15", "usage: /action <CODE> <YYYY-MM-DD> <text>"),
-        ("/done 99999", "no action item A99999 in this council"),
-        ("/done A99999 " + "n" * 100_000, "note is too long (100000 characters, at most 4000)"),
-        ("/done A-1", "usage: /done <action id> [note]"),
-        ("/done ²", "usage: /done <action id> [note]"),
-        ("/done 1" + "0" * 30, "usage: /done <action id> [note]"),
-        ("/done", "usage: /done <action id> [note]"),
-        ("/actions XYZ", "no department with code 'XYZ'"),
-        ("/actions E\x00", "department code 'E\\x00' must be 1-16 letters or digits"),
+         "Action is too long (100000 characters, at most 4000)."),
+        ("/action EPB 2027-01-15 \x00\u202e\x07", "Action is empty."),
+        ("/action EPB 2027-01-15", "Usage: /action <CODE> <YYYY-MM-DD> <text>"),
+        ("/done 99999", "No action item A99999 in this council."),
+        ("/done A99999 " + "n" * 100_000, "Note is too long (100000 characters, at most 4000)."),
+        ("/done A-1", "Usage: /done <action id> [note]"),
+        ("/done ²", "Usage: /done <action id> [note]"),
+        ("/done 1" + "0" * 30, "Usage: /done <action id> [note]"),
+        ("/done", "Usage: /done <action id> [note]"),
+        ("/actions XYZ", "No department with code 'XYZ'."),
+        ("/actions E\x00", "Department code 'E\\x00' must be 1-16 letters or digits."),
         ("/actions", "No open action items."),
     ],
 )
@@ -92,13 +93,13 @@ async def test_bad_input_gets_a_specific_reply(chat: CouncilChat, text: str, rep
 @pytest.mark.parametrize(
     ("text", "reply"),
     [
-        ("/propose " + "x" * 100_000, "title is too long (100000 characters, at most 200)"),
+        ("/propose " + "x" * 100_000, "Title is too long (100000 characters, at most 200)."),
         ("/propose Title | " + "y" * 5000,
-         "description is too long (5000 characters, at most 4000)"),
-        ("/propose | only a description", "title is empty"),
-        ("/propose \x00\u202e\x07 | x", "title is empty"),
-        ("/propose", "usage: /propose <title> [| description]"),
-        ("/propose Open data", "no upcoming meeting is scheduled to take proposals"),
+         "Description is too long (5000 characters, at most 4000)."),
+        ("/propose | only a description", "Title is empty."),
+        ("/propose \x00\u202e\x07 | x", "Title is empty."),
+        ("/propose", "Usage: /propose <title> [| description]"),
+        ("/propose Open data", "No upcoming meeting is scheduled to take proposals."),
     ],
 )
 async def test_bad_proposals_get_a_specific_reply(chat: CouncilChat, text: str,
@@ -122,9 +123,9 @@ async def test_hostile_actions_are_stored_as_text(chat: CouncilChat) -> None:
     """An action's RTL text, emoji, formula and SQL-looking text survive as typed."""
     text = "=HYPERLINK(\"x\") وزارة 🏛️ '); DROP TABLE action_items;--"
     reply = await chat.command(chat.secretary, f"/action EPB 2027-01-15 {text}\x00")
-    assert reply == f"Action A1 for EPB, due 2027-01-15: {text}"
+    assert reply == f"Action A1 for EPB, due Fri 15 Jan 2027: {text}"
     assert await chat.command(chat.cios["MSB"], "/actions") == (
-        f"Open action items:\n• A1 EPB, due 2027-01-15: {text}")
+        f"Open action items:\n• A1 EPB, due Fri 15 Jan 2027: {text}")
 
 
 async def test_rtl_emoji_and_injection_are_stored_as_text(chat: CouncilChat) -> None:
@@ -204,76 +205,76 @@ def sender(chat: CouncilChat, command: str) -> User:
 # Nothing of these is acknowledged and nothing is stored. The clock says 10:00 on 25 November
 # 2026 in Shanghai, so a circular vote closes between 11:00 that day and 10:00 on 23 February.
 MEETING_CASES = [
-    ("/info " + HUGE, "note is too long (100000 characters, at most 4000)"),
-    ("/idea " + HUGE, "note is too long (100000 characters, at most 4000)"),
-    ("/agreed " + HUGE, "decision is too long (100000 characters, at most 4000)"),
-    ("/motion " + HUGE, "motion is too long (100000 characters, at most 4000)"),
-    ("/secret " + HUGE, "motion is too long (100000 characters, at most 4000)"),
+    ("/info " + HUGE, "Note is too long (100000 characters, at most 4000)."),
+    ("/idea " + HUGE, "Note is too long (100000 characters, at most 4000)."),
+    ("/agreed " + HUGE, "Decision is too long (100000 characters, at most 4000)."),
+    ("/motion " + HUGE, "Motion is too long (100000 characters, at most 4000)."),
+    ("/secret " + HUGE, "Motion is too long (100000 characters, at most 4000)."),
     ("/circular 2026-12-09 18:00 " + HUGE,
-     "motion is too long (100000 characters, at most 4000)"),
-    ("/proxy MSB " + HUGE, "proxy name is too long (100000 characters, at most 200)"),
-    ("/excused MSB " + HUGE, "reason is too long (100000 characters, at most 4000)"),
-    ("/info \x00\u202e\x07", "note is empty"),
-    ("/idea \u2066\x1b\u2069", "note is empty"),
-    ("/agreed \u202a\x7f\u202c", "decision is empty"),
-    ("/motion \x00\x85", "motion is empty"),
-    ("/proxy MSB \x00\u202e", "proxy name is empty"),
-    ("/info", "usage: /info <text>"),
-    ("/idea", "usage: /idea <text>"),
-    ("/agreed", "usage: /agreed <text>"),
-    ("/motion", "usage: /motion <text>"),
-    ("/secret", "usage: /secret <text>"),
-    ("/circular", "usage: /circular <YYYY-MM-DD HH:MM> <text>"),
-    ("/circular 2026-12-09 18:00", "usage: /circular <YYYY-MM-DD HH:MM> <text>"),
-    ("/circular 2026-02-30 10:00 x", "impossible date 2026-02-30"),
-    ("/circular 2026-11-25 25:00 x", "impossible time 25:00: use 00:00-23:59"),
-    ("/circular 0001-01-01 00:00 x", "impossible date 0001-01-01"),  # before datetime.min in UTC
-    ("/circular tomorrow noon x", "bad date/time 'tomorrow noon': use YYYY-MM-DD HH:MM"),
+     "Motion is too long (100000 characters, at most 4000)."),
+    ("/proxy MSB " + HUGE, "Proxy name is too long (100000 characters, at most 200)."),
+    ("/excused MSB " + HUGE, "Reason is too long (100000 characters, at most 4000)."),
+    ("/info \x00\u202e\x07", "Note is empty."),
+    ("/idea \u2066\x1b\u2069", "Note is empty."),
+    ("/agreed \u202a\x7f\u202c", "Decision is empty."),
+    ("/motion \x00\x85", "Motion is empty."),
+    ("/proxy MSB \x00\u202e", "Proxy name is empty."),
+    ("/info", "Usage: /info <text>"),
+    ("/idea", "Usage: /idea <text>"),
+    ("/agreed", "Usage: /agreed <text>"),
+    ("/motion", "Usage: /motion <text>"),
+    ("/secret", "Usage: /secret <text>"),
+    ("/circular", "Usage: /circular <YYYY-MM-DD HH:MM> <text>"),
+    ("/circular 2026-12-09 18:00", "Usage: /circular <YYYY-MM-DD HH:MM> <text>"),
+    ("/circular 2026-02-30 10:00 x", "Impossible date 2026-02-30."),
+    ("/circular 2026-11-25 25:00 x", "Impossible time 25:00: use 00:00-23:59."),
+    ("/circular 0001-01-01 00:00 x", "Impossible date 0001-01-01."),  # before datetime.min in UTC
+    ("/circular tomorrow noon x", "Bad date/time 'tomorrow noon': use YYYY-MM-DD HH:MM."),
     ("/circular 2026-11-24 18:00 x",
-     "a circular vote needs a deadline between one hour and 90 days from now"),
+     "A circular vote needs a deadline between one hour and 90 days from now."),
     ("/circular 2026-11-25 10:59 x",
-     "a circular vote needs a deadline between one hour and 90 days from now"),
+     "A circular vote needs a deadline between one hour and 90 days from now."),
     ("/circular 2027-02-23 10:01 x",
-     "a circular vote needs a deadline between one hour and 90 days from now"),
-    ("/topic #abc", "usage: /topic <agenda id>"),
-    ("/topic ١٢", "usage: /topic <agenda id>"),
-    ("/topic 1 2", "usage: /topic <agenda id>"),
-    ("/topic", "usage: /topic <agenda id>"),
-    ("/topic 99999", "no agenda item #99999 on meeting S1"),
-    ("/vote M99999999999 yes", "usage: /vote <motion> yes|no|abstain"),
-    ("/vote M-1 yes", "usage: /vote <motion> yes|no|abstain"),
-    ("/vote", "usage: /vote <motion> yes|no|abstain"),
-    ("/vote M1 perhaps", "vote yes, no or abstain"),
-    ("/vote M1 yes no", "vote yes, no or abstain"),
-    ("/vote =1+1", "vote yes, no or abstain"),
-    ("/vote M99999 yes", "no motion M99999 in this council"),
-    ("/close M0", "no motion M0 in this council"),
-    ("/close M1 M2", "usage: /close [motion]"),
-    ("/close 1" + "0" * 30, "usage: /close [motion]"),
-    ("/proxy XYZ Deputy Wang", "no department with code 'XYZ'"),
-    ("/proxy E\x00 Deputy Wang", "department code 'E\\x00' must be 1-16 letters or digits"),
-    ("/proxy MSB", "usage: /proxy <CODE> <name>"),
-    ("/excused XYZ ill", "no department with code 'XYZ'"),
-    ("/excused ABCDEFGHIJKLMNOPQ", "department code 'ABCDEFGHIJKLMNOPQ' must be 1-16 letters "
-                                   "or digits"),
-    ("/excused", "usage: /excused <CODE> [reason]"),
-    ("/startmeeting Sx", "usage: /startmeeting [meeting id]"),
-    ("/startmeeting", "meeting S1 is already in progress; end it with /endmeeting first"),
-    ("/endmeeting", "motion M1 is still open: close it with /close first"),
-    ("/undo", "there is no note or decision of this meeting to undo"),
-    ("/guest " + HUGE, "guest name is too long (100000 characters, at most 120)"),
-    ("/guest \x00\u202e | Tsinghua University", "guest name is empty"),
-    ("/guest Prof. Wang | " + HUGE, "organisation is too long (100000 characters, at most 200)"),
-    ("/guest | Tsinghua University", "usage: /guest <name> [| organisation]"),
-    ("/guest", "usage: /guest <name> [| organisation]"),
-    ("/item " + HUGE, "title is too long (100000 characters, at most 200)"),
-    ("/item Flood data | " + HUGE, "description is too long (100000 characters, at most 4000)"),
-    ("/item \x00\u202e | x", "title is empty"),
-    ("/item | only a description", "usage: /item [#meeting] <title> [| description]"),
-    ("/item #x Flood data", "usage: /item [#meeting] <title> [| description]"),
-    ("/item #1", "usage: /item [#meeting] <title> [| description]"),
-    ("/item #99999 Flood data", "no meeting 99999 in this council"),
-    ("/item", "usage: /item [#meeting] <title> [| description]"),
+     "A circular vote needs a deadline between one hour and 90 days from now."),
+    ("/topic #abc", "Usage: /topic <agenda id>"),
+    ("/topic ١٢", "Usage: /topic <agenda id>"),
+    ("/topic 1 2", "Usage: /topic <agenda id>"),
+    ("/topic", "Usage: /topic <agenda id>"),
+    ("/topic 99999", "No agenda item #99999 on meeting S1."),
+    ("/vote M99999999999 yes", "Usage: /vote <motion> yes|no|abstain"),
+    ("/vote M-1 yes", "Usage: /vote <motion> yes|no|abstain"),
+    ("/vote", "Usage: /vote <motion> yes|no|abstain"),
+    ("/vote M1 perhaps", "Vote yes, no or abstain."),
+    ("/vote M1 yes no", "Vote yes, no or abstain."),
+    ("/vote =1+1", "Vote yes, no or abstain."),
+    ("/vote M99999 yes", "No motion M99999 in this council."),
+    ("/close M0", "No motion M0 in this council."),
+    ("/close M1 M2", "Usage: /close [motion]"),
+    ("/close 1" + "0" * 30, "Usage: /close [motion]"),
+    ("/proxy XYZ Deputy Wang", "No department with code 'XYZ'."),
+    ("/proxy E\x00 Deputy Wang", "Department code 'E\\x00' must be 1-16 letters or digits."),
+    ("/proxy MSB", "Usage: /proxy <CODE> <name>"),
+    ("/excused XYZ ill", "No department with code 'XYZ'."),
+    ("/excused ABCDEFGHIJKLMNOPQ", "Department code 'ABCDEFGHIJKLMNOPQ' must be 1-16 letters "
+                                   "or digits."),
+    ("/excused", "Usage: /excused <CODE> [reason]"),
+    ("/startmeeting Sx", "Usage: /startmeeting [meeting id]"),
+    ("/startmeeting", "Meeting S1 is already in progress; end it with /endmeeting first."),
+    ("/endmeeting", "Motion M1 is still open: close it with /close first."),
+    ("/undo", "There is no note or decision of this meeting to undo."),
+    ("/guest " + HUGE, "Guest name is too long (100000 characters, at most 120)."),
+    ("/guest \x00\u202e | Tsinghua University", "Guest name is empty."),
+    ("/guest Prof. Wang | " + HUGE, "Organisation is too long (100000 characters, at most 200)."),
+    ("/guest | Tsinghua University", "Usage: /guest <name> [| organisation]"),
+    ("/guest", "Usage: /guest <name> [| organisation]"),
+    ("/item " + HUGE, "Title is too long (100000 characters, at most 200)."),
+    ("/item Flood data | " + HUGE, "Description is too long (100000 characters, at most 4000)."),
+    ("/item \x00\u202e | x", "Title is empty."),
+    ("/item | only a description", "Usage: /item [#meeting] <title> [| description]"),
+    ("/item #x Flood data", "Usage: /item [#meeting] <title> [| description]"),
+    ("/item #1", "Usage: /item [#meeting] <title> [| description]"),
+    ("/item #99999 Flood data", "No meeting 99999 in this council."),
+    ("/item", "Usage: /item [#meeting] <title> [| description]"),
     ("/here =1+1", "CIO EPB is already marked present.\n2 of 2 departments present; quorum 2: "
                    "quorate"),
 ]
@@ -302,7 +303,7 @@ async def test_hostile_meeting_text_is_stored_as_typed(meeting: CouncilChat) -> 
     named = await chat.command(chat.chair, f"/motion {HOSTILE}\x1b")
     assert named.startswith(f"🗳 Motion M2: {HOSTILE}\n")
     circular = await chat.command(chat.chair, f"/circular 2026-12-09 18:00 {HOSTILE}")
-    assert circular.startswith(f"🗳 Circular vote M3: {HOSTILE}\nCloses at 2026-12-09 18:00.")
+    assert circular.startswith(f"🗳 Circular vote M3: {HOSTILE}\nCloses at Wed 9 Dec 2026, 18:00.")
     assert await chat.command(chat.chair, "/proxy EDU وزارة\u202e 🏛️ =1+1") == (
         "EDU is represented by proxy وزارة 🏛️ =1+1 at meeting S1; a proxy may not vote.")
     assert await chat.command(chat.chair, f"/excused HLTH {HOSTILE}\x00") == (
@@ -328,9 +329,9 @@ async def test_hostile_meeting_text_is_stored_as_typed(meeting: CouncilChat) -> 
 # ids that do not exist, a join decision by a CIO, and data no handler's pattern takes (a wrong
 # choice key, ids too long for the database's keys), which gets no answer at all.
 FORGED = {
-    "v:999:y": "no motion M999 in this council",
-    "h:999": "meeting S999 is not in progress",
-    "j:999:a": "only the chair may do this",
+    "v:999:y": "No motion M999 in this council.",
+    "h:999": "Meeting S999 is not in progress.",
+    "j:999:a": "Only the chair may do this.",
     "v:1:x": None,
     "v:999999999999:n": None,
     "h:999999999999": None,
@@ -376,7 +377,7 @@ REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "startmeeting": (r"🏛 Meeting S\d+ is open \(.+\)\.\nRoll call: .+", (
         r"usage: /startmeeting \[meeting id\]",
         r"meeting S\d+ is already in progress; end it with /endmeeting first",
-        r"no meeting S\d+ in this council", r"meeting S\d+ is \w+ and cannot start",
+        r"no meeting S\d+ in this council", r"meeting S\d+ is [\w ]+ and cannot start",
         r"no meeting is scheduled for today; .+")),
     "here": (r"CIO EPB is (already marked )?present\.\n\d+ of \d+ departments present; quorum "
              r"\d+: (not )?quorate", ()),
@@ -403,7 +404,7 @@ REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
                  r"usage: /item \[#meeting\] <title> \[\| description\]", r"title is empty",
                  r"title is too long \(\d+ characters, at most 200\)", r"description is empty",
                  r"no meeting \d+ in this council",
-                 r"meeting S\d+ is \w+; urgent business goes to a meeting that has not ended")),
+                 r"meeting S\d+ is [\w ]+; urgent business goes to a meeting that has not ended")),
     "motion": (r"🗳 Motion M\d+: .+", (r"usage: /motion <text>", r"motion is empty")),
     "secret": (r"🗳 Secret ballot M\d+: .+", (r"usage: /secret <text>", r"motion is empty")),
     "circular": (r"🗳 Circular vote M\d+: .+", (
@@ -462,7 +463,9 @@ def classify(command: str, reply: str) -> bool:
     acknowledged, errors = REPLIES[command]
     if re.fullmatch(acknowledged, reply, re.DOTALL):
         return True
-    assert any(re.fullmatch(error, reply) for error in (*errors, re.escape(_NOT_RUNNING))), (
+    # The errors are written as the domain raises them; the chat makes each a sentence.
+    fragment = reply[:1].lower() + reply[1:].removesuffix(".")
+    assert any(re.fullmatch(error, fragment) for error in (*errors, re.escape(_NOT_RUNNING))), (
         command, reply)
     return False
 
@@ -478,34 +481,35 @@ async def stored_and_typed(chat: CouncilChat, command: str, argument: str, reply
         if found := re.fullmatch(r"Noted \((?:info|idea) (\d+)\)\.", reply):
             # Meeting S1 is the fixture's; no other starts today.
             notes = {n.id: n.text for n in await uow.notes.list(1)}
-            return notes[int(found.group(1))], clean(argument, field="note", max_length=TEXT_MAX,
-                                                     multiline=True)
+            return notes[int(found.group(1))], clean(argument, field=Word("note"),
+                                                     max_length=TEXT_MAX, multiline=True)
         if found := re.match(r"Decision D(\d+) recorded: ", reply):
             decisions = {d.id: d.text for d in await uow.decisions.list(council.id)}
-            return decisions[int(found.group(1))], clean(argument, field="decision",
+            return decisions[int(found.group(1))], clean(argument, field=Word("decision"),
                                                          max_length=TEXT_MAX, multiline=True)
         if found := re.match(r"🗳 [\w ]+ M(\d+): ", reply):
             motion = await uow.motions.get(int(found.group(1)))
             assert motion is not None
             typed = words[2] if command == "circular" else argument
-            return motion.text, clean(typed, field="motion", max_length=TEXT_MAX, multiline=True)
+            return motion.text, clean(typed, field=Word("motion"), max_length=TEXT_MAX,
+                                      multiline=True)
         if found := re.match(r"([A-Z0-9]+) is represented by proxy ", reply):
             department = await uow.departments.by_code(council.id, found.group(1))
             assert department is not None
             proxies = {a.department_id: a.proxy_name for a in await uow.attendance.list(1)}
-            return proxies[department.id], clean(argument.split(maxsplit=1)[1], field="name")
+            return proxies[department.id], clean(argument.split(maxsplit=1)[1], field=Word("name"))
         if reply.startswith("Guest "):
             guests = await uow.guests.list(1)
             name, _, organisation = argument.partition("|")
             stored = (guests[-1].name, guests[-1].organisation)
-            return repr(stored), repr((clean(name, field="name", max_length=120),
-                                       optional(organisation, field="organisation")))
+            return repr(stored), repr((clean(name, field=Word("name"), max_length=120),
+                                       optional(organisation, field=Word("organisation"))))
         if found := re.match(r"Agenda #(\d+) added as urgent business", reply):
             item = await uow.agenda.get(int(found.group(1)))
             assert item is not None
             text = argument.strip()
             title = (text.partition(" ")[2] if text.startswith("#") else text).partition("|")[0]
-            return item.title, clean(title, field="title")
+            return item.title, clean(title, field=Word("title"))
     return None
 
 

@@ -104,7 +104,7 @@ async def test_the_roll_call_shows_who_is_in_within_the_edit_limit(
     assert ended.splitlines()[-7:-2] == [
         "Other attendees (no department, no vote): 3",
         "• Wang Lei (chair): present", "• Chen Jing (secretary): present",
-        "• Zhou Min (expert): present", "Recorded: 0 notes, 0 decisions, 0 votes."]
+        "• Zhou Min (expert): present", "Recorded: notes 0, decisions 0, votes 0."]
     assert ended.splitlines()[-2] == (
         f"The record: the draft minutes are the Word document below; /minutes {meeting} sends "
         "the latest revision again.")

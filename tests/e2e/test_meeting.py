@@ -25,8 +25,8 @@ from tests.snapshot import snapshot
 # five minutes early and ends it at 16:10.
 OPENED = datetime(2026, 12, 3, 6, 25, tzinfo=UTC)
 ENDED = datetime(2026, 12, 3, 8, 10, tzinfo=UTC)
-NO_MEETING = ("no meeting is in progress; the chair or the secretariat starts one with "
-              "/startmeeting")
+NO_MEETING = ("No meeting is in progress; the chair or the secretariat starts one with "
+              "/startmeeting.")
 ROLL_CALL = ("Roll call: CIOs and experts, press Here or send /here. A CIO must attend in "
              "person to vote.")
 
@@ -111,18 +111,18 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
         f"FIN is excused from meeting S{first}.")
     async with unchanged(chat):
         assert await chat.command(chat.chair, "/startmeeting") == (
-            f"meeting S{first} is already in progress; end it with /endmeeting first")
+            f"Meeting S{first} is already in progress; end it with /endmeeting first.")
         assert await chat.press(chat.cios["EPB"], roll_call, "✋ Here") == (
             "You are already marked present.")
         assert await chat.command(chat.cios["EDU"], "/here") == (
             "CIO EDU is already marked present.\n2 of 4 departments present; quorum 3: not "
             "quorate")
         assert await chat.command(chat.secretary, "/proxy XYZ Someone") == (
-            "no department with code 'XYZ'")
+            "No department with code 'XYZ'.")
         assert await chat.command(chat.chair, f"/topic {campus}") == (
-            f"no agenda item #{campus} on meeting S{first}")
+            f"No agenda item #{campus} on meeting S{first}.")
         assert await chat.command(chat.chair, f"/topic {permits}") == (
-            f"agenda item #{permits} is proposed; only accepted items are discussed")
+            f"Agenda item #{permits} is proposed; only accepted items are discussed.")
     assert await chat.command(chat.chair, f"/topic {platform}") == (
         f"Now discussing #{platform}: Open data platform")
     catalogue = number(r"info (\d+)", await chat.command(
@@ -140,7 +140,7 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
         f"Your vote on M{motion_id}: Yes.")
     async with unchanged(chat):
         assert await chat.command(chat.secretary, "/endmeeting") == (
-            f"motion M{motion_id} is still open: close it with /close first")
+            f"Motion M{motion_id} is still open: close it with /close first.")
     result = await chat.command(chat.chair, "/close")
     assert result.startswith(f"✅ M{motion_id} carried: Adopt the catalogue standard\n"
                              "Yes 1 · No 0 · Abstain 0\n"
@@ -162,10 +162,10 @@ async def test_a_meeting_from_roll_call_to_end(chat: CouncilChat) -> None:
         "• HLTH: excused (Provincial audit)", "• HRSS: absent", "• MSB: proxy (Deputy Liu)",
         "• PSB: absent", "• TRN: absent",
         "Other attendees (no department, no vote): 1", "• Zhou Min (expert): present",
-        "Recorded: 2 notes, 2 decisions, 1 votes.",
+        "Recorded: notes 2, decisions 2, votes 1.",
         f"The record: the draft minutes are the Word document below; /minutes S{first} sends "
         "the latest revision again.",
-        f"📝 Minutes of meeting S{first}, draft (revision 1): 2 decisions, 0 action items. The "
+        f"📝 Minutes of meeting S{first}, draft (revision 1); decisions: 2, action items: 0. The "
         "chair approves them with /approve."])
     async with unchanged(chat):
         assert await chat.command(chat.cios["EPB"], "/here") == NO_MEETING

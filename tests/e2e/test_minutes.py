@@ -79,7 +79,7 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
     ended, *_, drafted = draft.content["caption"].split("\n")
     assert ended == f"🏁 Meeting S{meeting} has ended."
     assert drafted == (
-        f"📝 Minutes of meeting S{meeting}, draft (revision 1): 1 decisions, 1 action items. "
+        f"📝 Minutes of meeting S{meeting}, draft (revision 1); decisions: 1, action items: 1. "
         "The chair approves them with /approve.")
     assert draft.content["document"]["file_name"] == f"minutes-meeting-{meeting}-r1-draft.docx"
     document = docx.Document(io.BytesIO(file_of(chat, draft)))
@@ -93,7 +93,7 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
 
     chat.clock.at = APPROVED
     refused = await chat.command(chat.secretary, "/approve")
-    assert refused == "only the chair may do this"
+    assert refused == "Only the chair may do this."
     ask = chat.sandbox.control.send_text(chat.chair.id, chat.group.id,
                                          f"/approve@{chat.bot_name} {meeting}")
     approved = await next_document(chat, ask)
@@ -107,8 +107,8 @@ async def test_the_draft_is_posted_at_the_end_and_the_approval_freezes_its_hash(
     assert block == ["2", "Chen Jing", "Wang Lei", "2026-12-04"]
 
     again = await chat.command(chat.chair, "/approve")
-    assert again == (f"revision 2 of the minutes of meeting S{meeting} is already approved "
-                     f"(SHA-256 {posted_hash.group(1)})")
+    assert again == (f"Revision 2 of the minutes of meeting S{meeting} is already approved "
+                     f"(SHA-256 {posted_hash.group(1)}).")
     ask = chat.sandbox.control.send_text(chat.cios["EPB"].id, chat.group.id,
                                          f"/minutes@{chat.bot_name}")
     latest = await next_document(chat, ask)
@@ -140,15 +140,15 @@ async def test_a_secretary_sets_the_template_privately_and_a_bad_one_is_refused(
         return (await control.next_bot_message(private, after=sent, timeout=10)).text or ""
 
     assert await send(template(without="Heading 2")) == (
-        "the template has no paragraph style 'Heading 2'; nothing was stored")
+        "The template has no paragraph style 'Heading 2'; nothing was stored.")
     assert await send(b"not a docx") == (
-        "the template is not a Word .docx document; nothing was stored")
+        "The template is not a Word .docx document; nothing was stored.")
     assert await send(template(header="RIVERSIDE LETTERHEAD")) == (
         "Template set: the minutes of Riverside District CIO Council are now written on "
         "letterhead.docx.")
     assert await chat.command(chat.secretary, "/template") == (
-        "send the template as a .docx file with the caption /template, in a private chat "
-        "with me")
+        "Send the template as a .docx file with the caption /template, in a private chat "
+        "with me.")
 
     meeting = number(r"S(\d+) ", await chat.command(chat.secretary,
                                                     "/schedule 2026-12-03 14:30 120 Review"))

@@ -24,31 +24,31 @@ START = datetime(2025, 6, 12, 6, 30, tzinfo=UTC)
 NOTHING = TickReport()
 DUE = [
     (START - timedelta(days=14),
-     f"📋 {NAME}: the next meeting is on 2025-06-12 14:30. CIOs, please propose agenda items "
-     "with /propose before 2025-06-09 14:30."),
+     f"📋 {NAME}: the next meeting is on Thu 12 Jun 2025, 14:30. CIOs, please propose agenda items "
+     "with /propose before Mon 9 Jun 2025, 14:30."),
     (START - timedelta(days=3),
-     f"⏰ {NAME}: agenda proposals for the meeting on 2025-06-12 14:30 are now closed."),
+     f"⏰ {NAME}: agenda proposals for the meeting on Thu 12 Jun 2025, 14:30 are now closed."),
     (START - timedelta(days=1),
-     f"📅 Reminder: {NAME} meets on 2025-06-12 14:30. CIOs attend in person; if you cannot, "
+     f"📅 Reminder: {NAME} meets on Thu 12 Jun 2025, 14:30. CIOs attend in person; if you cannot, "
      "tell the secretariat beforehand."),
-    (START - timedelta(hours=1), f"🔔 {NAME} meets within the hour, at 2025-06-12 14:30."),
+    (START - timedelta(hours=1), f"🔔 {NAME} meets within the hour, at Thu 12 Jun 2025, 14:30."),
 ]
 # At the deadline the group gets the final agenda (here without items) instead of the notice.
-FINAL = (f"📋 {NAME}: the final agenda of the meeting on 2025-06-12 14:30\n"
+FINAL = (f"📋 {NAME}: the final agenda of the meeting on Thu 12 Jun 2025, 14:30\n"
          "No items were accepted.\n"
          "1. Standing item: review of open action items\n"
          "• none")
-ZH_FINAL = (f"📋 {NAME}：2025-06-12 14:30 会议的最终议程\n"
+ZH_FINAL = (f"📋 {NAME}：2025年6月12日 周四 14:30 会议的最终议程\n"
             "没有采纳任何议题。\n"
             "1. 固定议题：检查未完成的工作事项\n"
             "• 无")
 ZH_DUE = [
-    f"📋 {NAME}：下次会议定于 2025-06-12 14:30 召开。请各位 CIO 于 2025-06-09 14:30 前通过 "
-    "/propose 提交议题。",
-    f"⏰ {NAME}：2025-06-12 14:30 会议的议题征集现已截止。",
-    f"📅 提醒：{NAME}定于 2025-06-12 14:30 召开会议。CIO 须本人出席；"
+    f"📋 {NAME}：下次会议定于 2025年6月12日 周四 14:30 召开。请各位 CIO 于 2025年6月9日 周一 "
+    "14:30 前通过 /propose 提交议题。",
+    f"⏰ {NAME}：2025年6月12日 周四 14:30 会议的议题征集现已截止。",
+    f"📅 提醒：{NAME}定于 2025年6月12日 周四 14:30 召开会议。CIO 须本人出席；"
     "如不能出席，请提前告知秘书处。",
-    f"🔔 {NAME}会议将于一小时内开始（2025-06-12 14:30）。",
+    f"🔔 {NAME}会议将于一小时内开始（2025年6月12日 周四 14:30）。",
 ]
 
 

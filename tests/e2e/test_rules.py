@@ -97,19 +97,20 @@ async def test_a_rules_change_applies_to_the_next_vote_only(chat: CouncilChat) -
     await chat.settle()  # a motion's message id is stored just after its message is sent
     unchanged = snapshot(chat.database.url)
     assert await chat.command(chat.cios["EPB"], "/rules quorum 1/3") == (
-        "only the chair may do this")
+        "Only the chair may do this.")
     assert await chat.command(chat.secretary, "/rules quorum 1/3") == (
-        "only the chair may do this")
+        "Only the chair may do this.")
     assert await chat.command(chat.chair, "/rules quorum 3/2") == (
-        "a quorum is a share above 0 and at most 1 (all members)")
+        "A quorum is a share above 0 and at most 1 (all members).")
     assert await chat.command(chat.chair, "/rules majority simple of members") == (
-        "a simple majority is of the votes cast; for more than half of all members, use absolute")
+        "A simple majority is of the votes cast; for more than half of all members, use absolute.")
     assert await chat.command(chat.chair, "/rules call 2d") == (
-        "the agenda call (2 days before) must come before the proposal deadline (3 days before)")
+        "The agenda call (days before the meeting: 2) must come before the proposal deadline "
+        "(days before: 3).")
     assert await chat.command(chat.chair, "/rules speed 3") == (
-        "unknown rule 'speed': quorum, majority, majors, deadline or call")
+        "Unknown rule 'speed': quorum, majority, majors, deadline or call.")
     assert await chat.command(chat.chair, "/rules quorum") == (
-        "usage: /rules [quorum|majority|majors|deadline|call <value>]")
+        "Usage: /rules [quorum|majority|majors|deadline|call <value>]")
     assert snapshot(chat.database.url) == unchanged
 
     changed = await chat.command(chat.chair, "/rules quorum >=1/3")

@@ -223,8 +223,8 @@ async def test_a_secret_ballot_through_crashes_leaves_no_choice_in_any_table_or_
         again = await serve.alive_while(control.answer_to(
             await press(CODES[6], LABELS[other]), timeout=ANSWER_WITHIN))
         assert (again.text, again.show_alert) == (
-            f"your secret vote on M{motion_id} is already in the ballot box; a secret vote is "
-            "final", True)
+            f"Your secret vote on M{motion_id} is already in the ballot box; a secret vote is "
+            "final.", True)
         # A vote by command in the private chat.
         cio = cios[CODES[7]]
         sent = control.send_text(cio.id, cio.id, f"/vote M{motion_id} {CHOSEN[CODES[7]].value}")
@@ -309,8 +309,8 @@ async def test_two_instances_take_a_secret_ballot_at_once_and_keep_it_secret(
         refused = await asyncio.gather(*(control.answer_to(q, timeout=ANSWER_WITHIN)
                                          for q in second))
         assert {(a.text, a.show_alert) for a in refused} == {(
-            f"your secret vote on M{motion_id} is already in the ballot box; a secret vote is "
-            "final", True)}
+            f"Your secret vote on M{motion_id} is already in the ballot box; a secret vote is "
+            "final.", True)}
 
         # The database itself refuses a second has-voted row, whatever the code above it.
         database = Database(migrated_url)

@@ -35,14 +35,14 @@ async def test_a_new_cadence_says_what_became_of_the_earlier_meetings(chat: Coun
     first = await chat.command(chat.chair, "/cadence bimonthly 2TH 14:30 120")
     january, march, may, july, september, november = meeting_ids(first)
     assert await chat.command(chat.secretary, f"/reschedule {may} 2027-05-18 10:00") == (
-        f"Moved: {may} Tue 18 May 2027, 10:00 (rescheduled from 2027-05-13 14:30)")
+        f"Moved: {may} Tue 18 May 2027, 10:00 (rescheduled from Thu 13 May 2027, 14:30)")
     deferred = item_id(await chat.command(chat.cios["EPB"], "/propose Open data"))
     await chat.command(chat.chair, f"/defer {deferred}")
     proposed = item_id(await chat.command(chat.cios["MSB"], "/propose Unified permits"))
 
     reply = (await chat.command(chat.chair, "/cadence bimonthly 3TU 14:30 120")).splitlines()
 
-    assert reply[0] == "Regular series set: 5 meetings in the next twelve months."
+    assert reply[0] == "Regular series set; meetings in the next twelve months: 5."
     new = meeting_ids("\n".join(reply[1:6]))
     assert reply[1:3] == [f"{new[0]} Tue 19 Jan 2027, 14:30", f"{new[1]} Tue 16 Mar 2027, 14:30"]
     assert reply[6:] == [
@@ -51,12 +51,12 @@ async def test_a_new_cadence_says_what_became_of_the_earlier_meetings(chat: Coun
         f"• {july} Thu 8 Jul 2027, 14:30", f"• {september} Thu 9 Sept 2027, 14:30",
         f"• {november} Thu 11 Nov 2027, 14:30",
         "Kept as they are:",
-        f"• {may} Tue 18 May 2027, 10:00 (rescheduled from 2027-05-13 14:30): moved by hand",
+        f"• {may} Tue 18 May 2027, 10:00 (rescheduled from Thu 13 May 2027, 14:30): moved by hand",
         f"Agenda #{proposed} (proposed) moved from meeting {january} to meeting {new[0]} "
         "(Tue 19 Jan 2027, 14:30).",
         f"Agenda #{deferred} (deferred) moved from meeting {march} to meeting {new[1]} "
         "(Tue 16 Mar 2027, 14:30).",
-        f"No new meeting on 2027-05-18: meeting {may} is already on that day.",
+        f"No new meeting on Tue 18 May 2027: meeting {may} is already on that day.",
     ]
     agenda = await chat.command(chat.chair, f"/agenda {new[1]}")
     assert f"#{deferred} Open data (EPB) — deferred" in agenda
@@ -66,12 +66,12 @@ async def test_a_new_cadence_says_what_became_of_the_earlier_meetings(chat: Coun
     assert await chat.command(chat.chair, f"/agenda {number}") == agenda
 
     again = (await chat.command(chat.chair, "/cadence bimonthly 3TU 14:30 120")).splitlines()
-    assert again[0] == "Regular series set: 5 meetings in the next twelve months."
+    assert again[0] == "Regular series set; meetings in the next twelve months: 5."
     assert again[6:] == [
         f"Already at the new series' time, unchanged: {', '.join(new)}.",
         "Kept as they are:",
-        f"• {may} Tue 18 May 2027, 10:00 (rescheduled from 2027-05-13 14:30): moved by hand",
-        f"No new meeting on 2027-05-18: meeting {may} is already on that day."]
+        f"• {may} Tue 18 May 2027, 10:00 (rescheduled from Thu 13 May 2027, 14:30): moved by hand",
+        f"No new meeting on Tue 18 May 2027: meeting {may} is already on that day."]
 
 
 async def test_a_time_another_meeting_holds_is_refused(chat: CouncilChat) -> None:
@@ -79,8 +79,8 @@ async def test_a_time_another_meeting_holds_is_refused(chat: CouncilChat) -> Non
     stored, and a free time next to it is fine."""
     first = await chat.command(chat.secretary, "/schedule 2026-12-15 14:30 120 Budget")
     taken = first.split()[1]
-    refusal = (f"meeting {taken} already holds that time (2026-12-15 14:30, 120 minutes): "
-               f"choose another time, or move or cancel {taken} first")
+    refusal = (f"Meeting {taken} already holds that time (Tue 15 Dec 2026, 14:30, 120 minutes): "
+               f"choose another time, or move or cancel {taken} first.")
     assert await chat.command(chat.secretary, "/schedule 2026-12-15 15:00 60") == refusal
     other = (await chat.command(chat.secretary, "/schedule 2026-12-15 16:30 60")).split()[1]
     assert await chat.command(chat.secretary, f"/reschedule {other} 2026-12-15 16:00") == refusal
@@ -95,9 +95,9 @@ async def test_next_says_proposals_are_closed_when_the_deadline_has_passed(
     takes proposals until halfway through its notice: 22:00 tonight), /next says proposals for
     it are closed instead of naming the deadline as if it were to come."""
     await chat.command(chat.secretary, "/schedule 2026-11-26 10:00 60 Urgent")
-    assert "Proposals close 2026-11-25 22:00." in (await chat.command(chat.chair, "/next"))
+    assert "Proposals close Wed 25 Nov 2026, 22:00." in (await chat.command(chat.chair, "/next"))
     chat.clock.at = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai
     reply = await chat.command(chat.chair, "/next")
     assert "Proposals close" not in reply
-    assert ("Proposals for this meeting are closed (the deadline was 2026-11-25 22:00): new "
+    assert ("Proposals for this meeting are closed (the deadline was Wed 25 Nov 2026, 22:00): new "
             "proposals go to the following meeting.") in reply.splitlines()

@@ -68,9 +68,9 @@ async def test_thirteen_months_on_a_year_of_meetings_is_still_planned(
     assert moved == MOVED_IN_YEAR_TWO
     assert await chat.command(chat.chair, "/next") == (
         f"Next meeting: S{ahead[0].id} Tue 4 Jan 2028, 14:30 "
-        "(moved from 2028-01-03 (New Year's Day (observed)))\n"
+        "(moved from Mon 3 Jan 2028 (New Year's Day (observed)))\n"
         "Agenda items: 0 (0 accepted, 0 proposed).\n"
-        "Proposals close 2028-01-01 14:30.")
+        "Proposals close Sat 1 Jan 2028, 14:30.")
 
     async with chat.database.transaction() as session:
         jobs = (await session.exec(select(JobRow).where(col(JobRow.kind) == "series"))).all()

@@ -37,7 +37,7 @@ async def observer(chat: CouncilChat) -> User:
     officer = control.create_user("Li Ping", username="li_ping")
     control.add_member(chat.group.id, officer.id, by=chat.chair.id)
     reply = await chat.command(chat.chair, f"/role {officer.id} observer")
-    assert reply.splitlines()[0] == "Li Ping is now observer."  # then the Start link
+    assert reply.splitlines()[0] == "Li Ping is now an observer."  # then the Start link
     return officer
 
 
@@ -67,7 +67,7 @@ async def test_an_urgent_item_goes_on_todays_meeting_and_topic_files_notes_under
     scheduled = await chat.command(chat.secretary, "/schedule 2026-11-25 14:30 Data governance")
     assert scheduled.startswith("Scheduled: S1 Wed 25 Nov 2026, 14:30 — Data governance")
     assert await chat.command(chat.cios["EPB"], "/item Flood data") == (
-        "only the chair or the secretariat may do this")
+        "Only the chair or the secretariat may do this.")
     assert await chat.command(chat.chair, "/item Flood-season data sharing | raised today") == (
         "Agenda #1 added as urgent business to the meeting on Wed 25 Nov 2026, 14:30 "
         "(meeting S1), accepted: Flood-season data sharing")
@@ -108,7 +108,7 @@ async def test_a_guest_and_an_observer_are_in_the_attendance_the_minutes_read(
     officer = await observer(chat)
     await chat.command(chat.secretary, "/schedule 2026-11-25 14:30 Data governance")
     assert await chat.command(chat.secretary, "/guest Prof. Wang | Tsinghua University") == (
-        "no meeting is in progress; the chair or the secretariat starts one with /startmeeting")
+        "No meeting is in progress; the chair or the secretariat starts one with /startmeeting.")
     chat.clock.at = STARTED
     await chat.command(chat.secretary, "/startmeeting")
     for cio in chat.cios.values():
@@ -118,9 +118,9 @@ async def test_a_guest_and_an_observer_are_in_the_attendance_the_minutes_read(
     assert await chat.command(chat.expert, "/here") == (
         "Zhou Min is present.\n3 of 3 departments present; quorum 2: quorate")
     assert await chat.command(chat.cios["EPB"], "/guest Zhang San") == (
-        "only the chair or the secretariat may do this")
+        "Only the chair or the secretariat may do this.")
     assert await chat.command(chat.secretary, "/guest | Tsinghua University") == (
-        "usage: /guest <name> [| organisation]")
+        "Usage: /guest <name> [| organisation]")
     assert await chat.command(chat.secretary, "/guest Prof.\u202e Wang\x00 | Tsinghua "
                                               "University") == (
         "Guest Prof. Wang (Tsinghua University) is attending meeting S1; a guest does not vote. "
@@ -160,21 +160,21 @@ async def test_a_short_notice_meeting_takes_proposals_until_a_deadline_fitting_i
     agenda call show it, a proposal before it is taken, one after it is not."""
     assert await chat.command(chat.secretary, "/schedule 2026-11-26 14:30 Emergency session") == (
         "Scheduled: S1 Thu 26 Nov 2026, 14:30 — Emergency session\n"
-        "Short notice: CIOs' proposals are taken until 2026-11-26 00:15, halfway to the "
+        "Short notice: CIOs' proposals are taken until Thu 26 Nov 2026, 00:15, halfway to the "
         "meeting, instead of 3 days before it.")
-    assert "Proposals close 2026-11-26 00:15." in (
+    assert "Proposals close Thu 26 Nov 2026, 00:15." in (
         await chat.command(chat.cios["MSB"], "/next")).splitlines()
     reminders = Reminders(chat.database, chat.application.bot, chat.clock, worker="solo")
     assert (await reminders.tick()).sent >= 1
     calls = [m.text for m in chat.sandbox.control.bot_messages(chat.group.id)
              if (m.text or "").startswith("📋")]
     assert calls == [
-        "📋 Riverside District CIO Council: the next meeting is on 2026-11-26 14:30. CIOs, "
-        "please propose agenda items with /propose before 2026-11-26 00:15."]
+        "📋 Riverside District CIO Council: the next meeting is on Thu 26 Nov 2026, 14:30. CIOs, "
+        "please propose agenda items with /propose before Thu 26 Nov 2026, 00:15."]
     assert await chat.command(chat.cios["EPB"], "/propose Flood-season data sharing") == (
         "Agenda #1 proposed for the meeting on Thu 26 Nov 2026, 14:30 (meeting S1).")
     chat.clock.at = datetime(2026, 11, 25, 16, 15, tzinfo=UTC)  # 00:15 on the 26th, Shanghai
     assert await chat.command(chat.cios["MSB"], "/propose Late idea") == (
-        "every scheduled meeting is past its agenda deadline")
+        "Every scheduled meeting is past its agenda deadline.")
     async with chat.database.uow() as uow:
         assert [i.title for i in await uow.agenda.list(1)] == ["Flood-season data sharing"]

@@ -32,8 +32,8 @@ BALLOTS, DEPARTMENTS, MOTIONS = (metadata.tables[name]
 DECISIONS, AUDIT = metadata.tables["decisions"], metadata.tables["audit_events"]
 PRESS_TO_VOTE = ("Department CIOs: press to vote (or /vote M{id} yes|no|abstain); a new vote "
                  "replaces your earlier one.")
-NOT_PRESENT = "only CIOs present in person vote; mark yourself with /here"
-ONLY_CIOS = "only department CIOs may do this"
+NOT_PRESENT = "Only CIOs present in person vote; mark yourself with /here."
+ONLY_CIOS = "Only department CIOs may do this."
 
 
 @pytest.fixture
@@ -156,15 +156,15 @@ async def test_a_named_vote_by_buttons_and_by_text(chat: CouncilChat) -> None:
         f"Your vote on M{first} is now Abstain (it was No).")
     async with unchanged(chat):
         assert await refused_press(chat, chat.cios["HLTH"], message, "No") == (
-            "a proxy may not vote")
+            "A proxy may not vote.")
         assert await refused_press(chat, chat.cios["PSB"], message, "No") == NOT_PRESENT
         assert await chat.command(chat.cios["PSB"], f"/vote M{first} no") == NOT_PRESENT
         assert await refused_press(chat, chat.expert, message, "No") == ONLY_CIOS
         assert await refused_press(chat, chat.chair, message, "Yes") == ONLY_CIOS
         assert await chat.command(chat.cios["EPB"], "/vote maybe") == (
-            "vote yes, no or abstain")
+            "Vote yes, no or abstain.")
         assert await chat.command(chat.cios["EPB"], "/vote M999 no") == (
-            "no motion M999 in this council")
+            "No motion M999 in this council.")
     assert await live_text(chat, message) == "\n".join([
         f"🗳 Motion M{first}: Adopt the cloud-first policy", "Yes 2 · No 0 · Abstain 1",
         "3 of 3 voted.", PRESS_TO_VOTE.format(id=first)])
@@ -187,18 +187,18 @@ async def test_a_named_vote_by_buttons_and_by_text(chat: CouncilChat) -> None:
     assert message.buttons() == []
     async with unchanged(chat):
         assert await chat.command(chat.cios["EPB"], f"/vote M{first} no") == (
-            f"motion M{first} is closed")
+            f"Motion M{first} is closed.")
         assert await chat.command(chat.chair, f"/close M{first}") == (
-            f"motion M{first} is already closed")
+            f"Motion M{first} is already closed.")
 
     # Two motions at once: /vote and /close must say which one.
     lake = motion_id(await chat.driver.ask(chat.chair, "/motion Fund the data lake"))
     pilot = motion_id(await chat.driver.ask(chat.chair, "/motion Extend the pilot"))
     async with unchanged(chat):
         assert await chat.command(chat.cios["EPB"], "/vote yes") == (
-            f"several motions are open (M{lake}, M{pilot}): say which one")
+            f"Several motions are open (M{lake}, M{pilot}): say which one.")
         assert await chat.command(chat.chair, "/close") == (
-            f"several motions are open (M{lake}, M{pilot}): say which one")
+            f"Several motions are open (M{lake}, M{pilot}): say which one.")
     assert await chat.command(chat.cios["EPB"], f"/vote {lake} no") == (
         f"Your vote on M{lake}: No.")
     assert await chat.command(chat.chair, f"/close M{pilot}") == "\n".join([
@@ -214,7 +214,7 @@ async def test_a_named_vote_by_buttons_and_by_text(chat: CouncilChat) -> None:
         f"Rule: simple majority of the votes cast. Ballot set #{digest}."])
     assert counts == {"yes": 0, "no": 0, "abstain": 1}
     assert await result_row(chat, lake) == ("closed", 3, 0, 0, 1, False, digest)
-    assert await chat.command(chat.cios["EPB"], "/vote yes") == "no motion is open"
+    assert await chat.command(chat.cios["EPB"], "/vote yes") == "No motion is open."
     assert len(await rows(chat, sa.select(DECISIONS.c.id))) == 1  # failed motions decide nothing
 
 
@@ -256,11 +256,11 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
     assert await chat.press(chat.cios["EPB"], paper("EPB"), "Yes") == in_box
     assert await chat.press(chat.cios["MSB"], paper("MSB"), "Yes") == in_box
     assert await refused_press(chat, chat.cios["MSB"], paper("MSB"), "No") == (
-        f"your secret vote on M{secret} is already in the ballot box; a secret vote is final")
+        f"Your secret vote on M{secret} is already in the ballot box; a secret vote is final.")
     assert await chat.press(chat.cios["HLTH"], paper("HLTH"), "No") == in_box
     async with unchanged(chat):
         assert await chat.command(chat.cios["EDU"], f"/vote M{secret} abstain") == (
-            f"M{secret} is a secret ballot: vote in your private chat with me")
+            f"M{secret} is a secret ballot: vote in your private chat with me.")
         assert await refused_press(chat, chat.cios["PSB"], paper("PSB"), "Yes") == NOT_PRESENT
     edu = chat.cios["EDU"]
     assert await chat.command(edu, f"/vote M{secret} abstain", chat_id=edu.id) == in_box
@@ -287,7 +287,7 @@ async def test_a_secret_ballot_is_cast_in_private(chat: CouncilChat) -> None:
     assert await result_row(chat, secret) == ("closed", 4, 2, 1, 1, True, digest)
     assert await live_text(chat, group) == result
     assert await refused_press(chat, chat.cios["EPB"], paper("EPB"), "No") == (
-        f"motion M{secret} is closed")
+        f"Motion M{secret} is closed.")
     # The audit log says who voted, never what.
     casts = [json.loads(payload) for (payload,) in await rows(
         chat, sa.select(AUDIT.c.payload).where(AUDIT.c.action == "vote.cast"))]
@@ -298,29 +298,29 @@ async def test_a_circular_vote_is_reminded_and_closed_at_its_deadline(chat: Coun
     """Bad deadlines are refused; CIOs vote by button between meetings; a day before the
     deadline only those who have not voted are reminded; at the deadline two reminder workers
     close the vote and post its result exactly once."""
-    usage = "usage: /circular <YYYY-MM-DD HH:MM> <text>"
-    too_near_or_far = "a circular vote needs a deadline between one hour and 90 days from now"
+    usage = "Usage: /circular <YYYY-MM-DD HH:MM> <text>"
+    too_near_or_far = "A circular vote needs a deadline between one hour and 90 days from now."
     async with unchanged(chat):
         for command, expected in [
                 ("/circular 2026-11-25 10:30 Too soon", too_near_or_far),  # it is 10:00
                 ("/circular 2026-11-24 10:00 Yesterday", too_near_or_far),
                 ("/circular 2027-03-01 10:00 Too far", too_near_or_far),
-                ("/circular 2026-02-30 10:00 Impossible", "impossible date 2026-02-30"),
+                ("/circular 2026-02-30 10:00 Impossible", "Impossible date 2026-02-30."),
                 ("/circular 2026-11-28 25:00 Impossible",
-                 "impossible time 25:00: use 00:00-23:59"),
+                 "Impossible time 25:00: use 00:00-23:59."),
                 ("/circular Friday noon Adopt",
-                 "bad date/time 'Friday noon': use YYYY-MM-DD HH:MM"),
+                 "Bad date/time 'Friday noon': use YYYY-MM-DD HH:MM."),
                 ("/circular 2026-11-28 10:00", usage)]:
             assert await chat.command(chat.chair, command) == expected
         assert await chat.command(chat.secretary, "/circular 2026-11-28 10:00 Mine") == (
-            "only the chair may do this")
+            "Only the chair may do this.")
 
     message = await chat.driver.ask(chat.chair,
                                     "/circular 2026-11-28 10:00 Adopt the open-source policy")
     circular = motion_id(message)
     assert message.text == "\n".join([
         f"🗳 Circular vote M{circular}: Adopt the open-source policy",
-        "Closes at 2026-11-28 10:00.", "Yes 0 · No 0 · Abstain 0", "0 of 5 voted.",
+        "Closes at Sat 28 Nov 2026, 10:00.", "Yes 0 · No 0 · Abstain 0", "0 of 5 voted.",
         PRESS_TO_VOTE.format(id=circular)])
     assert await chat.press(chat.cios["EPB"], message, "Yes") == (
         f"Your vote on M{circular}: Yes.")
@@ -345,7 +345,7 @@ async def test_a_circular_vote_is_reminded_and_closed_at_its_deadline(chat: Coun
         assert await first.tick() == TickReport(planned=2, sent=2)
         assert await second.tick() == TickReport()
         reminder = (f"🗳 {COUNCIL_NAME}: your department has not voted on circular vote "
-                    f"M{circular} yet: Adopt the open-source policy\nIt closes at 2026-11-28 "
+                    f"M{circular} yet: Adopt the open-source policy\nIt closes at Sat 28 Nov 2026, "
                     f"10:00. Send /vote M{circular} yes|no|abstain.")
         assert {code: news(code) for code in chat.cios} == {
             "EPB": [], "MSB": [], "EDU": [], "HLTH": [reminder], "PSB": [reminder]}
@@ -358,7 +358,7 @@ async def test_a_circular_vote_is_reminded_and_closed_at_its_deadline(chat: Coun
         chat.clock.at = deadline
         async with unchanged(chat):  # the deadline has passed, whether or not a worker knows
             assert await refused_press(chat, chat.cios["PSB"], message, "Yes") == (
-                f"motion M{circular} is closed")
+                f"Motion M{circular} is closed.")
         posted = len(control.bot_messages(chat.group.id))
         reports = await asyncio.gather(first.tick(), second.tick())
         assert (sum(r.planned for r in reports), sum(r.sent for r in reports)) == (1, 1)

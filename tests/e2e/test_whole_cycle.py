@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.i18n.words import date_text
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import Message, User
 from bot.telegram.app import live_counts
@@ -107,7 +108,7 @@ async def collect_agenda(chat: CouncilChat) -> Agenda:
     closes the agenda and posts it in the group."""
     series = await chat.command(chat.secretary, f"/cadence {CADENCE}")
     assert series.splitlines()[:3] == [
-        "Regular series set: 6 meetings in the next twelve months.",
+        "Regular series set; meetings in the next twelve months: 6.",
         "S1 Thu 14 Jan 2027, 14:30", "S2 Thu 11 Mar 2027, 14:30"]
 
     chat.clock.at = AGENDA_CALL
@@ -115,8 +116,8 @@ async def collect_agenda(chat: CouncilChat) -> Agenda:
     # The group and the nine CIOs: the call for agenda items goes to those who propose.
     assert await reminders.tick() == TickReport(planned=10, sent=10)
     assert group_texts(chat)[-1] == (
-        f"📋 {COUNCIL}: the next meeting is on 2027-01-14 14:30. CIOs, please propose agenda "
-        "items with /propose before 2027-01-11 14:30.")
+        f"📋 {COUNCIL}: the next meeting is on Thu 14 Jan 2027, 14:30. CIOs, please propose agenda "
+        "items with /propose before Mon 11 Jan 2027, 14:30.")
 
     items: dict[str, int] = {}
     meetings: set[int] = set()
@@ -148,7 +149,7 @@ async def collect_agenda(chat: CouncilChat) -> Agenda:
     # The group gets the final agenda; everyone with a private chat hears proposals closed.
     assert await reminders.tick() == TickReport(planned=13, sent=13)
     assert group_texts(chat)[posted:] == [
-        f"📋 {COUNCIL}: the final agenda of the meeting on 2027-01-14 14:30\n"
+        f"📋 {COUNCIL}: the final agenda of the meeting on Thu 14 Jan 2027, 14:30\n"
         f"1. #{items[PLATFORM]} ★ {PLATFORM} (EPB)\n"
         f"2. #{items[PERMITS]} {PERMITS} (MSB)\n"
         f"3. #{items[RECORDS]} {RECORDS} (HLTH)\n"
@@ -208,7 +209,8 @@ async def hold_meeting(chat: CouncilChat, agenda: Agenda) -> Held:
     actions = {}
     for code, due, text in ACTIONS:
         reply = await chat.command(chat.secretary, f"/action {code} {due} {text}")
-        actions[code] = first_id(rf"^Action A(\d+) for {code}, due {due}: ", reply)
+        shown = date_text("en", date.fromisoformat(due))
+        actions[code] = first_id(rf"^Action A(\d+) for {code}, due {shown}: ", reply)
 
     minutes_later(chat, 10)
     assert await chat.command(chat.chair, "/endmeeting") == "\n".join([
@@ -218,11 +220,11 @@ async def hold_meeting(chat: CouncilChat, agenda: Agenda) -> Held:
         "• FIN: present", "• HLTH: present", f"• {PROXY}: proxy ({DEPUTY})", "• MSB: present",
         "• PSB: present", f"• {ABSENT}: absent",
         "Other attendees (no department, no vote): 1", "• Zhou Min (expert): present",
-        "Recorded: 3 notes, 2 decisions, 2 votes.",
+        "Recorded: notes 3, decisions 2, votes 2.",
         f"The record: the draft minutes are the Word document below; /minutes "
         f"S{agenda.january} sends the latest revision again.",
-        f"📝 Minutes of meeting S{agenda.january}, draft (revision 1): 2 decisions, 5 action "
-        "items. The chair approves them with /approve."])
+        f"📝 Minutes of meeting S{agenda.january}, draft (revision 1); decisions: 2, action "
+        "items: 5. The chair approves them with /approve."])
     return Held(named, secret, {named: named_result, secret: secret_result}, actions)
 
 
@@ -260,9 +262,9 @@ async def named_vote(chat: CouncilChat) -> tuple[int, str]:
     minutes_later(chat, 2)
     assert await chat.press(chat.cios["EDU"], message, "Yes") == (
         f"Your vote on M{motion} is now Yes (it was No).")
-    assert await chat.press(chat.cios[PROXY], message, "Yes") == "a proxy may not vote"
+    assert await chat.press(chat.cios[PROXY], message, "Yes") == "A proxy may not vote."
     assert await chat.press(chat.cios[ABSENT], message, "No") == (
-        "only CIOs present in person vote; mark yourself with /here")
+        "Only CIOs present in person vote; mark yourself with /here.")
     minutes_later(chat)
     result = await chat.command(chat.chair, "/close")
     await live_counts(chat.application).settle()
@@ -318,7 +320,7 @@ async def circular_vote(chat: CouncilChat) -> Circulated:
     message = await chat.driver.ask(chat.chair, f"/circular 2027-01-18 18:00 {CIRCULAR}")
     motion = first_id(r"^🗳 Circular vote M(\d+): ", message.text or "")
     assert (message.text or "").splitlines()[1:4] == [
-        "Closes at 2027-01-18 18:00.", "Yes 0 · No 0 · Abstain 0", "0 of 9 voted."]
+        "Closes at Mon 18 Jan 2027, 18:00.", "Yes 0 · No 0 · Abstain 0", "0 of 9 voted."]
     for code, label in [("EPB", "Yes"), ("MSB", "Yes"), (ABSENT, "Yes"), (PROXY, "Yes"),
                         (EXCUSED, "No")]:
         minutes_later(chat, 7)
@@ -334,7 +336,7 @@ async def circular_vote(chat: CouncilChat) -> Circulated:
     control = chat.sandbox.control
     assert control.bot_messages(chat.cios["FIN"].id)[-1].text == (
         f"🗳 {COUNCIL}: your department has not voted on circular vote M{motion} yet: "
-        f"{CIRCULAR}\nIt closes at 2027-01-18 18:00. Send /vote M{motion} yes|no|abstain.")
+        f"{CIRCULAR}\nIt closes at Mon 18 Jan 2027, 18:00. Send /vote M{motion} yes|no|abstain.")
     fin = chat.cios["FIN"]
     assert await chat.command(fin, f"/vote M{motion} yes", chat_id=fin.id) == (
         f"Your vote on M{motion}: Yes.")
@@ -350,7 +352,7 @@ async def circular_vote(chat: CouncilChat) -> Circulated:
     assert (message.text, message.reply_markup) == (result, None)  # its buttons retired
     edu = chat.cios["EDU"]
     assert await chat.command(edu, f"/vote M{motion} no", chat_id=edu.id) == (
-        f"motion M{motion} is closed")
+        f"Motion M{motion} is closed.")
     return Circulated(motion, result)
 
 

@@ -83,7 +83,7 @@ def test_chinese_minutes_hold_the_same_facts_in_the_gbt9704_layout() -> None:
     headings = [p.text for p in document.paragraphs if p.style is not None
                 and p.style.name == "Heading 1"]
     assert headings == ["一、会议议程", "二、议定事项", "三、上次会议以来的传签表决事项",
-                        "四、工作任务"]
+                        "四、工作事项"]
 
 
 def test_a_motion_states_the_base_and_quorum_it_was_judged_by() -> None:

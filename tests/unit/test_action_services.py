@@ -221,7 +221,8 @@ async def test_notices_are_planned_once_and_claimed_once(
         fields["action"],
         fields["department"],
         fields["due"],
-    ) == (ReminderKind.ACTION_DUE, people["EPB"].telegram_id, f"A{item_id}", "EPB", DUE)
+    ) == (ReminderKind.ACTION_DUE, people["EPB"].telegram_id, f"A{item_id}", "EPB",
+          "Thu 10 Dec 2026")
     await usecases.outbox.finish_delivery(uow, delivery.job_id, now=soon, error=None, retry_at=None)
 
     overdue = local_nine(date(2026, 12, 11))

@@ -37,8 +37,8 @@ def test_a_card_reads_in_chinese_with_its_evidence() -> None:
         "votes_cast": (Ref("motion", 4, date(2026, 3, 10)),)})
     table = Appraisal("委员会", YEAR, Weights(), (row,), date(2027, 1, 5))
     text = card_text("zh", appraisal.explained(table, row, card))
-    assert "亲自出席: 1 — 会议 S3（2026-03-10）" in text
-    assert "已投票: 1 — 表决 M4（2026-03-10）" in text
+    assert "亲自出席：1 — 会议 S3（2026年3月10日 周二）" in text
+    assert "已投票：1 — 表决 M4（2026年3月10日 周二）" in text
     assert "出席（权重 40）：1/1 = 100.0%" in text
     assert "投票参与（权重 20）：1/1 = 100.0%" in text
     assert "事项按期完成（权重 20）：无可评项，不计入" in text

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meetings.domain.audit import GENESIS, seal, verify
-from meetings.domain.errors import InvalidInput
+from meetings.domain.errors import InvalidInput, Word
 from meetings.domain.model import AuditEvent
 from meetings.domain.text import clean, department_code
 
@@ -74,20 +74,20 @@ def test_councils_have_separate_chains() -> None:
 )
 def test_clean_keeps_meaning_and_drops_controls(raw: str, expected: str) -> None:
     """Control and bidi-override characters go; RTL text and emoji stay."""
-    assert clean(raw, field="name") == expected
+    assert clean(raw, field=Word("name")) == expected
 
 
 def test_clean_refuses_empty_and_huge_text() -> None:
     """Empty and oversize text gets a specific error, naming the field and the limit."""
     with pytest.raises(InvalidInput, match="name is empty"):
-        clean("\x00\x01 ", field="name")
+        clean("\x00\x01 ", field=Word("name"))
     with pytest.raises(InvalidInput, match=r"too long \(100000 characters, at most 200\)"):
-        clean("x" * 100_000, field="name")
+        clean("x" * 100_000, field=Word("name"))
 
 
 def test_multiline_text_keeps_newlines() -> None:
     """Descriptions may span lines."""
-    assert clean("a\nb\x07", field="text", multiline=True, max_length=10) == "a\nb"
+    assert clean("a\nb\x07", field=Word("text"), multiline=True, max_length=10) == "a\nb"
 
 
 @pytest.mark.parametrize(("raw", "code"), [("epb", "EPB"), (" HRSS2 ", "HRSS2")])

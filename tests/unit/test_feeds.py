@@ -194,7 +194,7 @@ async def test_a_chinese_councils_feed_speaks_chinese() -> None:
     assert f"议程：\n- 【重大】数据共享 (#{item.id})\n地点：三楼会议室" == event.description.value
     assert event.categories.value == ["会议", "临时会议"]
     due = read[f"action-{action.id}-council-{council.id}.cio-council"]
-    assert ("到期：清点服务器", f"工作任务 A{action.id}") == (due.summary.value,
+    assert ("到期：清点服务器", f"工作事项 A{action.id}") == (due.summary.value,
                                                            due.description.value)
     deadline = read[f"deadline-{meeting.id}-council-{council.id}.cio-council"]
     assert deadline.summary.value == "议题征集截止：滨江区首席信息官委员会临时会议"

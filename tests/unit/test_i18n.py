@@ -8,8 +8,9 @@ from string import Formatter
 
 import pytest
 
-from bot.i18n import explain, translate
+from bot.i18n import translate
 from bot.i18n.catalog import KEYWORDS, ROOT, SOURCES, messages, translated
+from bot.i18n.words import explain
 from meetings.domain.errors import UnknownDepartment
 
 CATALOG = translated()
@@ -69,8 +70,8 @@ def test_translations_keep_their_fields(message: str) -> None:
 def test_errors_are_translated_with_their_values() -> None:
     """A domain error reads naturally in Chinese with the user's value filled in."""
     error = UnknownDepartment("no department with code {code}", code="'XYZ'")
-    assert explain("zh", error) == "没有代码为 'XYZ' 的部门"
-    assert explain("en", error) == "no department with code 'XYZ'"
+    assert explain("zh", error) == "没有代码为 'XYZ' 的部门。"
+    assert explain("en", error) == "No department with code 'XYZ'."
 
 
 def test_unknown_messages_fall_back_to_english() -> None:

@@ -173,8 +173,8 @@ async def test_claimed_deliveries_carry_the_local_fields(
         for job in uow.rows("jobs")
     }
     assert expected == set(deliveries)
-    local = {"council": "Riverside CIO Council", "when": "2025-06-12 14:30",
-             "deadline": "2025-06-09 14:30"}
+    local = {"council": "Riverside CIO Council", "when": "Thu 12 Jun 2025, 14:30",
+             "deadline": "Mon 9 Jun 2025, 14:30"}
     assert [local] * 3 == [{name: reminder_fields(d)[name] for name in local} for d in deliveries]
     assert await usecases.outbox.claim_deliveries(uow, now=AGENDA_CALL, worker="w2", limit=10) == []
 

@@ -114,7 +114,7 @@ async def test_a_claimed_reminder_names_the_vote_and_its_local_deadline(
                                    motion=stored_motion(uow, motion.id))]
     assert reminder_fields(deliveries[0]) == {
         "council": "Riverside CIO Council", "when": "", "deadline": "", "department": "",
-        "action": f"M{motion.id}", "text": TEXT, "due": "2026-11-30 10:00", "name": "",
+        "action": f"M{motion.id}", "text": TEXT, "due": "Mon 30 Nov 2026, 10:00", "name": "",
         "link": ""}
     assert await usecases.outbox.claim_deliveries(uow, now=REMIND, worker="w2", limit=10) == []
 

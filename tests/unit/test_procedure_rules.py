@@ -108,8 +108,8 @@ def test_counts_and_days(setting: Setting, value: str, field: str, expected: int
     (Setting.MAJORS, "two", "from 0 to 10"), (Setting.MAJORS, "²", "from 0 to 10"),
     (Setting.DEADLINE, "3h", "whole days"), (Setting.DEADLINE, "61d", "at most 60 days"),
     (Setting.CALL, "181d", "at most 180 days"),
-    (Setting.CALL, "3d", r"agenda call \(3 days before\) must come before the proposal "
-                         r"deadline \(3 days before\)"),
+    (Setting.CALL, "3d", r"agenda call \(days before the meeting: 3\) must come before the "
+                         r"proposal deadline \(days before: 3\)"),
     (Setting.DEADLINE, "14d", "must come before the proposal deadline"),
     (Setting.QUORUM, " ", "usage")])
 def test_bad_values_are_refused(setting: Setting, value: str, error: str) -> None:

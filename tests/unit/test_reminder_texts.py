@@ -29,7 +29,7 @@ def test_a_meeting_reminder_reads_in_chinese_at_local_time() -> None:
     text = reminder_text(Delivery(job_id=1, attempts=1, chat_id=12, kind=ReminderKind.HOUR_BEFORE,
                                   council=council, meeting=meeting))
 
-    assert text == "🔔 河畔 CIO 委员会会议将于一小时内开始（2025-06-12 14:30）。"
+    assert text == "🔔 河畔 CIO 委员会会议将于一小时内开始（2025年6月12日 周四 14:30）。"
 
 
 def test_an_action_notice_names_the_item_its_department_and_due_date() -> None:
@@ -42,7 +42,7 @@ def test_an_action_notice_names_the_item_its_department_and_due_date() -> None:
     text = reminder_text(Delivery(job_id=1, attempts=1, chat_id=12, kind=ReminderKind.ACTION_DUE,
                                   council=council, action=item, department=epb))
 
-    assert text == ("⏳ Riverside: action A7 of EPB is due on 2026-12-10: Publish the data\n"
+    assert text == ("⏳ Riverside: action A7 of EPB is due on Thu 10 Dec 2026: Publish the data\n"
                     "Send /done A7 when it is done.")
 
 
@@ -57,5 +57,5 @@ def test_a_vote_reminder_gives_the_deadline_in_the_councils_zone() -> None:
                                   council=council, motion=motion))
 
     assert text == ("🗳 Riverside: your department has not voted on circular vote M4 yet: "
-                    "Adopt the cloud\nIt closes at 2026-11-30 03:00. "
+                    "Adopt the cloud\nIt closes at Mon 30 Nov 2026, 03:00. "
                     "Send /vote M4 yes|no|abstain.")

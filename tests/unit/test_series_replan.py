@@ -162,11 +162,11 @@ def test_the_summary_reads_in_both_languages() -> None:
                                         for m in change.moves))
     english = series_change_lines("en", SHANGHAI, moved)
     chinese = series_change_lines("zh", SHANGHAI, moved)
-    assert "• S3 Tue 18 May 2027, 10:00 (rescheduled from 2027-05-13 14:30): moved by hand" in (
-        english)
+    assert ("• S3 Tue 18 May 2027, 10:00 (rescheduled from Thu 13 May 2027, 14:30): moved by "
+            "hand") in english
     assert ("Agenda #7 (deferred) moved from meeting S1 to meeting S20 (Tue 19 Jan 2027, "
             "14:30).") in english
     assert "以下会议保持不变：" in chinese
     assert "议题 #7（已推迟）已从会议 S1 移至会议 S20（2027年1月19日 周二 14:30）。" in chinese
-    assert "2027-05-18 不新增会议：当天已有会议 S3。" in chinese
+    assert "2027年5月18日 周二 不新增会议：当天已有会议 S3。" in chinese
     assert len(english) == len(chinese)
