@@ -13,7 +13,7 @@ import telegram
 from bot.clock import FixedClock
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import Control, RateLimits, SandboxServer, Window
-from storage import Database
+from storage import Database, sendslots
 from tests.e2e.test_reminders import DUE, set_up, texts
 
 
@@ -53,6 +53,27 @@ async def test_a_429_is_waited_out_and_the_reminder_sent_once(
 
 
 NOTHING = TickReport()
+
+
+async def test_the_bots_slots_count_from_telegrams_answers_once_a_batch_is_sent(
+    migrated_db: Database, control: Control, bot: telegram.Bot, clock: FixedClock
+) -> None:
+    """Once a tick has sent the day-before reminder to 25 chats, each overall slot it used is
+    free a second after Telegram's answer (here the clock stands still): none is left awaiting
+    an answer, which would keep other instances off it."""
+    control.set_rate_limits(False)  # set-up messages are not the point
+    await set_up(migrated_db, control, clock, people=24, silent=False)
+    control.set_rate_limits(True)
+    clock.at = DUE[2][0]
+    reminders = Reminders(migrated_db, bot, clock, worker="solo", batch=25)
+
+    assert (await reminders.tick()).sent == 25
+
+    async with migrated_db.transaction() as session:
+        slots = [await sendslots.slot(session, f"{sendslots.BOT}{n}") for n in range(30)]
+    used = [s for s in slots if s is not None and s.sent]
+    assert len(used) == 25
+    assert {s.free_at for s in used} == {clock.at + timedelta(seconds=1)}
 
 
 async def test_two_instances_meet_a_stricter_telegram_and_lose_or_double_nothing(
