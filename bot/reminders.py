@@ -359,9 +359,7 @@ class Reminders:
             # retry sends them all again (at least once, like every reminder).
             for number, piece in enumerate(split_text(reminder_text(delivery,
                                                                     self._username()))):
-                reservation = first if number == 0 else await self._pacer.reserve(
-                    chat_id, group=chat_id < 0, now=self._clock.now(),
-                    hold=max(self._hold, PIECE_HOLD))
+                reservation = first if number == 0 else await self._later_piece(chat_id)
                 if not reservation.taken:
                     # Not the chat's fault, so no attempt limit.
                     if self._put_off is None or reservation.at < self._put_off:
@@ -419,6 +417,20 @@ class Reminders:
             )
             return await self._finish(delivery, f"{type(err).__name__}: {err}", retry_at)
         return await self._finish(delivery, None, None)
+
+    async def _later_piece(self, chat_id: int) -> Reservation:
+        """The moment of a long text's later piece, within `PIECE_HOLD`: when every overall
+        slot awaits its answer (other sends on their way, answered within milliseconds), it
+        looks again rather than put the job off, whose retry would send the earlier pieces
+        again."""
+        give_up = self._clock.now() + PIECE_HOLD
+        while True:
+            now = self._clock.now()
+            reservation = await self._pacer.reserve(chat_id, group=chat_id < 0, now=now,
+                                                    hold=max(self._hold, give_up - now))
+            if reservation.taken or reservation.at > give_up:
+                return reservation
+            await self._sleep(max((reservation.at - now).total_seconds(), 0.0))
 
     def _username(self) -> str:
         try:

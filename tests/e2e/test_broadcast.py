@@ -13,8 +13,10 @@ import telegram
 from bot.clock import FixedClock
 from bot.reminders import Reminders, TickReport
 from bot.sandbox import Control, RateLimits, SandboxServer, Window
+from meetings import usecases
 from storage import Database, sendslots
-from tests.e2e.test_reminders import DUE, set_up, texts
+from storage.sendslots import SendSlots
+from tests.e2e.test_reminders import CLI, DUE, NAME, set_up, texts
 
 
 @pytest.fixture
@@ -53,6 +55,42 @@ async def test_a_429_is_waited_out_and_the_reminder_sent_once(
 
 
 NOTHING = TickReport()
+
+
+async def test_a_long_texts_later_piece_waits_for_a_slot_and_nothing_goes_twice(
+    migrated_db: Database, second_db: Database, control: Control, bot: telegram.Bot,
+    clock: FixedClock
+) -> None:
+    """The final agenda, with 40 open action items, runs to two messages. While the bot's other
+    29 overall slots await the answers to another instance's sends, its second piece waits for
+    them rather than put the job off (whose retry would post the first piece again): the group
+    gets each piece once."""
+    scene = await set_up(migrated_db, control, clock)
+    for number in range(40):
+        await usecases.actions.assign_action(
+            migrated_db.uow(), 1, code="D1", due="2025-12-31", actor=CLI, now=clock.now(),
+            text=f"Action {number}: " + "a careful review of the data platform " * 3)
+    clock.at = DUE[1][0]  # proposals close: the group gets the final agenda
+    elsewhere = SendSlots(second_db)
+    in_flight = await elsewhere.reserve_all([(9000 + n, False) for n in range(29)],
+                                            now=clock.at)
+
+    async def sleep(seconds: float) -> None:
+        """Time passes, and meanwhile the other instance's sends are answered."""
+        if in_flight:
+            await elsewhere.answered([(reservation, clock.at) for reservation in in_flight])
+            in_flight.clear()
+        clock.advance(timedelta(seconds=seconds))
+
+    reminders = Reminders(migrated_db, bot, clock, worker="solo", sleep=sleep)
+    await reminders.tick()
+    clock.advance(timedelta(minutes=5))
+    await reminders.tick()
+
+    pieces = texts(control, scene.group)
+    assert len(pieces) == 2
+    assert (pieces[0] or "").startswith(f"📋 {NAME}: the final agenda")
+    assert "Action 39" in (pieces[1] or "")
 
 
 async def test_the_bots_slots_count_from_telegrams_answers_once_a_batch_is_sent(
