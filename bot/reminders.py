@@ -11,9 +11,9 @@ never silently lost). Secret ballots' papers go the same way (`bot.telegram.voti
 at once through `Reminders.deliver`; what it could not send is left here).
 
 Every message waits for its moment under Telegram's flood limits, counted for the bot as a whole
-across instances in the database (`storage.sendslots`); a 429 that comes all the same pushes
-the chat's (and, for at most the overall window, the bot's) next moment by ``retry_after`` and
-puts the job off until then, once.
+across instances in the database (`storage.sendslots`), from the moment Telegram answered each
+send; a 429 that comes all the same pushes the chat's (and, for at most the overall window, the
+bot's) next moment by ``retry_after`` and puts the job off until then, once.
 """
 
 from __future__ import annotations
@@ -156,6 +156,10 @@ class Pacer(Protocol):
     async def reserve_all(self, messages: Sequence[tuple[int, bool]], *, now: datetime,
                           hold: timedelta = ...) -> list[Reservation]: ...
 
+    async def answered(self, answers: Sequence[tuple[Reservation, datetime]]) -> None:
+        """When Telegram answered each reserved send (or the send was given up)."""
+        ...
+
     async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None: ...
 
 
@@ -170,6 +174,9 @@ class Unpaced:
     async def reserve_all(self, messages: Sequence[tuple[int, bool]], *, now: datetime,
                           hold: timedelta = timedelta(0)) -> list[Reservation]:
         return [Reservation(now, taken=True) for _ in messages]
+
+    async def answered(self, answers: Sequence[tuple[Reservation, datetime]]) -> None:
+        return None
 
     async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None:
         return None
@@ -227,6 +234,9 @@ class Reminders:
         self._put_off: datetime | None = None  # the soonest a message was put off until
         self._finishing = asyncio.Lock()
         self._unrecorded: list[Finished] = []
+        # Reserved sends that Telegram has answered (or that were dropped), not yet recorded:
+        # recorded with the outcomes, their overall slots count from the answer.
+        self._answers: list[tuple[Reservation, datetime]] = []
         self._pushed_at: datetime | None = None  # when this worker last met a 429
         self._planned_at: datetime | None = None
 
@@ -273,6 +283,8 @@ class Reminders:
             for delivery, reservation in waiting:
                 if self._pushed_at is not None and self._pushed_at >= reserved_at:
                     # A 429 came since: the moment reserved may fall in the wait it asked for.
+                    # Never sent: its overall slot is free again.
+                    self._answers.append((reservation, self._clock.now()))
                     reservation = await self._pacer.reserve(
                         delivery.chat_id, group=delivery.chat_id < 0, now=self._clock.now(),
                         hold=self._hold)
@@ -349,9 +361,7 @@ class Reminders:
             # retry sends them all again (at least once, like every reminder).
             for number, piece in enumerate(split_text(reminder_text(delivery,
                                                                     self._username()))):
-                reservation = first if number == 0 else await self._pacer.reserve(
-                    chat_id, group=chat_id < 0, now=self._clock.now(),
-                    hold=max(self._hold, PIECE_HOLD))
+                reservation = first if number == 0 else await self._later_piece(chat_id)
                 if not reservation.taken:
                     # Not the chat's fault, so no attempt limit.
                     if self._put_off is None or reservation.at < self._put_off:
@@ -361,7 +371,10 @@ class Reminders:
                 delay = (reservation.at - self._clock.now()).total_seconds()
                 if delay > 0:
                     await self._sleep(delay)
-                await self._bot.send_message(chat_id, piece, reply_markup=markup)
+                try:
+                    await self._bot.send_message(chat_id, piece, reply_markup=markup)
+                finally:
+                    self._answers.append((reservation, self._clock.now()))
             if delivery.result is not None:
                 await self._retire_buttons(delivery.council.language, delivery.result)
         except RetryAfter as err:
@@ -407,6 +420,20 @@ class Reminders:
             return await self._finish(delivery, f"{type(err).__name__}: {err}", retry_at)
         return await self._finish(delivery, None, None)
 
+    async def _later_piece(self, chat_id: int) -> Reservation:
+        """The moment of a long text's later piece, within `PIECE_HOLD`: when every overall
+        slot awaits its answer (other sends on their way, answered within milliseconds), it
+        looks again rather than put the job off, whose retry would send the earlier pieces
+        again."""
+        give_up = self._clock.now() + PIECE_HOLD
+        while True:
+            now = self._clock.now()
+            reservation = await self._pacer.reserve(chat_id, group=chat_id < 0, now=now,
+                                                    hold=max(self._hold, give_up - now))
+            if reservation.taken or reservation.at > give_up:
+                return reservation
+            await self._sleep(max((reservation.at - now).total_seconds(), 0.0))
+
     def _username(self) -> str:
         try:
             return self._bot.username
@@ -436,6 +463,14 @@ class Reminders:
         # then; the senders queue here rather than in the database's write lock (SQLite's busy
         # wait polls), and none goes on before its own outcome is committed.
         async with self._finishing:
+            if self._answers:
+                answers, self._answers = self._answers, []
+                try:
+                    await self._pacer.answered(answers)
+                except Exception:
+                    # Not lost: each slot is reserved again once its answer is given up on.
+                    log.warning("could not record %d answers of Telegram", len(answers),
+                                exc_info=True)
             if self._unrecorded:
                 batch, self._unrecorded = self._unrecorded, []
                 await retrying(

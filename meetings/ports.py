@@ -294,6 +294,16 @@ class Job:
     attempts: int  # including the current one
 
 
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job to enqueue: one logical piece of work, known by its dedupe key."""
+
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    run_at: datetime
+
+
 class JobQueue(Protocol):
     """Shared by every instance. Delivery is at least once: a claim whose worker dies is handed
     out again after its lease; the dedupe key keeps one logical job from being queued twice."""
@@ -301,6 +311,11 @@ class JobQueue(Protocol):
     async def enqueue(self, *, kind: str, dedupe_key: str, payload: dict[str, object],
                       run_at: datetime) -> bool:
         """False when a job with this dedupe key exists already (done or not)."""
+        ...
+
+    async def enqueue_all(self, jobs: Sequence[NewJob]) -> int:
+        """Enqueues many jobs at once (those whose dedupe key exists are skipped); returns how
+        many are new."""
         ...
 
     async def claim_due(self, *, kind: str, now: datetime, worker: str,

@@ -10,28 +10,56 @@ job (e.g. "reminder for meeting 12 at T-24h") from being enqueued twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import literal, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from meetings.ports import Job
+from meetings.ports import Job, NewJob
 from storage.db import insert_unless_present
 from storage.tables import JobRow
 
 DEFAULT_LEASE = timedelta(minutes=10)
+# Rows per INSERT of `enqueue_all`: well inside SQLite's and PostgreSQL's limits on bound
+# parameters (five a row), and few round trips for a broadcast of thousands.
+ROWS_PER_INSERT = 500
+
+
+def _row(*, kind: str, dedupe_key: str, payload: Mapping[str, object],
+         run_at: datetime) -> dict[str, object]:
+    return {"kind": kind, "dedupe_key": dedupe_key, "run_at": run_at, "attempts": 0,
+            "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)}
 
 
 async def enqueue(session: AsyncSession, *, kind: str, dedupe_key: str,
                   payload: Mapping[str, object], run_at: datetime) -> bool:
     """Adds a job; False when one with this dedupe key exists (done or not)."""
-    return await insert_unless_present(session, JobRow, {
-        "kind": kind, "dedupe_key": dedupe_key, "run_at": run_at, "attempts": 0,
-        "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str),
-    })
+    return await insert_unless_present(session, JobRow, _row(
+        kind=kind, dedupe_key=dedupe_key, payload=payload, run_at=run_at))
+
+
+async def enqueue_all(session: AsyncSession, new: Sequence[NewJob]) -> int:
+    """Adds many jobs with a few multi-row INSERTs (planning a broadcast row by row held the
+    database for seconds); skips those whose dedupe key exists. Returns how many were added."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One key twice in a call is one job, the first, as with `enqueue` called in turn.
+    firsts: dict[str, NewJob] = {}
+    for job in new:
+        firsts.setdefault(job.dedupe_key, job)
+    unique = list(firsts.values())
+    added = 0
+    for start in range(0, len(unique), ROWS_PER_INSERT):
+        rows = [_row(kind=job.kind, dedupe_key=job.dedupe_key, payload=job.payload,
+                     run_at=job.run_at) for job in unique[start:start + ROWS_PER_INSERT]]
+        # RETURNING rather than rowcount, which ORM-level execution does not report reliably.
+        statement = insert(JobRow).values(rows).on_conflict_do_nothing().returning(literal(1))
+        added += len((await session.exec(statement)).all())
+    return added
 
 
 async def claim_due(session: AsyncSession, *, kind: str, now: datetime, worker: str,
@@ -110,6 +138,9 @@ class SqlJobs:
                       run_at: datetime) -> bool:
         return await enqueue(self._session, kind=kind, dedupe_key=dedupe_key, payload=payload,
                              run_at=run_at)
+
+    async def enqueue_all(self, jobs: Sequence[NewJob]) -> int:
+        return await enqueue_all(self._session, jobs)
 
     async def claim_due(self, *, kind: str, now: datetime, worker: str,
                         limit: int = 10, prefix: str | None = None) -> list[Job]:

@@ -10,9 +10,15 @@ turn); the overall slots are the free-est ones nobody else holds (``FOR UPDATE S
 so concurrent senders spread over the slots instead of queueing on one hot row. On SQLite the
 transaction's ``BEGIN IMMEDIATE`` makes reservations take turns.
 
+An overall slot reserved awaits its answer: the sender tells `answered` when Telegram answered,
+and the slot's window counts from then (a late request no longer lets the slot's next one in
+within its window); until then no other sender reserves it.
+
 A moment further ahead than the caller will wait is not reserved: the caller puts its job off
-until then. A 429 pushes the chat's row by ``retry_after`` and every overall slot by at most the
-overall window (`meetings.domain.flood.bot_wait`).
+until then. A 429 pushes the chat's row by ``retry_after`` and holds the whole bot, for at most
+the overall window (`meetings.domain.flood.bot_wait`), in one row (``hold:bot``) that every
+reservation reads: one short write instead of locking every overall slot, which made concurrent
+reservations find none free.
 """
 
 from __future__ import annotations
@@ -36,6 +42,13 @@ if TYPE_CHECKING:
     from storage import Database
 
 BOT = "bot:"
+HOLD = "hold:bot"  # after a 429: no message of the bot's before its free_at
+# A slot whose answer was never recorded (its sender died) is reserved again this much after
+# its window: longer than a request may take (PTB's default timeouts are 5 s).
+ANSWER_WAIT = timedelta(seconds=10)
+# When the overall slots all await their answers: how soon to look again (answers come within
+# milliseconds).
+ANSWER_SOON = timedelta(milliseconds=50)
 # When every overall slot is being reserved by someone else at this instant (PostgreSQL only):
 # how soon to look again.
 CROWDED = timedelta(milliseconds=20)
@@ -43,11 +56,13 @@ CROWDED = timedelta(milliseconds=20)
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """``taken``: the send may go at ``at`` (now, or shortly after). Otherwise nothing was
-    reserved and the send should be put off until ``at``."""
+    """``taken``: the send may go at ``at`` (now, or shortly after); tell `SendSlots.answered`
+    when Telegram answered it. Otherwise nothing was reserved and the send should be put off
+    until ``at``."""
 
     at: datetime
     taken: bool
+    slot: str | None = None  # the overall slot reserved, awaiting the answer
 
 
 def chat_key(chat_id: int) -> str:
@@ -84,9 +99,9 @@ async def _chat_rows(session: AsyncSession, keys: Sequence[str],
 async def ensure_slots(session: AsyncSession, limits: Limits, now: datetime) -> None:
     """Makes the overall limit's rows (idempotent; every instance may call it)."""
     count, _ = flood.shards(limits.overall)
-    for number in range(count):
+    for key in [HOLD, *(f"{BOT}{number}" for number in range(count))]:
         await insert_unless_present(session, SendSlotRow,
-                                    {"key": f"{BOT}{number}", "sent": "[]", "free_at": now})
+                                    {"key": key, "sent": "[]", "free_at": now})
 
 
 async def reserve(session: AsyncSession, messages: Sequence[tuple[int, bool]], *,
@@ -106,17 +121,41 @@ async def reserve(session: AsyncSession, messages: Sequence[tuple[int, bool]], *
         .order_by(col(SendSlotRow.free_at), col(SendSlotRow.key))
         .limit(len(messages))
         .with_for_update(skip_locked=True))).all())
+    # Read without a lock, so reservations do not queue on it: a 429 met by another sender a
+    # moment later holds the next reservations (the refused chat's own wait is in its row,
+    # locked above).
+    held = await session.get(SendSlotRow, HOLD)
     booked = flood.book(keys, {key: (_slot(row), windows[key]) for key, row in chats.items()},
                         [_slot(row) for row in overall], flood.shards(limits.overall)[1],
-                        now=now, hold=hold)
+                        now=now, hold=hold, held_until=held.free_at if held else None,
+                        answer_wait=ANSWER_WAIT, look_again=ANSWER_SOON)
     for key, row in chats.items():
         _store(row, booked.chats[key])
         session.add(row)
     for row, after in zip(overall, booked.overall, strict=True):
         _store(row, after)
         session.add(row)
-    return [Reservation(b.at if b.taken or overall else now + CROWDED, b.taken)
+    return [Reservation(b.at if b.taken or overall else now + CROWDED, b.taken,
+                        None if b.overall is None else overall[b.overall].key)
             for b in booked.bookings]
+
+
+async def answered(session: AsyncSession, answers: Sequence[tuple[Reservation, datetime]], *,
+                   limits: Limits) -> None:
+    """Telegram answered (or refused, or the sender gave up) each reserved send at the moment
+    given: their overall slots count from then."""
+    booked = {(r.slot, r.at): at for r, at in answers if r.taken and r.slot is not None}
+    if not booked:
+        return
+    _, window = flood.shards(limits.overall)
+    rows = (await session.exec(
+        select(SendSlotRow).where(col(SendSlotRow.key).in_({key for key, _ in booked}))
+        .order_by(col(SendSlotRow.key)).with_for_update())).all()
+    by_key = {row.key: row for row in rows}
+    for (key, booked_at), answered_at in sorted(booked.items(), key=lambda item: item[1]):
+        if (row := by_key.get(str(key))) is not None:
+            _store(row, flood.answered(_slot(row), window, booked_at, answered_at))
+            session.add(row)
 
 
 async def push(session: AsyncSession, chat_id: int, *, now: datetime, retry_after: timedelta,
@@ -127,12 +166,8 @@ async def push(session: AsyncSession, chat_id: int, *, now: datetime, retry_afte
     _store(chat, flood.pushed(_slot(chat), now + retry_after))
     session.add(chat)
     until = now + flood.bot_wait(retry_after, limits.overall)
-    # Lock in key order first: two pushes at once must not lock the slots in different orders.
-    await session.exec(select(SendSlotRow.key).where(col(SendSlotRow.key).startswith(BOT))
-                       .order_by(col(SendSlotRow.key)).with_for_update())
     await session.exec(update(SendSlotRow)
-                       .where(col(SendSlotRow.key).startswith(BOT),
-                              col(SendSlotRow.free_at) < until)
+                       .where(col(SendSlotRow.key) == HOLD, col(SendSlotRow.free_at) < until)
                        .values(free_at=until))
 
 
@@ -167,6 +202,15 @@ class SendSlots:
         self._ready = True
         return reservations
 
+    async def answered(self, answers: Sequence[tuple[Reservation, datetime]]) -> None:
+        """Telegram's answers to reserved sends, each with its moment, in one transaction."""
+        if any(r.taken and r.slot is not None for r, _ in answers):
+            async with self._database.transaction() as session:
+                await answered(session, answers, limits=self.limits)
+
     async def push(self, chat_id: int, *, now: datetime, retry_after: timedelta) -> None:
         async with self._database.transaction() as session:
+            if not self._ready:
+                await ensure_slots(session, self.limits, now)
+                self._ready = True
             await push(session, chat_id, now=now, retry_after=retry_after, limits=self.limits)

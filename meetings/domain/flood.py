@@ -9,6 +9,14 @@ for) and recorded with `taken`; a 429 moves the slot on with `pushed`.
 The overall limit is kept as ``count`` slots of one send per window each (see `shards`): any
 ``count`` of them may go at once and each at most once per window, which is exactly "at most
 ``count`` in any window", and concurrent senders take different slots instead of queueing on one.
+An overall slot's window counts from the moment Telegram *answered* its send (`answered`), not
+from the moment booked: a request reaches Telegram somewhere between the two, often later than
+booked (a busy event loop wakes a sender late), and a slot counted from the booking let its next
+send arrive within the window of a late one, drawing 429s. Until the answer the slot is
+*awaiting* it (`awaiting_answer`) and nobody else books it.
+
+A 429 holds the whole bot (`bot_wait`, one shared moment: ``held_until`` of `book`) rather than
+each overall slot.
 """
 
 from __future__ import annotations
@@ -84,6 +92,31 @@ def taken(slot: Slot, window: Window, at: datetime) -> Slot:
     return Slot(recent, free_at)
 
 
+def awaiting(slot: Slot, window: Window, at: datetime, answer_wait: timedelta) -> Slot:
+    """An overall slot once a send is booked at ``at``: nobody books it until Telegram answers,
+    or, should no answer be recorded (the sender died), until ``answer_wait`` past the window."""
+    after = taken(slot, window, at)
+    return Slot(after.sent, max(after.free_at, at + window.per + answer_wait))
+
+
+def awaiting_answer(slot: Slot, window: Window, now: datetime) -> bool:
+    """Whether the slot's latest send is booked but not yet answered (see `awaiting`), and
+    not yet given up on."""
+    return bool(slot.sent) and slot.free_at > max(now, slot.sent[-1] + window.per)
+
+
+def answered(slot: Slot, window: Window, booked_at: datetime, answered_at: datetime) -> Slot:
+    """The slot once Telegram answered (or refused) the send booked at ``booked_at``: the send
+    counts from the answer, so the slot's next send cannot reach Telegram within this one's
+    window. A slot booked again since (its answer was given up on) is left as it is."""
+    if not slot.sent or slot.sent[-1] != booked_at:
+        return slot
+    recent = (*slot.sent[:-1], max(booked_at, answered_at))
+    at = recent[-1]
+    recent = tuple(sent for sent in recent if sent > at - window.per)[-window.count:]
+    return Slot(recent, recent[0] + window.per if len(recent) == window.count else at)
+
+
 def pushed(slot: Slot, until: datetime) -> Slot:
     """The slot after Telegram said to wait until ``until`` (a 429's ``retry_after``)."""
     return Slot(slot.sent, max(slot.free_at, until))
@@ -102,6 +135,7 @@ class Booking:
 
     at: datetime
     taken: bool
+    overall: int | None = None  # which of the overall slots given it took
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +147,16 @@ class Booked:
 
 def book(messages: Sequence[str], chats: Mapping[str, tuple[Slot, Window]],
          overall: Sequence[Slot], overall_window: Window, *, now: datetime,
-         hold: timedelta) -> Booked:
+         hold: timedelta, held_until: datetime | None = None,
+         answer_wait: timedelta = timedelta(seconds=5),
+         look_again: timedelta = timedelta(milliseconds=50)) -> Booked:
     """Books a moment for each of ``messages`` (chat keys, in order; a chat may come twice):
-    the earliest its chat's slot and the freest of the ``overall`` slots allow, unless that is
-    more than ``hold`` after ``now``. ``overall_window`` is each overall slot's own (see
-    `shards`); with no overall slot at hand, nothing is booked."""
+    the earliest its chat's slot, the freest of the ``overall`` slots and the bot's hold after a
+    429 (``held_until``) allow, unless that is more than ``hold`` after ``now``. Each overall
+    slot booked then awaits its answer (`awaiting`). ``overall_window`` is each overall slot's
+    own (see `shards`). With no overall slot at hand, nothing is booked; when the freest one
+    awaits an answer, nothing is booked and ``at`` says to look again after ``look_again``
+    (the answer is usually a few milliseconds away)."""
     slots = {key: slot for key, (slot, _) in chats.items()}
     shared = list(overall)
     bookings = []
@@ -125,12 +164,17 @@ def book(messages: Sequence[str], chats: Mapping[str, tuple[Slot, Window]],
         if not shared:
             bookings.append(Booking(now, taken=False))
             continue
-        freest = min(range(len(shared)), key=lambda n: shared[n].free_at)
-        at = next_send([slots[key], shared[freest]], now)
+        free = [n for n, slot in enumerate(shared)
+                if not awaiting_answer(slot, overall_window, now)]
+        if not free:
+            bookings.append(Booking(now + look_again, taken=False))
+            continue
+        freest = min(free, key=lambda n: shared[n].free_at)
+        at = next_send([slots[key], shared[freest]], max(now, held_until or now))
         if at - now > hold:
             bookings.append(Booking(at, taken=False))
             continue
         slots[key] = taken(slots[key], chats[key][1], at)
-        shared[freest] = taken(shared[freest], overall_window, at)
-        bookings.append(Booking(at, taken=True))
+        shared[freest] = awaiting(shared[freest], overall_window, at, answer_wait)
+        bookings.append(Booking(at, taken=True, overall=freest))
     return Booked(tuple(bookings), slots, tuple(shared))

@@ -59,7 +59,7 @@ from meetings.domain.reminders import (
     private_audience,
     reminders_due,
 )
-from meetings.ports import AuditEntry, Job, UnitOfWork
+from meetings.ports import AuditEntry, Job, NewJob, UnitOfWork
 from meetings.usecases.agenda import agenda_of
 from meetings.usecases.common import OUTBOX_JOB_KIND
 from meetings.usecases.voting import Result, close_due_circular, declared_result
@@ -102,34 +102,36 @@ def _newest_due(meetings: Sequence[Meeting], council: Council, now: datetime) ->
 
 async def plan_reminders(uow: UnitOfWork, *, now: datetime) -> int:
     """Enqueues the due reminders of every active council with a chat, one job per recipient:
-    the group and each member with a Telegram id, privately. Returns how many jobs are new."""
-    added = 0
+    the group and each member with a Telegram id, privately. Returns how many jobs are new.
+
+    Every council's jobs are enqueued together at the end: a broadcast is thousands of jobs,
+    enqueued again on every planning pass, and one at a time they held the database (and so
+    every sender) for seconds."""
+    planned: list[NewJob] = []
     async with uow:
         for council in await uow.councils.list():
             if not council.active or council.chat_id is None:
                 continue
             members = await uow.members.list(council.id)
-            added += await _plan_actions(uow, council, members, now)
-            added += await _plan_circulars(uow, council, members, now)
+            planned += await _plan_actions(uow, council, members, now)
+            planned += await _plan_circulars(uow, council, members, now)
             meetings = await uow.meetings.list(council.id, since=now,
                                                until=now + _lookahead(council))
-            reminders = _newest_due(meetings, council, now)
-            if not reminders:
-                continue
-            for reminder in reminders:
+            for reminder in _newest_due(meetings, council, now):
                 # The group is keyed by role, not id: a supergroup migration changes the chat
                 # id, and the new id must not make already-sent reminders look unsent.
                 recipients = [("group", council.chat_id), *sorted(
                     (f"chat:{m.telegram_id}", m.telegram_id)
                     for m in private_audience(reminder.kind, members)
                     if m.telegram_id is not None)]
-                for suffix, chat_id in recipients:
-                    added += await uow.jobs.enqueue(
-                        kind=JOB_KIND, dedupe_key=f"{reminder.dedupe_key}:{suffix}",
-                        run_at=reminder.due_at,
-                        payload={"council_id": council.id, "meeting_id": reminder.meeting_id,
-                                 "kind": reminder.kind.value, "reminder": reminder.dedupe_key,
-                                 "chat_id": chat_id, "group": suffix == "group"})
+                planned += [NewJob(
+                    kind=JOB_KIND, dedupe_key=f"{reminder.dedupe_key}:{suffix}",
+                    run_at=reminder.due_at,
+                    payload={"council_id": council.id, "meeting_id": reminder.meeting_id,
+                             "kind": reminder.kind.value, "reminder": reminder.dedupe_key,
+                             "chat_id": chat_id, "group": suffix == "group"})
+                    for suffix, chat_id in recipients]
+        added = await uow.jobs.enqueue_all(planned)
         await uow.commit()
     return added
 
@@ -145,20 +147,20 @@ def _action_recipients(item: ActionItem, kind: ReminderKind,
 
 
 async def _plan_actions(uow: UnitOfWork, council: Council, members: Sequence[Member],
-                        now: datetime) -> int:
-    added = 0
+                        now: datetime) -> list[NewJob]:
+    planned = []
     for item in await uow.actions.list(council.id):
         notice = action_reminder_due(item, council, now=now)
         if notice is None:
             continue
         for who, chat_id in _action_recipients(item, notice.kind, members):
             kind = (ReminderKind.ACTION_ESCALATION if who == "chair" else notice.kind)
-            added += await uow.jobs.enqueue(
+            planned.append(NewJob(
                 kind=JOB_KIND, dedupe_key=f"{notice.dedupe_key}:{who}:{chat_id}",
                 run_at=notice.due_at,
                 payload={"council_id": council.id, "action_id": item.id, "kind": kind.value,
-                         "reminder": notice.dedupe_key, "chat_id": chat_id, "group": False})
-    return added
+                         "reminder": notice.dedupe_key, "chat_id": chat_id, "group": False}))
+    return planned
 
 
 VOTE_REMINDER_BEFORE = timedelta(days=1)
@@ -172,25 +174,25 @@ def vote_reminder_at(motion: Motion) -> datetime:
 
 
 async def _plan_circulars(uow: UnitOfWork, council: Council, members: Sequence[Member],
-                          now: datetime) -> int:
-    added = 0
+                          now: datetime) -> list[NewJob]:
+    planned = []
     for motion in await uow.motions.list(council.id, open_only=True):
         if motion.kind is not MotionKind.CIRCULAR or motion.closes_at is None:
             continue
         if now >= motion.closes_at:
-            added += await uow.jobs.enqueue(
+            planned.append(NewJob(
                 kind=JOB_KIND, dedupe_key=f"motion:{motion.id}:close", run_at=motion.closes_at,
                 payload={"council_id": council.id, "motion_id": motion.id,
-                         "kind": ReminderKind.VOTE_CLOSED.value, "group": True})
+                         "kind": ReminderKind.VOTE_CLOSED.value, "group": True}))
         elif now >= vote_reminder_at(motion):
-            for telegram_id in await _not_voted(uow, motion, members):
-                added += await uow.jobs.enqueue(
-                    kind=JOB_KIND, dedupe_key=f"motion:{motion.id}:remind:{telegram_id}",
-                    run_at=vote_reminder_at(motion),
-                    payload={"council_id": council.id, "motion_id": motion.id,
-                             "kind": ReminderKind.VOTE_REMINDER.value, "chat_id": telegram_id,
-                             "group": False})
-    return added
+            planned += [NewJob(
+                kind=JOB_KIND, dedupe_key=f"motion:{motion.id}:remind:{telegram_id}",
+                run_at=vote_reminder_at(motion),
+                payload={"council_id": council.id, "motion_id": motion.id,
+                         "kind": ReminderKind.VOTE_REMINDER.value, "chat_id": telegram_id,
+                         "group": False})
+                for telegram_id in await _not_voted(uow, motion, members)]
+    return planned
 
 
 async def _not_voted(uow: UnitOfWork, motion: Motion, members: Sequence[Member]) -> list[int]:

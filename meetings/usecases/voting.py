@@ -34,7 +34,7 @@ from meetings.domain.model import (
 from meetings.domain.permissions import Act, require
 from meetings.domain.reminders import ReminderKind
 from meetings.domain.text import TEXT_MAX, clean
-from meetings.ports import UnitOfWork
+from meetings.ports import NewJob, UnitOfWork
 from meetings.usecases.common import (
     OUTBOX_JOB_KIND,
     Actor,
@@ -100,15 +100,13 @@ async def _enqueue_ballots(uow: UnitOfWork, motion: Motion, voters: Sequence[Mem
                            now: datetime) -> None:
     """Each CIO's paper of a secret ballot is a job in the outbox, queued with the motion in
     one transaction: a crash once the motion exists still delivers every paper (once)."""
-    for voter in voters:
-        if voter.telegram_id is None:
-            continue
-        await uow.jobs.enqueue(
-            kind=OUTBOX_JOB_KIND, dedupe_key=f"{ballot_prefix(motion.id)}{voter.telegram_id}",
-            run_at=now,
-            payload={"council_id": motion.council_id, "motion_id": motion.id,
-                     "kind": ReminderKind.BALLOT.value, "chat_id": voter.telegram_id,
-                     "group": False})
+    await uow.jobs.enqueue_all([
+        NewJob(kind=OUTBOX_JOB_KIND,
+               dedupe_key=f"{ballot_prefix(motion.id)}{voter.telegram_id}", run_at=now,
+               payload={"council_id": motion.council_id, "motion_id": motion.id,
+                        "kind": ReminderKind.BALLOT.value, "chat_id": voter.telegram_id,
+                        "group": False})
+        for voter in voters if voter.telegram_id is not None])
 
 
 def _circular_deadline(council: Council, text: str, now: datetime) -> datetime:

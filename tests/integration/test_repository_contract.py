@@ -57,7 +57,7 @@ from meetings.domain.model import (
     SecretVote,
     Series,
 )
-from meetings.ports import AuditEntry, UnitOfWork
+from meetings.ports import AuditEntry, NewJob, UnitOfWork
 from storage import Database
 from storage.jobs import DEFAULT_LEASE
 from tests.unit.fakes import FakeUnitOfWork
@@ -745,6 +745,27 @@ async def test_jobs_are_enqueued_once_per_dedupe_key(store: Store) -> None:
                                                               worker="w1"))
     await store.commit(lambda uow: uow.jobs.complete(job.id, now=NOW))
     assert await store.commit(enqueue("reminder", "m1:24h")) is False
+
+
+async def test_many_jobs_are_enqueued_at_once_skipping_taken_keys(store: Store) -> None:
+    """Enqueuing 1,200 jobs in one call (more than one INSERT's worth) adds those whose dedupe
+    key is free, once each, in the order given, and says how many were new."""
+    def job(key: str) -> NewJob:
+        return NewJob(kind="reminder", dedupe_key=key, payload={"key": key}, run_at=NOW)
+
+    assert await store.commit(lambda uow: uow.jobs.enqueue(
+        kind="reminder", dedupe_key="k0005", payload={"key": "first"}, run_at=NOW)) is True
+    keys = [f"k{n:04}" for n in range(1200)]
+
+    added = await store.commit(lambda uow: uow.jobs.enqueue_all(
+        [job(key) for key in keys] + [job("k0007")]))
+    again = await store.commit(lambda uow: uow.jobs.enqueue_all([job(key) for key in keys]))
+    claimed = await store.commit(lambda uow: uow.jobs.claim_due(kind="reminder", now=NOW,
+                                                                worker="w1", limit=2000))
+
+    assert (added, again) == (1199, 0)
+    assert [j.dedupe_key for j in claimed] == ["k0005", *(k for k in keys if k != "k0005")]
+    assert claimed[0].payload == {"key": "first"}
 
 
 async def test_due_jobs_are_claimed_in_run_order_once_per_lease(store: Store) -> None:

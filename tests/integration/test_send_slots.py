@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from meetings.domain.flood import Limits
 from storage import Database
-from storage.sendslots import SendSlots
+from storage.sendslots import ANSWER_SOON, SendSlots
 from tests.integration.conftest import NOW
 
 SECOND = timedelta(seconds=1)
@@ -45,6 +45,7 @@ async def test_two_workers_never_exceed_the_bots_limits(
                 assert reservation.at == now  # hold zero: taken means now
                 wanted[chat] -= 1
                 sent.append((now, chat))
+                await slots.answered([(reservation, now)])  # Telegram answers at once
 
     try:
         while +wanted and now < NOW + timedelta(minutes=3):
@@ -100,3 +101,26 @@ async def test_slack_spaces_the_sends_out(migrated_db: Database) -> None:
     again = await slots.reserve(7, group=False, now=NOW)
 
     assert (again.taken, again.at) == (False, NOW + timedelta(seconds=1.1))
+
+
+async def test_the_bots_overall_slots_count_from_telegrams_answer_across_instances(
+    migrated_db: Database, migrated_url: str
+) -> None:
+    """While one instance's 30 sends await Telegram's answer, the other reserves none and is
+    told to look again within a moment; once the answers are recorded, 200 ms after the
+    bookings, it gets a slot a second after the answer."""
+    other = Database(migrated_url)
+    try:
+        first, second = SendSlots(migrated_db), SendSlots(other)
+        reserved = await first.reserve_all([(chat, False) for chat in range(1, 31)], now=NOW)
+        waiting = await second.reserve(99, group=False, now=NOW + STEP, hold=5 * SECOND)
+        answer = NOW + timedelta(milliseconds=200)
+        await first.answered([(reservation, answer) for reservation in reserved])
+        after = await second.reserve(99, group=False, now=NOW + STEP, hold=5 * SECOND)
+    finally:
+        await other.dispose()
+
+    assert {(r.taken, r.at) for r in reserved} == {(True, NOW)}
+    assert len({r.slot for r in reserved}) == 30
+    assert (waiting.taken, waiting.at) == (False, NOW + STEP + ANSWER_SOON)
+    assert (after.taken, after.at) == (True, answer + SECOND)

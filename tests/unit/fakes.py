@@ -49,7 +49,7 @@ from meetings.domain.model import (
     SecretVote,
     Series,
 )
-from meetings.ports import AuditEntry, Job
+from meetings.ports import AuditEntry, Job, NewJob
 
 # Claims expire after this long, as with `storage.jobs.DEFAULT_LEASE` (the contract suite holds
 # both to the same lease).
@@ -289,6 +289,13 @@ class _Jobs(_Repo[Job]):
         self._insert(Job(id=0, kind=kind, dedupe_key=dedupe_key, payload=stored, run_at=run_at,
                          attempts=0))
         return True
+
+    async def enqueue_all(self, jobs: Sequence[NewJob]) -> int:
+        added = 0
+        for job in jobs:
+            added += await self.enqueue(kind=job.kind, dedupe_key=job.dedupe_key,
+                                        payload=job.payload, run_at=job.run_at)
+        return added
 
     async def claim_due(self, *, kind: str, now: datetime, worker: str,
                         limit: int = 10, prefix: str | None = None) -> Sequence[Job]:

@@ -109,21 +109,77 @@ def test_slack_lengthens_every_window() -> None:
 
 def test_a_batch_is_booked_message_by_message_across_the_overall_slots() -> None:
     """A batch books each message on the freest overall slot: two to one private chat are a
-    second apart, a third beyond the hold is not booked (and uses no slot), and the overall
-    slots end up holding one send each."""
+    second apart, a third beyond the hold is not booked (and uses no slot), and each slot booked
+    awaits its answer."""
     limits = Limits()
     _, window = flood.shards(limits.overall)
     chats = {"chat:1": (EMPTY, limits.private_chat), "chat:2": (EMPTY, limits.private_chat)}
 
-    booked = flood.book(["chat:1", "chat:2", "chat:1", "chat:1"], chats, [EMPTY] * 3, window,
-                        now=T0, hold=SECOND)
+    booked = flood.book(["chat:1", "chat:2", "chat:1", "chat:1"], chats, [EMPTY] * 4, window,
+                        now=T0, hold=SECOND, answer_wait=WAIT)
 
-    assert booked.bookings == (flood.Booking(T0, True), flood.Booking(T0, True),
-                               flood.Booking(T0 + SECOND, True),
+    assert booked.bookings == (flood.Booking(T0, True, 0), flood.Booking(T0, True, 1),
+                               flood.Booking(T0 + SECOND, True, 2),
                                flood.Booking(T0 + 2 * SECOND, False))
     assert booked.chats["chat:1"] == Slot((T0 + SECOND,), T0 + 2 * SECOND)
-    assert sorted(slot.free_at for slot in booked.overall) == [
-        T0 + SECOND, T0 + SECOND, T0 + 2 * SECOND]
+    assert [slot.free_at for slot in booked.overall] == [
+        T0 + SECOND + WAIT, T0 + SECOND + WAIT, T0 + 2 * SECOND + WAIT, T0]
+    assert [flood.awaiting_answer(slot, window, T0) for slot in booked.overall] == [
+        True, True, True, False]
+
+
+WAIT = timedelta(seconds=10)
+OVERALL = flood.shards(Limits().overall)[1]
+
+
+def book_one(chat: str, overall: list[Slot], *, now: datetime = T0,
+             held_until: datetime | None = None) -> flood.Booked:
+    return flood.book([chat], {chat: (EMPTY, Limits().private_chat)}, overall, OVERALL, now=now,
+                      hold=5 * SECOND, held_until=held_until, answer_wait=WAIT,
+                      look_again=timedelta(milliseconds=50))
+
+
+def test_an_overall_slot_counts_from_the_moment_telegram_answered() -> None:
+    """A send booked at T0 that Telegram answered 200 ms later frees its slot a second after
+    the answer, not after the booking: a late request cannot let the slot's next one in within
+    its window."""
+    first = book_one("chat:1", [EMPTY])
+    slot = flood.answered(first.overall[0], OVERALL, T0, T0 + timedelta(milliseconds=200))
+
+    second = book_one("chat:2", [slot], now=T0 + timedelta(milliseconds=300))
+
+    assert slot == Slot((T0 + timedelta(milliseconds=200),), T0 + timedelta(milliseconds=1200))
+    assert second.bookings == (flood.Booking(T0 + timedelta(milliseconds=1200), True, 0),)
+
+
+def test_a_slot_awaiting_its_answer_is_booked_by_nobody_until_it_is_given_up_on() -> None:
+    """While a slot's send has no answer, another message is not booked on it and is told to
+    look again shortly; once the answer is past due (the sender died), the slot is free."""
+    awaiting = book_one("chat:1", [EMPTY]).overall[0]
+
+    soon = book_one("chat:2", [awaiting], now=T0 + 2 * SECOND)
+    late = book_one("chat:2", [awaiting], now=T0 + SECOND + WAIT)
+
+    assert soon.bookings == (flood.Booking(T0 + 2 * SECOND + timedelta(milliseconds=50),
+                                           False),)
+    assert late.bookings == (flood.Booking(T0 + SECOND + WAIT, True, 0),)
+
+
+def test_an_answer_to_a_send_whose_slot_was_booked_again_changes_nothing() -> None:
+    """An answer that comes after its slot was given up on and booked again by another send
+    leaves the slot to that send."""
+    first = book_one("chat:1", [EMPTY]).overall[0]
+    again = book_one("chat:2", [first], now=T0 + SECOND + WAIT).overall[0]
+
+    assert flood.answered(again, OVERALL, T0, T0 + 2 * WAIT) == again
+
+
+def test_the_bots_hold_after_a_429_puts_every_booking_after_it() -> None:
+    """While the bot is held after a 429, a free slot and a free chat still wait for the hold
+    to end."""
+    booked = book_one("chat:1", [EMPTY], held_until=T0 + SECOND)
+
+    assert booked.bookings == (flood.Booking(T0 + SECOND, True, 0),)
 
 
 def test_without_an_overall_slot_nothing_is_booked() -> None:
