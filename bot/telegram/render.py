@@ -54,8 +54,6 @@ from meetings.usecases.voting import Count
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_PATTERN = {"en": "EEE d MMM yyyy, HH:mm", "zh": "yyyy年M月d日 EEE HH:mm"}
-_LOCALE = {"en": "en_GB", "zh": "zh_Hans_CN"}
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
